@@ -1,0 +1,84 @@
+import type { DeviceKind, EnergyMethod } from '../types.js';
+import type { IntensityQuality } from '../intensity/types.js';
+
+/** ReportDevice is one device's line in the report. */
+export interface ReportDevice {
+  id: string;
+  kind: DeviceKind;
+  name: string;
+  kwh: number;
+  avgWatts: number;
+  method: EnergyMethod;
+  collector: string;
+  notes?: string[];
+}
+
+/** ReportPeriod is one accounting period (an hour, or the source's own period). */
+export interface ReportPeriod {
+  /** Period start, ISO 8601 UTC. */
+  startAt: string;
+  periodSeconds: number;
+  itKwh: number;
+  facilityKwh: number;
+  intensityGramsPerKwh: number;
+  cfe?: number;
+  source: string;
+  quality: IntensityQuality;
+  co2eLocationKg: number;
+  co2eMarketKg: number;
+}
+
+/** Disclosure is the paper's Table 4 row (Patterson et al. 2021). */
+export interface Disclosure {
+  processor: string;
+  count: number;
+  /** Average system power per accelerator (all measured IT power / accelerator count), watts. */
+  avgWattsPerAccelerator: number;
+  hours: number;
+  mwh: number;
+  pue: number;
+  kgCo2ePerKwh: number;
+  tCo2e: number;
+  /** Market-based tCO2e (the paper's "net"). */
+  tCo2eMarket: number;
+}
+
+/** Gap is time a device's energy was not bridged, or was recovered from a counter. */
+export interface ReportGap {
+  deviceId: string;
+  startAt: string;
+  endAt: string;
+  reason: string;
+  recoveredJoules?: number;
+}
+
+/** Report is everything `wattprint report` shows; the JSON format is this object. */
+export interface Report {
+  runId: string;
+  hostname?: string;
+  labels: Record<string, string>;
+  status: 'running' | 'ended';
+  startedAt: string;
+  endedAt: string;
+  durationSeconds: number;
+  energy: { itKwh: number; facilityKwh: number; byDevice: ReportDevice[] };
+  pue: number;
+  pueSource: string;
+  intensity: {
+    avgGramsPerKwh: number;
+    source: string;
+    zone?: string;
+    /** How market-based CO2e was computed: 'market-intensity 177 g/kWh', 'cfe 0.3', 'hourly CFE', or 'none: equals location'. */
+    marketBasis: string;
+  };
+  co2e: { locationKg: number; marketKg: number };
+  disclosure: Disclosure;
+  /** Plain sentences: 'gpu0 NVIDIA H100: NVML energy counter (measured)'. */
+  measured: string[];
+  modelled: string[];
+  gaps: ReportGap[];
+  hourly: ReportPeriod[];
+  /** Total IT power per minute for the ASCII chart (watts), oldest first. */
+  powerSeries: { at: string; watts: number }[];
+  notes: string[];
+}

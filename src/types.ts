@@ -1,0 +1,56 @@
+/** DeviceKind is the class of a tracked power domain. */
+export type DeviceKind = 'gpu' | 'cpu' | 'dram' | 'tpu' | 'other';
+
+/**
+ * EnergyMethod says how a device's energy was obtained:
+ * counter  — a cumulative hardware energy counter (NVML total energy, RAPL energy_uj): exact between reads;
+ * sampled  — measured power samples integrated with the trapezoid rule;
+ * modelled — power from a model (TDP × utilisation, W per GB, per-chip averages), integrated like samples.
+ */
+export type EnergyMethod = 'counter' | 'sampled' | 'modelled';
+
+/** DeviceInfo describes one tracked power domain. */
+export interface DeviceInfo {
+  /** Stable within a host and run: 'gpu0', 'cpu', 'package-0', 'dram-0', 'ram', 'tpu0'. */
+  id: string;
+  kind: DeviceKind;
+  /** Human name: 'NVIDIA H100 80GB HBM3', 'AMD EPYC 7763 (package 0)'. */
+  name: string;
+  uuid?: string;
+  method: EnergyMethod;
+  /** Collector that owns the device ('nvml', 'rapl', 'cpu', ...). */
+  collector: string;
+  powerLimitWatts?: number;
+  /** Facts the report must show (e.g. 'MIG enabled: power and energy are the whole physical GPU'). */
+  notes?: string[];
+}
+
+/** Reading is one observation of one device at one instant. */
+export interface Reading {
+  deviceId: string;
+  /** Cumulative energy counter value in joules (method 'counter'). */
+  counterJoules?: number;
+  /** Counter range in joules: the value wraps to 0 after range (RAPL max_energy_range_uj). Undefined: no wrap. */
+  counterRangeJoules?: number;
+  /**
+   * Counter epoch: changes whenever the counter restarts from zero for a known reason (boot id, driver load).
+   * Used to decide whether energy during agent downtime can be recovered from the counter.
+   */
+  counterEpoch?: string;
+  /** Power in watts: the sample integrated for sampled/modelled devices; informational next to counters. */
+  powerWatts?: number;
+}
+
+/** DroppedReading is a reading a collector refused (NaN, negative, absurd, malformed, device lost). */
+export interface DroppedReading {
+  deviceId?: string;
+  /** Short machine reason used as a metric label: 'nan', 'negative', 'absurd', 'malformed', 'lost', 'backwards'. */
+  reason: string;
+  message?: string;
+}
+
+/** ReadResult is what one collector read returns. */
+export interface ReadResult {
+  readings: Reading[];
+  dropped?: DroppedReading[];
+}
