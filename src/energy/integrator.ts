@@ -1,0 +1,107 @@
+import type { EnergyMethod, Reading } from '../types.js';
+import { counterDelta, trapezoidJoules, type CounterEvent } from './counter.js';
+
+/** GAP_INTERVALS is how many poll intervals sampled power may bridge; a longer silence is a gap. */
+export const GAP_INTERVALS = 5;
+
+/** DeviceState is what the integrator remembers per device; it is persisted each tick for resume. */
+export interface DeviceState {
+  counterJoules?: number;
+  counterEpoch?: string;
+  powerWatts?: number;
+  /** Wall clock of the last accepted reading (ms since epoch). */
+  wallMs: number;
+  /** Monotonic clock of the last accepted reading (seconds); undefined after a resume (other process). */
+  monoSeconds?: number;
+}
+
+/** Contribution is energy attributed to one device over a wall-clock interval. */
+export interface Contribution {
+  deviceId: string;
+  energyJoules: number;
+  startMs: number;
+  endMs: number;
+  /** Counter wrap/reset, energy recovered across agent downtime, or a gap that was not bridged. */
+  event?: CounterEvent | 'recovered' | 'gap' | 'epoch-change';
+}
+
+/** IntegratorOptions tune the integration. */
+export interface IntegratorOptions {
+  intervalSeconds: number;
+  /** Upper bound of plausible device power in watts, used to tell a wrap from a reset (default 10 kW). */
+  maxPowerWatts?: (deviceId: string) => number;
+}
+
+/**
+ * Integrator turns readings into energy: counter deltas (with wrap and reset) for counter devices, the
+ * trapezoid rule for sampled and modelled power, and gaps where sampled power went silent too long.
+ * Δt comes from the monotonic clock; wall time only places energy in time.
+ */
+export class Integrator {
+  private readonly states = new Map<string, DeviceState>();
+
+  constructor(private readonly options: IntegratorOptions) {}
+
+  /** restore seeds a device's state from storage (resume). Mono time is unknown: wall time is used once. */
+  restore(deviceId: string, state: DeviceState): void {
+    this.states.set(deviceId, { ...state, monoSeconds: undefined });
+  }
+
+  /** state returns the current state of a device, for persistence. */
+  state(deviceId: string): DeviceState | undefined {
+    return this.states.get(deviceId);
+  }
+
+  /** ingest integrates one reading taken at (monoSeconds, wallMs); it returns the energy since the last one. */
+  ingest(reading: Reading, method: EnergyMethod, monoSeconds: number, wallMs: number): Contribution | undefined {
+    const prev = this.states.get(reading.deviceId);
+    const hasCounter = method === 'counter' && reading.counterJoules !== undefined;
+    if (!hasCounter && reading.powerWatts === undefined) return undefined;
+    const next: DeviceState = {
+      counterJoules: hasCounter ? reading.counterJoules : prev?.counterJoules,
+      counterEpoch: hasCounter ? reading.counterEpoch : prev?.counterEpoch,
+      powerWatts: reading.powerWatts,
+      wallMs,
+      monoSeconds,
+    };
+    this.states.set(reading.deviceId, next);
+    if (!prev) return undefined;
+    const resumed = prev.monoSeconds === undefined;
+    const elapsedSeconds = resumed ? (wallMs - prev.wallMs) / 1000 : monoSeconds - prev.monoSeconds!;
+    if (!(elapsedSeconds > 0)) return undefined;
+    const startMs = wallMs - elapsedSeconds * 1000;
+    const base = { deviceId: reading.deviceId, startMs, endMs: wallMs };
+    if (hasCounter) return this.counterContribution(prev, reading, elapsedSeconds, resumed, base);
+    if (prev.powerWatts === undefined) return undefined;
+    if (elapsedSeconds > GAP_INTERVALS * this.options.intervalSeconds) {
+      return { ...base, energyJoules: 0, event: 'gap' };
+    }
+    return { ...base, energyJoules: trapezoidJoules(prev.powerWatts, reading.powerWatts!, elapsedSeconds) };
+  }
+
+  private counterContribution(
+    prev: DeviceState,
+    reading: Reading,
+    elapsedSeconds: number,
+    resumed: boolean,
+    base: { deviceId: string; startMs: number; endMs: number },
+  ): Contribution | undefined {
+    if (prev.counterJoules === undefined) return undefined;
+    if (prev.counterEpoch !== reading.counterEpoch) {
+      // The counter restarted for a known reason (reboot, driver reload): what it held before is unknowable.
+      return { ...base, energyJoules: 0, event: 'epoch-change' };
+    }
+    const maxPowerWatts = this.options.maxPowerWatts?.(reading.deviceId) ?? 10_000;
+    const { deltaJoules, event } = counterDelta(
+      prev.counterJoules,
+      reading.counterJoules!,
+      reading.counterRangeJoules,
+      maxPowerWatts * elapsedSeconds,
+    );
+    if (resumed) {
+      // Same epoch, no reset: the counter spans the agent's downtime, so that energy is recovered exactly.
+      return event === 'ok' ? { ...base, energyJoules: deltaJoules, event: 'recovered' } : { ...base, energyJoules: 0, event: 'gap' };
+    }
+    return { ...base, energyJoules: deltaJoules, event: event === 'ok' ? undefined : event };
+  }
+}
