@@ -1,0 +1,191 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Snapshot } from '../snapshot.js';
+import { isLoopbackHost, originAllowed, requestToken, tokenMatches } from './auth.js';
+import { METRICS_CONTENT_TYPE, MetricsRenderer } from './metrics.js';
+import { parseProgress, ProgressError, type ProgressUpdate } from './progress.js';
+import { DASHBOARD_CSP, loadDashboardAssets, type StaticAsset } from './static.js';
+import { LiveFeed, rejectUpgrade } from './ws.js';
+
+/** LiveServerOptions configure the agent's HTTP server (/metrics, /ws, dashboard, /api). */
+export interface LiveServerOptions {
+  /** Listen host; 127.0.0.1 by default in the CLI. */
+  host: string;
+  /** Listen port; 0 picks a free one (tests). */
+  port: number;
+  /** Required for a non-loopback host unless `insecure`; checked as bearer header or `?token=`. */
+  token?: string;
+  insecure?: boolean;
+  /** WebSocket connection limit (default 1024). */
+  maxClients?: number;
+  /** Per-client WebSocket send buffer bound in bytes (default 1 MiB); a client above it is dropped. */
+  maxBufferedBytes?: number;
+  /** Ticks of power history a new dashboard receives (default 300). */
+  historySize?: number;
+  /** WebSocket keep-alive ping interval in milliseconds (default 30 000; 0 disables). */
+  pingIntervalMs?: number;
+  getSnapshot: () => Snapshot;
+  /** Called on a valid POST /api/progress; without it the route answers 503. */
+  onProgress?: (p: ProgressUpdate) => void;
+}
+
+/** LiveServer is a started server. */
+export interface LiveServer {
+  host: string;
+  port: number;
+  /** Base URL, e.g. http://127.0.0.1:9477 (IPv6 hosts in brackets). */
+  url: string;
+  publish(snapshot: Snapshot): void;
+  publishEvent(ev: { type: 'run_start' | 'run_end'; runId: string; at: string }): void;
+  close(): Promise<void>;
+}
+
+/** ListenError is a server that could not start; its message is one line with the fix. */
+export class ListenError extends Error {
+  override name = 'ListenError';
+  constructor(readonly code: 'EADDRINUSE' | 'EACCES' | 'INSECURE_BIND' | string, message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+const MAX_BODY_BYTES = 4096;
+
+/** startLiveServer validates the bind, loads the dashboard, and listens. */
+export async function startLiveServer(opts: LiveServerOptions): Promise<LiveServer> {
+  const where = `${opts.host}:${opts.port}`;
+  if (!isLoopbackHost(opts.host) && !opts.token && !opts.insecure) {
+    throw new ListenError('INSECURE_BIND',
+      `refusing to serve energy data on ${where} without a token: pass --token SECRET, ` +
+      `or --insecure to let anyone who can reach ${opts.host} read it, or listen on 127.0.0.1`);
+  }
+  const assets = loadDashboardAssets();
+  const feed = new LiveFeed({
+    getSnapshot: opts.getSnapshot, maxClients: opts.maxClients ?? 1024,
+    maxBufferedBytes: opts.maxBufferedBytes ?? 1024 * 1024, historySize: opts.historySize ?? 300,
+    pingIntervalMs: opts.pingIntervalMs ?? 30_000,
+  });
+  const renderer = new MetricsRenderer({
+    serverStats: () => ({ wsClients: feed.clientCount, wsDroppedClientsTotal: feed.droppedTotal }),
+  });
+  const server = createServer((req, res) => {
+    handle(req, res, opts, assets, renderer).catch((err: unknown) => sendError(res, 500, `internal error: ${String(err)}`));
+  });
+  server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', 'http://wattprint.invalid');
+    if (url.pathname !== '/ws') return rejectUpgrade(socket, 404, 'Not Found', 'WebSocket feed is at /ws');
+    if (!tokenMatches(opts.token, requestToken(req, url))) {
+      return rejectUpgrade(socket, 401, 'Unauthorized', 'missing or wrong token: add ?token=TOKEN');
+    }
+    if (!originAllowed(req)) return rejectUpgrade(socket, 403, 'Forbidden', 'cross-origin WebSocket refused');
+    feed.handleUpgrade(req, socket, head);
+  });
+  server.on('clientError', (_err, socket) => socket.destroy());
+  await listen(server, opts.host, opts.port, where);
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  const urlHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  return {
+    host: opts.host, port, url: `http://${urlHost}:${port}`,
+    publish: (snapshot) => feed.publish(snapshot),
+    publishEvent: (ev) => feed.publishEvent(ev),
+    close: () => new Promise<void>((resolve) => {
+      feed.close();
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+function listen(server: Server, host: string, port: number, where: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const code = err.code ?? 'LISTEN';
+      const fix = 'pass --listen HOST:PORT with a free port, or --no-listen';
+      if (code === 'EADDRINUSE') reject(new ListenError(code, `port ${port} on ${host} is in use: ${fix}`, { cause: err }));
+      else if (code === 'EACCES') {
+        reject(new ListenError(code, `no permission to listen on ${where} (ports below 1024 need root): ${fix}`, { cause: err }));
+      } else if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+        reject(new ListenError(code, `${host} is not an address of this machine: ${fix}`, { cause: err }));
+      } else reject(new ListenError(code, `cannot listen on ${where} (${err.message}): ${fix}`, { cause: err }));
+    });
+    server.listen(port, host, () => resolve());
+  });
+}
+
+async function handle(
+  req: IncomingMessage, res: ServerResponse, opts: LiveServerOptions,
+  assets: Map<string, StaticAsset>, renderer: MetricsRenderer,
+): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://wattprint.invalid');
+  const path = url.pathname;
+  const method = req.method ?? 'GET';
+  if (path === '/healthz') return send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
+  const asset = assets.get(path);
+  if (asset) {
+    // The page and its scripts carry no data, so they are served without the token; the page passes
+    // its own ?token= on to /ws.
+    if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
+    res.setHeader('Content-Security-Policy', DASHBOARD_CSP);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    return send(res, 200, asset.contentType, asset.body);
+  }
+  const route = ROUTES[path];
+  if (!route) return sendError(res, 404, `no route ${path}: try /, /metrics, /ws, /api/snapshot, /api/progress, /healthz`);
+  if (!tokenMatches(opts.token, requestToken(req, url))) {
+    res.setHeader('WWW-Authenticate', 'Bearer realm="wattprint"');
+    return sendError(res, 401, 'missing or wrong token: send "Authorization: Bearer TOKEN" or add ?token=TOKEN');
+  }
+  if (method !== route) return methodNotAllowed(res, route);
+  if (path === '/metrics') {
+    const text = await renderer.render(opts.getSnapshot());
+    return send(res, 200, METRICS_CONTENT_TYPE, text);
+  }
+  if (path === '/api/snapshot') return send(res, 200, 'application/json', JSON.stringify(opts.getSnapshot()));
+  return postProgress(req, res, opts);
+}
+
+const ROUTES: Record<string, 'GET' | 'POST'> = { '/metrics': 'GET', '/api/snapshot': 'GET', '/api/progress': 'POST' };
+
+async function postProgress(req: IncomingMessage, res: ServerResponse, opts: LiveServerOptions): Promise<void> {
+  if (!originAllowed(req)) return sendError(res, 403, 'cross-origin progress updates are refused');
+  if (!opts.onProgress) return sendError(res, 503, 'this agent has no job to report progress for');
+  const body = await readBody(req);
+  if (body === undefined) return sendError(res, 413, `progress body over ${MAX_BODY_BYTES} bytes`);
+  let update: ProgressUpdate;
+  try {
+    update = parseProgress(body);
+  } catch (err) {
+    if (err instanceof ProgressError) return sendError(res, 400, err.message);
+    throw err;
+  }
+  opts.onProgress(update);
+  return send(res, 200, 'application/json', JSON.stringify({ ok: true, ...update }));
+}
+
+function readBody(req: IncomingMessage): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string | Buffer): void {
+  res.writeHead(status, { 'Content-Type': contentType, 'Cache-Control': 'no-store' });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+function sendError(res: ServerResponse, status: number, message: string): void {
+  if (res.headersSent) return void res.destroy();
+  send(res, status, 'application/json', JSON.stringify({ error: message }));
+}
+
+function methodNotAllowed(res: ServerResponse, allow: string): void {
+  res.setHeader('Allow', allow);
+  sendError(res, 405, `method not allowed: use ${allow}`);
+}

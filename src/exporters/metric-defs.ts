@@ -1,0 +1,150 @@
+import type { Snapshot } from '../snapshot.js';
+import { runLabelValues, type UserLabels } from './metric-labels.js';
+
+/** Labels is one series' label set. */
+export type Labels = Record<string, string>;
+
+/** Emit records one series value; counters are made monotonic by the caller. */
+export type Emit = (labels: Labels, value: number) => void;
+
+/** MetricDef describes one exported metric family and how to fill it from a snapshot. */
+export interface MetricDef {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge';
+  /** Self-metrics describe the agent itself; they are left out of a Pushgateway push. */
+  self: boolean;
+  labelNames(user: UserLabels): string[];
+  fill(snapshot: Snapshot, user: UserLabels, emit: Emit): void;
+}
+
+const RUN = (user: UserLabels): string[] => ['run_id', ...user.names];
+const NONE = (): string[] => [];
+
+function deviceLabels(snapshot: Snapshot, user: UserLabels, d: Snapshot['devices'][number]): Labels {
+  const labels: Labels = { device: d.id, kind: d.kind, name: d.name, ...runLabelValues(snapshot, user) };
+  // uuid is optional: an absent label is better than uuid="" (Prometheus treats both the same anyway).
+  if (d.uuid) labels.uuid = d.uuid;
+  return labels;
+}
+
+function unixSeconds(iso: string): number {
+  return Date.parse(iso) / 1000;
+}
+
+/**
+ * METRIC_DEFS is the full list of wattprint's metric families. Names are stable (issue 2): base units,
+ * counters end in `_total`, constant metadata in `_info`. Every value comes from the snapshot.
+ */
+export const METRIC_DEFS: readonly MetricDef[] = [
+  {
+    name: 'wattprint_energy_joules_total', type: 'counter', self: false,
+    help: 'IT energy of the run per device, in joules (before PUE).',
+    labelNames: (u) => ['device', 'kind', 'name', 'uuid', ...RUN(u)],
+    fill: (s, u, emit) => { for (const d of s.devices) emit(deviceLabels(s, u, d), d.energyJoules); },
+  },
+  {
+    name: 'wattprint_power_watts', type: 'gauge', self: false,
+    help: 'Latest power per device, in watts.',
+    labelNames: (u) => ['device', 'kind', 'name', 'uuid', ...RUN(u)],
+    fill: (s, u, emit) => { for (const d of s.devices) emit(deviceLabels(s, u, d), d.powerWatts); },
+  },
+  {
+    name: 'wattprint_facility_energy_joules_total', type: 'counter', self: false,
+    help: 'Facility energy of the run (IT energy x PUE), in joules.',
+    labelNames: RUN,
+    fill: (s, u, emit) => emit(runLabelValues(s, u), s.facilityEnergyJoules),
+  },
+  {
+    name: 'wattprint_co2e_grams_total', type: 'counter', self: false,
+    help: 'Emissions of the run in grams CO2e; basis is location (grid average) or market (instruments).',
+    labelNames: (u) => ['basis', ...RUN(u)],
+    fill: (s, u, emit) => {
+      emit({ basis: 'location', ...runLabelValues(s, u) }, s.co2eGrams.location);
+      emit({ basis: 'market', ...runLabelValues(s, u) }, s.co2eGrams.market);
+    },
+  },
+  {
+    name: 'wattprint_grid_intensity_grams_per_kwh', type: 'gauge', self: false,
+    help: 'Grid carbon intensity in use, in grams CO2e per kWh.',
+    labelNames: RUN,
+    fill: (s, u, emit) => emit(runLabelValues(s, u), s.intensityGramsPerKwh),
+  },
+  {
+    name: 'wattprint_pue', type: 'gauge', self: false,
+    help: 'Power usage effectiveness applied to IT energy (ratio).',
+    labelNames: RUN,
+    fill: (s, u, emit) => emit(runLabelValues(s, u), s.pue),
+  },
+  {
+    name: 'wattprint_run_info', type: 'gauge', self: false,
+    help: 'Run metadata; the value is always 1.',
+    labelNames: (u) => ['hostname', 'zone', 'pue_source', 'intensity_source', 'status', ...RUN(u)],
+    fill: (s, u, emit) => emit({
+      hostname: s.hostname, zone: s.zone ?? '', pue_source: s.pueSource, intensity_source: s.intensitySource,
+      status: s.status, ...runLabelValues(s, u),
+    }, 1),
+  },
+  {
+    name: 'wattprint_run_start_time_seconds', type: 'gauge', self: false,
+    help: 'Start of the run, in seconds since the Unix epoch.',
+    labelNames: RUN,
+    fill: (s, u, emit) => emit(runLabelValues(s, u), unixSeconds(s.startedAt)),
+  },
+  {
+    name: 'wattprint_progress_ratio', type: 'gauge', self: false,
+    help: 'Fraction of the job completed (0..1), when progress is known.',
+    labelNames: (u) => ['source', ...RUN(u)],
+    fill: (s, u, emit) => {
+      if (s.projected) emit({ source: s.projected.source, ...runLabelValues(s, u) }, s.projected.fraction);
+    },
+  },
+  {
+    name: 'wattprint_projected_energy_joules', type: 'gauge', self: false,
+    help: 'Projected IT energy at completion of the job, in joules, when progress is known.',
+    labelNames: RUN,
+    fill: (s, u, emit) => { if (s.projected) emit(runLabelValues(s, u), s.projected.energyJoules); },
+  },
+  {
+    name: 'wattprint_projected_co2e_grams', type: 'gauge', self: false,
+    help: 'Projected location-based emissions at completion of the job, in grams CO2e.',
+    labelNames: RUN,
+    fill: (s, u, emit) => { if (s.projected) emit(runLabelValues(s, u), s.projected.co2eGrams); },
+  },
+  {
+    name: 'wattprint_collector_up', type: 'gauge', self: true,
+    help: 'Whether the collector\'s last read succeeded (1) or not (0).',
+    labelNames: () => ['collector'],
+    fill: (s, _u, emit) => { for (const c of s.collectors) emit({ collector: c.name }, c.up ? 1 : 0); },
+  },
+  {
+    name: 'wattprint_collector_duration_seconds', type: 'gauge', self: true,
+    help: 'Duration of the collector\'s last read, in seconds.',
+    labelNames: () => ['collector'],
+    fill: (s, _u, emit) => {
+      for (const c of s.collectors) emit({ collector: c.name }, c.lastDurationSeconds);
+    },
+  },
+  {
+    name: 'wattprint_collector_errors_total', type: 'counter', self: true,
+    help: 'Failed or refused collector reads, by collector and reason.',
+    labelNames: () => ['collector', 'reason'],
+    fill: (s, _u, emit) => {
+      for (const c of s.collectors) {
+        for (const [reason, n] of Object.entries(c.errorsTotal)) emit({ collector: c.name, reason }, n);
+      }
+    },
+  },
+  {
+    name: 'wattprint_tick_lag_seconds', type: 'gauge', self: true,
+    help: 'How late the last tick started versus its schedule, in seconds.',
+    labelNames: NONE,
+    fill: (s, _u, emit) => emit({}, s.tickLagSeconds),
+  },
+  {
+    name: 'wattprint_dropped_readings_total', type: 'counter', self: true,
+    help: 'Readings refused so far (NaN, negative, absurd, malformed, lost).',
+    labelNames: NONE,
+    fill: (s, _u, emit) => emit({}, s.droppedTotal),
+  },
+];

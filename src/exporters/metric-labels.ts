@@ -1,0 +1,50 @@
+import type { Snapshot } from '../snapshot.js';
+
+/**
+ * RESERVED_LABEL_NAMES are the label names wattprint's own metrics use; a user label with one of these names
+ * is exported as `label_<name>` so it can never overwrite a device or run label.
+ */
+export const RESERVED_LABEL_NAMES: ReadonlySet<string> = new Set([
+  'device', 'kind', 'name', 'uuid', 'run_id', 'basis', 'collector', 'reason', 'hostname', 'zone',
+  'pue_source', 'intensity_source', 'source', 'job', 'instance', 'le', 'quantile',
+]);
+
+/**
+ * sanitizeLabelName turns a user's `--label` key into a valid Prometheus label name
+ * ([a-zA-Z_][a-zA-Z0-9_]*, no leading `__`, which Prometheus reserves), renaming reserved names.
+ */
+export function sanitizeLabelName(key: string): string {
+  let name = key.replace(/[^a-zA-Z0-9_]/g, '_');
+  if (name === '' || /^[0-9]/.test(name)) name = `_${name}`;
+  name = name.replace(/^_{2,}/, '_');
+  if (name === '_' && key !== '_') name = 'label_';
+  if (RESERVED_LABEL_NAMES.has(name)) name = `label_${name}`;
+  return name;
+}
+
+/** UserLabels is the sanitised form of Snapshot.labels: sorted names and their values by name. */
+export interface UserLabels {
+  names: string[];
+  values: Record<string, string>;
+  /** key is a stable string of the names, used to notice when the label set changes. */
+  key: string;
+}
+
+/**
+ * userLabels sanitises a snapshot's user labels. When two keys sanitise to the same name the
+ * lexicographically first key wins, so the output is deterministic.
+ */
+export function userLabels(labels: Record<string, string>): UserLabels {
+  const values: Record<string, string> = {};
+  for (const key of Object.keys(labels).sort()) {
+    const name = sanitizeLabelName(key);
+    if (!(name in values)) values[name] = String(labels[key]);
+  }
+  const names = Object.keys(values).sort();
+  return { names, values, key: names.join(',') };
+}
+
+/** runLabelValues is the label set every run-scoped series carries: run_id plus the user's labels. */
+export function runLabelValues(snapshot: Snapshot, user: UserLabels): Record<string, string> {
+  return { run_id: snapshot.runId, ...user.values };
+}

@@ -1,0 +1,83 @@
+import type { Snapshot } from '../snapshot.js';
+
+/** PROTOCOL_VERSION is the `v` field of every /ws message; see PROTOCOL.md. Bump it on a breaking change. */
+export const PROTOCOL_VERSION = 1;
+
+/** TickDevice is one device's line in a tick message (power in watts, run energy in joules). */
+export interface TickDevice {
+  id: string;
+  powerWatts: number;
+  energyJoules: number;
+}
+
+/** TickMessage is sent once per agent tick. All units SI: watts, joules, grams, seconds. */
+export interface TickMessage {
+  type: 'tick';
+  v: 1;
+  runId: string;
+  at: string;
+  tick: number;
+  elapsedSeconds: number;
+  status: Snapshot['status'];
+  totalPowerWatts: number;
+  devices: TickDevice[];
+  itEnergyJoules: number;
+  facilityEnergyJoules: number;
+  co2eGrams: { location: number; market: number };
+  intensityGramsPerKwh: number;
+  pue: number;
+  projected?: Snapshot['projected'];
+}
+
+/**
+ * PowerHistory is recent power per device, column-wise as a chart wants it: `t` holds Unix seconds, and
+ * `powerWatts[i][j]` is device `deviceIds[i]` at `t[j]` in watts (null where the device had no reading).
+ */
+export interface PowerHistory {
+  deviceIds: string[];
+  t: number[];
+  powerWatts: (number | null)[][];
+}
+
+/** SnapshotMessage is the full state, sent once on connect, with recent power history for the chart. */
+export interface SnapshotMessage {
+  type: 'snapshot';
+  v: 1;
+  snapshot: Snapshot;
+  history: PowerHistory;
+}
+
+/** RunEventMessage marks the start or end of a run. */
+export interface RunEventMessage {
+  type: 'run_start' | 'run_end';
+  v: 1;
+  runId: string;
+  at: string;
+}
+
+/** FeedMessage is any message on /ws. */
+export type FeedMessage = SnapshotMessage | TickMessage | RunEventMessage;
+
+/** tickMessage derives the per-tick message from a snapshot. */
+export function tickMessage(s: Snapshot): TickMessage {
+  const msg: TickMessage = {
+    type: 'tick', v: PROTOCOL_VERSION, runId: s.runId, at: s.at, tick: s.tick,
+    elapsedSeconds: s.elapsedSeconds, status: s.status, totalPowerWatts: s.totalPowerWatts,
+    devices: s.devices.map((d) => ({ id: d.id, powerWatts: d.powerWatts, energyJoules: d.energyJoules })),
+    itEnergyJoules: s.itEnergyJoules, facilityEnergyJoules: s.facilityEnergyJoules,
+    co2eGrams: { location: s.co2eGrams.location, market: s.co2eGrams.market },
+    intensityGramsPerKwh: s.intensityGramsPerKwh, pue: s.pue,
+  };
+  if (s.projected) msg.projected = { ...s.projected };
+  return msg;
+}
+
+/** snapshotMessage is the on-connect message. */
+export function snapshotMessage(s: Snapshot, history: PowerHistory): SnapshotMessage {
+  return { type: 'snapshot', v: PROTOCOL_VERSION, snapshot: s, history };
+}
+
+/** runEventMessage is a run_start / run_end message. */
+export function runEventMessage(ev: { type: 'run_start' | 'run_end'; runId: string; at: string }): RunEventMessage {
+  return { type: ev.type, v: PROTOCOL_VERSION, runId: ev.runId, at: ev.at };
+}

@@ -1,0 +1,136 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { Snapshot } from '../snapshot.js';
+import { PowerHistoryRing } from './power-history.js';
+import { runEventMessage, snapshotMessage, tickMessage } from './protocol.js';
+
+/** LiveFeedOptions configure the /ws feed. */
+export interface LiveFeedOptions {
+  getSnapshot: () => Snapshot;
+  /** Connection limit; further upgrades get HTTP 503. */
+  maxClients: number;
+  /** Per-client send buffer bound in bytes; a client above it at publish time is terminated. */
+  maxBufferedBytes: number;
+  /** Ticks of power history sent on connect. */
+  historySize: number;
+  /** Interval of protocol pings that find dead peers, in milliseconds; 0 disables. */
+  pingIntervalMs: number;
+}
+
+/**
+ * LiveFeed is the WebSocket feed (protocol in PROTOCOL.md). Each publish serialises its message once and
+ * sends the same buffer to every client; a client whose unsent data passes the bound is dropped, so one
+ * stalled reader cannot grow the agent's memory.
+ */
+export class LiveFeed {
+  private readonly wss = new WebSocketServer({
+    noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: 1024,
+  });
+  private readonly clients = new Set<WebSocket>();
+  private readonly alive = new WeakSet<WebSocket>();
+  private readonly history: PowerHistoryRing;
+  private readonly pingTimer: NodeJS.Timeout | undefined;
+  private connectCache: { snapshot: Snapshot; version: number; data: Buffer } | undefined;
+  /** droppedTotal counts clients terminated for a full send buffer. */
+  droppedTotal = 0;
+
+  constructor(private readonly opts: LiveFeedOptions) {
+    this.history = new PowerHistoryRing(opts.historySize);
+    if (opts.pingIntervalMs > 0) {
+      this.pingTimer = setInterval(() => this.pingAll(), opts.pingIntervalMs);
+      this.pingTimer.unref();
+    }
+  }
+
+  /** clientCount is the number of open connections. */
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  /** handleUpgrade takes over an authorised upgrade request, or answers 503 when the feed is full. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.clients.size >= this.opts.maxClients) {
+      rejectUpgrade(socket, 503, 'Service Unavailable', 'too many WebSocket clients');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+  }
+
+  private accept(ws: WebSocket): void {
+    this.clients.add(ws);
+    this.alive.add(ws);
+    ws.on('pong', () => this.alive.add(ws));
+    ws.on('close', () => this.clients.delete(ws));
+    // A socket error (reset by peer) is followed by 'close'; without a listener ws would throw it.
+    ws.on('error', () => this.clients.delete(ws));
+    ws.send(this.connectMessage(), { binary: false });
+  }
+
+  /** The snapshot message is shared by every client that connects between two ticks. */
+  private connectMessage(): Buffer {
+    const snapshot = this.opts.getSnapshot();
+    const c = this.connectCache;
+    if (c && c.snapshot === snapshot && c.version === this.history.version) return c.data;
+    const ids = snapshot.devices.map((d) => d.id);
+    const data = Buffer.from(JSON.stringify(snapshotMessage(snapshot, this.history.toColumns(ids))));
+    this.connectCache = { snapshot, version: this.history.version, data };
+    return data;
+  }
+
+  /** publish records a snapshot in the history and sends its tick message to every client. */
+  publish(snapshot: Snapshot): void {
+    this.history.push(snapshot);
+    this.broadcast(Buffer.from(JSON.stringify(tickMessage(snapshot))));
+  }
+
+  /** publishEvent sends a run_start / run_end message to every client. */
+  publishEvent(ev: { type: 'run_start' | 'run_end'; runId: string; at: string }): void {
+    this.broadcast(Buffer.from(JSON.stringify(runEventMessage(ev))));
+  }
+
+  private broadcast(data: Buffer): void {
+    for (const ws of this.clients) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      if (ws.bufferedAmount > this.opts.maxBufferedBytes) {
+        this.droppedTotal++;
+        this.clients.delete(ws);
+        ws.terminate();
+        continue;
+      }
+      ws.send(data, { binary: false });
+    }
+  }
+
+  private pingAll(): void {
+    for (const ws of this.clients) {
+      if (!this.alive.has(ws)) {
+        this.clients.delete(ws);
+        ws.terminate();
+        continue;
+      }
+      this.alive.delete(ws);
+      ws.ping();
+    }
+  }
+
+  /** close ends every connection (1001 going away) and stops the ping timer. */
+  close(): void {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    for (const ws of this.clients) ws.close(1001, 'server shutting down');
+    // Give well-behaved peers a moment for the close handshake, then cut the rest.
+    const stragglers = [...this.clients];
+    setTimeout(() => { for (const ws of stragglers) ws.terminate(); }, 200).unref();
+    this.clients.clear();
+    this.wss.close();
+  }
+}
+
+/** rejectUpgrade answers an upgrade request with a plain HTTP error and closes the socket. */
+export function rejectUpgrade(socket: Duplex, status: number, reason: string, message: string): void {
+  const body = JSON.stringify({ error: message });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}

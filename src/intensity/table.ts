@@ -1,0 +1,42 @@
+import type { IntensityProvider, IntensityValue } from './types.js';
+import { periodStartMs } from './hour.js';
+import { WORLD_GRAMS_PER_KWH } from './zone-data.js';
+import { resolveZone, zoneRecord } from '../zones.js';
+
+/** WORLD_AVERAGE_SOURCE says the world average was assumed because no zone or intensity was given. */
+export const WORLD_AVERAGE_SOURCE =
+  'world average, assumed (no --zone or --intensity; Ember, CC BY-SA 4.0)';
+
+/**
+ * tableProvider answers a zone's embedded annual average (gCO2e/kWh) for every UTC hour, so hourly
+ * accounting works unchanged; quality 'annual'. zone is any spelling resolveZone accepts. Throws an Error
+ * whose message is resolveZone's one-line 'unknown zone …' text when the zone is not in the table.
+ */
+export function tableProvider(zone: string): IntensityProvider {
+  const resolved = resolveZone(zone);
+  if ('error' in resolved) throw new Error(resolved.error);
+  const record = zoneRecord(resolved.zone);
+  if (!record) throw new Error(`unknown zone '${zone}' (see \`wattprint zones\`)`);
+  return hourlyFlat('table', record.zone, record.intensityGramsPerKwh, record.source, 'annual');
+}
+
+/** worldAverageProvider answers Ember's world average (472.94 gCO2/kWh in co2.js 0.19), quality 'assumed'. */
+export function worldAverageProvider(): IntensityProvider {
+  return hourlyFlat('world-average', 'WORLD', WORLD_GRAMS_PER_KWH, WORLD_AVERAGE_SOURCE, 'assumed');
+}
+
+function hourlyFlat(
+  name: string,
+  zone: string,
+  gramsPerKwh: number,
+  source: string,
+  quality: 'annual' | 'assumed',
+): IntensityProvider {
+  return {
+    name,
+    zone,
+    lookup(atMs: number): IntensityValue {
+      return { gramsPerKwh, source, periodStartMs: periodStartMs(atMs, 3600), periodSeconds: 3600, quality };
+    },
+  };
+}

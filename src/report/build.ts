@@ -1,0 +1,99 @@
+import { sumPeriods } from '../accounting.js';
+import type { DeviceRow, PeriodWrite, RunRow } from '../store/rows.js';
+import type { GapRow } from '../store/queries.js';
+import { joulesToKwh } from '../units.js';
+import type { Disclosure, Report, ReportDevice } from './types.js';
+import { marketBasis } from '../carbon.js';
+
+/** ReportInputs are the stored facts of a run that a report is built from (no I/O here). */
+export interface ReportInputs {
+  run: RunRow;
+  devices: DeviceRow[];
+  periods: PeriodWrite[];
+  gaps: GapRow[];
+  powerSeries: { startMs: number; watts: number }[];
+  /** End of the reported interval: the run's end, or its last tick while it is running. */
+  endMs: number;
+  notes?: string[];
+}
+
+const METHOD_WORDS = { counter: 'hardware energy counter', sampled: 'sampled power, trapezoid rule', modelled: 'modelled power' } as const;
+
+/** buildReport turns a run's stored facts into the Report every format renders. */
+export function buildReport(input: ReportInputs): Report {
+  const { run, devices, periods } = input;
+  const durationSeconds = Math.max(0, (input.endMs - run.startedAtMs) / 1000);
+  const totals = sumPeriods(periods);
+  const itJoules = devices.reduce((s, d) => s + d.energyJoules, 0);
+  const facilityJoules = totals.facilityJoules + (itJoules - totals.itJoules) * run.pue;
+  const byDevice: ReportDevice[] = devices.map((d) => ({
+    id: d.id, kind: d.kind, name: d.name, kwh: joulesToKwh(d.energyJoules),
+    avgWatts: durationSeconds > 0 ? d.energyJoules / durationSeconds : 0, method: d.method, collector: d.collector,
+    ...(d.notes.length ? { notes: d.notes } : {}),
+  }));
+  const facilityKwh = joulesToKwh(facilityJoules);
+  const avgGramsPerKwh = totals.facilityJoules > 0
+    ? totals.co2eLocationGrams / joulesToKwh(totals.facilityJoules)
+    : (periods.at(-1)?.intensityGramsPerKwh ?? 0);
+  const sources = [...new Set(periods.map((p) => p.source))];
+  const hasCfe = periods.some((p) => p.cfe !== undefined);
+  const co2e = { locationKg: totals.co2eLocationGrams / 1000, marketKg: totals.co2eMarketGrams / 1000 };
+  return {
+    runId: run.runId,
+    hostname: run.hostname,
+    labels: run.labels,
+    status: run.status,
+    startedAt: iso(run.startedAtMs),
+    endedAt: iso(input.endMs),
+    durationSeconds,
+    energy: { itKwh: joulesToKwh(itJoules), facilityKwh, byDevice },
+    pue: run.pue,
+    pueSource: run.pueSource,
+    intensity: {
+      avgGramsPerKwh, source: sources.length ? sources.join('; ') : run.intensitySource,
+      ...(run.zone ? { zone: run.zone } : {}), marketBasis: marketBasis(run.market, hasCfe),
+    },
+    co2e,
+    disclosure: disclosure(devices, itJoules, durationSeconds, facilityKwh, run.pue, avgGramsPerKwh, co2e),
+    measured: devices.filter((d) => d.method !== 'modelled').map((d) => `${d.id} ${d.name}: ${METHOD_WORDS[d.method]} (${d.collector})`),
+    modelled: devices.filter((d) => d.method === 'modelled').map((d) => `${d.id} ${d.name}: ${METHOD_WORDS.modelled} (${d.collector})`),
+    gaps: input.gaps.map((g) => ({
+      deviceId: g.deviceId, startAt: iso(g.startMs), endAt: iso(g.endMs), reason: g.reason,
+      ...(g.recoveredJoules !== undefined ? { recoveredJoules: g.recoveredJoules } : {}),
+    })),
+    hourly: periods.map((p) => ({
+      startAt: iso(p.periodStartMs), periodSeconds: p.periodSeconds, itKwh: joulesToKwh(p.itJoules),
+      facilityKwh: joulesToKwh(p.facilityJoules), intensityGramsPerKwh: p.intensityGramsPerKwh,
+      ...(p.cfe !== undefined ? { cfe: p.cfe } : {}), source: p.source, quality: p.quality,
+      co2eLocationKg: p.co2eLocationGrams / 1000, co2eMarketKg: p.co2eMarketGrams / 1000,
+    })),
+    powerSeries: input.powerSeries.map((s) => ({ at: iso(s.startMs), watts: s.watts })),
+    notes: [...new Set([...devices.flatMap((d) => d.notes.map((n) => `${d.id}: ${n}`)), ...(input.notes ?? [])])],
+  };
+}
+
+function disclosure(
+  devices: DeviceRow[], itJoules: number, durationSeconds: number, facilityKwh: number, pue: number,
+  avgGramsPerKwh: number, co2e: { locationKg: number; marketKg: number },
+): Disclosure {
+  const accelerators = devices.filter((d) => d.kind === 'gpu' || d.kind === 'tpu');
+  const chips = accelerators.length ? accelerators : devices.filter((d) => d.kind === 'cpu');
+  const names = [...new Set(chips.map((d) => d.name))];
+  const count = Math.max(1, chips.length);
+  return {
+    processor: names.join(' + ') || 'unknown',
+    count: chips.length,
+    // The paper's "average power per chip" is system power (host, memory, fans) divided by the chips.
+    avgWattsPerAccelerator: durationSeconds > 0 ? itJoules / durationSeconds / count : 0,
+    hours: durationSeconds / 3600,
+    mwh: facilityKwh / 1000,
+    pue,
+    kgCo2ePerKwh: avgGramsPerKwh / 1000,
+    tCo2e: co2e.locationKg / 1000,
+    tCo2eMarket: co2e.marketKg / 1000,
+  };
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

@@ -1,0 +1,55 @@
+import type Database from 'better-sqlite3';
+import type { IntensityQuality } from '../intensity/types.js';
+import type { PeriodWrite } from './rows.js';
+import type { MinuteEnergy } from '../accounting.js';
+
+/** periodsOf returns a run's accounting periods in time order. */
+export function periodsOf(db: Database.Database, runKey: number): PeriodWrite[] {
+  const rows = db.prepare('SELECT * FROM energy_period WHERE run_key = ? ORDER BY period_start_ms').all(runKey) as Record<string, unknown>[];
+  return rows.map((r) => ({
+    periodStartMs: r.period_start_ms as number,
+    periodSeconds: r.period_seconds as number,
+    itJoules: r.it_joules as number,
+    facilityJoules: r.facility_joules as number,
+    intensityGramsPerKwh: r.intensity_g_per_kwh as number,
+    cfe: (r.cfe as number | null) ?? undefined,
+    co2eLocationGrams: r.co2e_location_g as number,
+    co2eMarketGrams: r.co2e_market_g as number,
+    source: r.source as string,
+    quality: r.quality as IntensityQuality,
+  }));
+}
+
+/** GapRow is a stored gap or recovery. */
+export interface GapRow {
+  deviceId: string;
+  startMs: number;
+  endMs: number;
+  reason: string;
+  recoveredJoules?: number;
+}
+
+/** gapsOf returns a run's gaps and recoveries. */
+export function gapsOf(db: Database.Database, runKey: number): GapRow[] {
+  const rows = db.prepare(`SELECT d.device_id, g.start_ms, g.end_ms, g.reason, g.recovered_joules FROM gaps g
+    JOIN devices d ON d.dev_key = g.dev_key WHERE d.run_key = ? ORDER BY g.start_ms, d.device_id`).all(runKey) as Record<string, unknown>[];
+  return rows.map((r) => ({
+    deviceId: r.device_id as string, startMs: r.start_ms as number, endMs: r.end_ms as number,
+    reason: r.reason as string, recoveredJoules: (r.recovered_joules as number | null) ?? undefined,
+  }));
+}
+
+/** minutesOf returns a run's IT energy per minute (all devices), for restatement. */
+export function minutesOf(db: Database.Database, runKey: number): MinuteEnergy[] {
+  const rows = db.prepare(`SELECT m.minute, SUM(m.joules) AS j FROM energy_minute m JOIN devices d ON d.dev_key = m.dev_key
+    WHERE d.run_key = ? GROUP BY m.minute ORDER BY m.minute`).raw().all(runKey) as [number, number][];
+  return rows.map(([minute, j]) => ({ minuteStartMs: minute * 60_000, itJoules: j }));
+}
+
+/** powerSeries returns total IT power averaged over buckets of bucketMinutes, oldest first. */
+export function powerSeries(db: Database.Database, runKey: number, bucketMinutes: number): { startMs: number; watts: number }[] {
+  const k = Math.max(1, Math.floor(bucketMinutes));
+  const rows = db.prepare(`SELECT m.minute / ? AS b, SUM(m.joules) AS j FROM energy_minute m JOIN devices d ON d.dev_key = m.dev_key
+    WHERE d.run_key = ? GROUP BY b ORDER BY b`).raw().all(k, runKey) as [number, number][];
+  return rows.map(([b, j]) => ({ startMs: b * k * 60_000, watts: j / (k * 60) }));
+}

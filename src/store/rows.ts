@@ -1,0 +1,121 @@
+import type { DeviceKind, EnergyMethod } from '../types.js';
+import type { MarketInstruments } from '../carbon.js';
+import type { IntensityQuality } from '../intensity/types.js';
+
+/** NewRun is what starting a run records. */
+export interface NewRun {
+  runId: string;
+  hostname: string;
+  startedAtMs: number;
+  pue: number;
+  pueSource: string;
+  zone?: string;
+  intensitySource: string;
+  market: MarketInstruments;
+  labels: Record<string, string>;
+  command?: string;
+}
+
+/** RunRow is a stored run. */
+export interface RunRow {
+  runKey: number;
+  runId: string;
+  hostname: string;
+  startedAtMs: number;
+  lastTickMs: number;
+  endedAtMs?: number;
+  status: 'running' | 'ended';
+  pue: number;
+  pueSource: string;
+  zone?: string;
+  intensitySource: string;
+  market: MarketInstruments;
+  labels: Record<string, string>;
+  command?: string;
+  exitCode?: number;
+  co2eLocationGrams: number;
+  co2eMarketGrams: number;
+}
+
+/** DeviceRow is a stored device of a run with its running total and integrator state. */
+export interface DeviceRow {
+  devKey: number;
+  runKey: number;
+  id: string;
+  kind: DeviceKind;
+  name: string;
+  uuid?: string;
+  method: EnergyMethod;
+  collector: string;
+  powerLimitWatts?: number;
+  notes: string[];
+  energyJoules: number;
+  samples: number;
+  counterJoules?: number;
+  counterEpoch?: string;
+  powerWatts?: number;
+  stateWallMs?: number;
+}
+
+/** PeriodWrite adds one tick's energy and CO2e to an accounting period. */
+export interface PeriodWrite {
+  periodStartMs: number;
+  periodSeconds: number;
+  itJoules: number;
+  facilityJoules: number;
+  intensityGramsPerKwh: number;
+  cfe?: number;
+  co2eLocationGrams: number;
+  co2eMarketGrams: number;
+  source: string;
+  quality: IntensityQuality;
+}
+
+/** TickWrite is everything one tick commits. */
+export interface TickWrite {
+  runKey: number;
+  wallMs: number;
+  minutes: { devKey: number; minute: number; energyJoules: number }[];
+  periods: PeriodWrite[];
+  devices: {
+    devKey: number;
+    energyJoules: number;
+    samples: number;
+    counterJoules?: number;
+    counterEpoch?: string;
+    powerWatts?: number;
+    stateWallMs?: number;
+  }[];
+  samples?: { devKey: number; tMs: number; powerWatts?: number; counterJoules?: number }[];
+  gaps?: { devKey: number; startMs: number; endMs: number; reason: string; recoveredJoules?: number }[];
+  co2eLocationGrams: number;
+  co2eMarketGrams: number;
+}
+
+type Row = Record<string, unknown>;
+const opt = <T>(v: unknown): T | undefined => (v === null || v === undefined ? undefined : (v as T));
+
+/** toRunRow maps a runs row. */
+export function toRunRow(raw: unknown): RunRow {
+  const r = raw as Row;
+  return {
+    runKey: r.run_key as number, runId: r.run_id as string, hostname: (r.hostname as string) ?? '',
+    startedAtMs: r.started_at_ms as number, lastTickMs: r.last_tick_ms as number, endedAtMs: opt(r.ended_at_ms),
+    status: r.status as 'running' | 'ended', pue: r.pue as number, pueSource: r.pue_source as string, zone: opt(r.zone),
+    intensitySource: (r.intensity_source as string) ?? '', market: JSON.parse(r.market_json as string),
+    labels: JSON.parse(r.labels_json as string), command: opt(r.command), exitCode: opt(r.exit_code),
+    co2eLocationGrams: r.co2e_location_g as number, co2eMarketGrams: r.co2e_market_g as number,
+  };
+}
+
+/** toDeviceRow maps a devices row. */
+export function toDeviceRow(raw: unknown): DeviceRow {
+  const r = raw as Row;
+  return {
+    devKey: r.dev_key as number, runKey: r.run_key as number, id: r.device_id as string, kind: r.kind as DeviceKind,
+    name: r.name as string, uuid: opt(r.uuid), method: r.method as EnergyMethod, collector: r.collector as string,
+    powerLimitWatts: opt(r.power_limit_watts), notes: JSON.parse(r.notes_json as string), energyJoules: r.energy_joules as number,
+    samples: r.samples as number, counterJoules: opt(r.counter_joules), counterEpoch: opt(r.counter_epoch),
+    powerWatts: opt(r.power_watts), stateWallMs: opt(r.state_wall_ms),
+  };
+}

@@ -1,0 +1,103 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * MIGRATIONS are applied in order; PRAGMA user_version records how many ran. Never edit a shipped one:
+ * add a new entry. Integer keys keep the per-minute table small (a 30-day run stays well under 1 MB per device-day).
+ */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE runs (
+     run_key INTEGER PRIMARY KEY,
+     run_id TEXT NOT NULL UNIQUE,
+     hostname TEXT,
+     started_at_ms INTEGER NOT NULL,
+     last_tick_ms INTEGER NOT NULL,
+     ended_at_ms INTEGER,
+     status TEXT NOT NULL DEFAULT 'running',
+     pue REAL NOT NULL,
+     pue_source TEXT NOT NULL,
+     zone TEXT,
+     intensity_source TEXT,
+     market_json TEXT NOT NULL DEFAULT '{}',
+     labels_json TEXT NOT NULL DEFAULT '{}',
+     command TEXT,
+     exit_code INTEGER,
+     co2e_location_g REAL NOT NULL DEFAULT 0,
+     co2e_market_g REAL NOT NULL DEFAULT 0
+   );
+   CREATE TABLE devices (
+     dev_key INTEGER PRIMARY KEY,
+     run_key INTEGER NOT NULL REFERENCES runs(run_key),
+     device_id TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     name TEXT NOT NULL,
+     uuid TEXT,
+     method TEXT NOT NULL,
+     collector TEXT NOT NULL,
+     power_limit_watts REAL,
+     notes_json TEXT NOT NULL DEFAULT '[]',
+     energy_joules REAL NOT NULL DEFAULT 0,
+     samples INTEGER NOT NULL DEFAULT 0,
+     counter_joules REAL,
+     counter_epoch TEXT,
+     power_watts REAL,
+     state_wall_ms INTEGER,
+     UNIQUE (run_key, device_id)
+   );
+   CREATE TABLE energy_minute (
+     dev_key INTEGER NOT NULL,
+     minute INTEGER NOT NULL,
+     joules REAL NOT NULL,
+     samples INTEGER NOT NULL,
+     PRIMARY KEY (dev_key, minute)
+   ) WITHOUT ROWID;
+   CREATE TABLE energy_period (
+     run_key INTEGER NOT NULL,
+     period_start_ms INTEGER NOT NULL,
+     period_seconds INTEGER NOT NULL,
+     it_joules REAL NOT NULL,
+     facility_joules REAL NOT NULL,
+     intensity_g_per_kwh REAL NOT NULL,
+     cfe REAL,
+     co2e_location_g REAL NOT NULL,
+     co2e_market_g REAL NOT NULL,
+     source TEXT NOT NULL,
+     quality TEXT NOT NULL,
+     PRIMARY KEY (run_key, period_start_ms)
+   ) WITHOUT ROWID;
+   CREATE TABLE samples (
+     dev_key INTEGER NOT NULL,
+     t_ms INTEGER NOT NULL,
+     power_watts REAL,
+     counter_joules REAL,
+     PRIMARY KEY (dev_key, t_ms)
+   ) WITHOUT ROWID;
+   CREATE TABLE gaps (
+     gap_key INTEGER PRIMARY KEY,
+     dev_key INTEGER NOT NULL,
+     start_ms INTEGER NOT NULL,
+     end_ms INTEGER NOT NULL,
+     reason TEXT NOT NULL,
+     recovered_joules REAL
+   );
+   CREATE TABLE restatements (
+     restatement_key INTEGER PRIMARY KEY,
+     run_key INTEGER NOT NULL,
+     created_at_ms INTEGER NOT NULL,
+     source TEXT NOT NULL,
+     old_json TEXT NOT NULL,
+     new_json TEXT NOT NULL
+   );`,
+];
+
+/** migrate brings a database to the latest schema inside one transaction. */
+export function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    throw new Error(`database schema v${version} is newer than this wattprint (v${MIGRATIONS.length}): upgrade wattprint`);
+  }
+  const apply = db.transaction(() => {
+    for (let i = version; i < MIGRATIONS.length; i++) db.exec(MIGRATIONS[i]!);
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  });
+  apply();
+}

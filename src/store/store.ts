@@ -1,0 +1,166 @@
+import Database from 'better-sqlite3';
+import type { DeviceInfo } from '../types.js';
+import { migrate } from './schema.js';
+import type { DeviceRow, NewRun, RunRow, TickWrite } from './rows.js';
+import { toDeviceRow, toRunRow } from './rows.js';
+
+/** StoreError is a database problem a user can fix; its message is one line with the fix. */
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+}
+
+/**
+ * Store is wattprint's SQLite database (better-sqlite3, WAL). Each tick is committed in one transaction
+ * together with the counter state, so a kill -9 loses at most the tick in flight and never double counts.
+ */
+export class Store {
+  private readonly stmts;
+  private readonly tickTx: (tick: TickWrite) => void;
+
+  private constructor(readonly db: Database.Database, readonly path: string) {
+    this.stmts = prepare(db);
+    this.tickTx = db.transaction((t: TickWrite) => writeTick(this.stmts, t));
+  }
+
+  /** open opens (creating if needed) the database at path and migrates it. */
+  static open(path: string, options: { readonly?: boolean } = {}): Store {
+    let db: Database.Database;
+    try {
+      db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    } catch (cause) {
+      throw new StoreError(`cannot open database ${path}: ${(cause as Error).message}; pass --db with a writable path`, { cause });
+    }
+    try {
+      if (!options.readonly) {
+        db.pragma('journal_mode = WAL');
+        // NORMAL in WAL mode survives process crashes (kill -9); only an OS crash can lose the last commits.
+        db.pragma('synchronous = NORMAL');
+        db.pragma('busy_timeout = 5000');
+        migrate(db);
+      }
+      return new Store(db, path);
+    } catch (cause) {
+      db.close();
+      const message = (cause as Error).message;
+      throw new StoreError(`cannot use database ${path}: ${message}; pass --db with a writable wattprint database`, { cause });
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** createRun inserts a new run and returns it. */
+  createRun(run: NewRun): RunRow {
+    this.stmts.insertRun.run({
+      run_id: run.runId, hostname: run.hostname, started_at_ms: run.startedAtMs, last_tick_ms: run.startedAtMs,
+      pue: run.pue, pue_source: run.pueSource, zone: run.zone ?? null, intensity_source: run.intensitySource,
+      market_json: JSON.stringify(run.market), labels_json: JSON.stringify(run.labels), command: run.command ?? null,
+    });
+    return this.findRun(run.runId)!;
+  }
+
+  /** findRun returns the run with this id, if stored. */
+  findRun(runId: string): RunRow | undefined {
+    const row = this.stmts.findRun.get(runId);
+    return row ? toRunRow(row) : undefined;
+  }
+
+  /** latestRun returns the most recently started run. */
+  latestRun(): RunRow | undefined {
+    const row = this.stmts.latestRun.get();
+    return row ? toRunRow(row) : undefined;
+  }
+
+  /** listRuns returns all runs, newest first. */
+  listRuns(): RunRow[] {
+    return this.stmts.listRuns.all().map(toRunRow);
+  }
+
+  /** reopenRun marks a stored run as running again (resume) with the settings in force now. */
+  reopenRun(runKey: number, settings: { pue: number; pueSource: string; zone?: string; intensitySource: string }): void {
+    this.stmts.reopenRun.run({ run_key: runKey, pue: settings.pue, pue_source: settings.pueSource, zone: settings.zone ?? null, intensity_source: settings.intensitySource });
+  }
+
+  /** upsertDevice registers a device of a run (keeping its energy on resume) and returns its row. */
+  upsertDevice(runKey: number, info: DeviceInfo): DeviceRow {
+    this.stmts.upsertDevice.run({
+      run_key: runKey, device_id: info.id, kind: info.kind, name: info.name, uuid: info.uuid ?? null,
+      method: info.method, collector: info.collector, power_limit_watts: info.powerLimitWatts ?? null,
+      notes_json: JSON.stringify(info.notes ?? []),
+    });
+    return toDeviceRow(this.stmts.findDevice.get(runKey, info.id));
+  }
+
+  /** devicesOf lists the devices of a run. */
+  devicesOf(runKey: number): DeviceRow[] {
+    return this.stmts.devicesOf.all(runKey).map(toDeviceRow);
+  }
+
+  /** commitTick writes one tick — energy buckets, period sums, device state, totals — atomically. */
+  commitTick(tick: TickWrite): void {
+    this.tickTx(tick);
+  }
+
+  /** pruneSamples drops raw samples older than beforeMs (raw samples are kept for a short window only). */
+  pruneSamples(runKey: number, beforeMs: number): void {
+    this.stmts.pruneSamples.run(runKey, beforeMs);
+  }
+
+  /** endRun closes a run. */
+  endRun(runKey: number, endedAtMs: number, exitCode?: number): void {
+    this.stmts.endRun.run(endedAtMs, exitCode ?? null, runKey);
+  }
+}
+
+function prepare(db: Database.Database) {
+  return {
+    insertRun: db.prepare(`INSERT INTO runs (run_id, hostname, started_at_ms, last_tick_ms, pue, pue_source, zone, intensity_source, market_json, labels_json, command)
+      VALUES (@run_id, @hostname, @started_at_ms, @last_tick_ms, @pue, @pue_source, @zone, @intensity_source, @market_json, @labels_json, @command)`),
+    findRun: db.prepare('SELECT * FROM runs WHERE run_id = ?'),
+    latestRun: db.prepare('SELECT * FROM runs ORDER BY started_at_ms DESC, run_key DESC LIMIT 1'),
+    listRuns: db.prepare('SELECT * FROM runs ORDER BY started_at_ms DESC, run_key DESC'),
+    reopenRun: db.prepare(`UPDATE runs SET status = 'running', ended_at_ms = NULL, pue = @pue, pue_source = @pue_source, zone = @zone, intensity_source = @intensity_source WHERE run_key = @run_key`),
+    upsertDevice: db.prepare(`INSERT INTO devices (run_key, device_id, kind, name, uuid, method, collector, power_limit_watts, notes_json)
+      VALUES (@run_key, @device_id, @kind, @name, @uuid, @method, @collector, @power_limit_watts, @notes_json)
+      ON CONFLICT (run_key, device_id) DO UPDATE SET name = excluded.name, uuid = excluded.uuid, method = excluded.method,
+        collector = excluded.collector, power_limit_watts = excluded.power_limit_watts, notes_json = excluded.notes_json`),
+    findDevice: db.prepare('SELECT * FROM devices WHERE run_key = ? AND device_id = ?'),
+    devicesOf: db.prepare('SELECT * FROM devices WHERE run_key = ? ORDER BY dev_key'),
+    addMinute: db.prepare(`INSERT INTO energy_minute (dev_key, minute, joules, samples) VALUES (?, ?, ?, 1)
+      ON CONFLICT (dev_key, minute) DO UPDATE SET joules = joules + excluded.joules, samples = samples + 1`),
+    addPeriod: db.prepare(`INSERT INTO energy_period (run_key, period_start_ms, period_seconds, it_joules, facility_joules, intensity_g_per_kwh, cfe, co2e_location_g, co2e_market_g, source, quality)
+      VALUES (@run_key, @period_start_ms, @period_seconds, @it_joules, @facility_joules, @intensity, @cfe, @loc, @mkt, @source, @quality)
+      ON CONFLICT (run_key, period_start_ms) DO UPDATE SET it_joules = it_joules + excluded.it_joules,
+        facility_joules = facility_joules + excluded.facility_joules, co2e_location_g = co2e_location_g + excluded.co2e_location_g,
+        co2e_market_g = co2e_market_g + excluded.co2e_market_g, intensity_g_per_kwh = excluded.intensity_g_per_kwh,
+        cfe = excluded.cfe, source = excluded.source, quality = excluded.quality, period_seconds = excluded.period_seconds`),
+    saveDevice: db.prepare(`UPDATE devices SET energy_joules = @energy_joules, samples = @samples, counter_joules = @counter_joules,
+      counter_epoch = @counter_epoch, power_watts = @power_watts, state_wall_ms = @state_wall_ms WHERE dev_key = @dev_key`),
+    addSample: db.prepare('INSERT OR REPLACE INTO samples (dev_key, t_ms, power_watts, counter_joules) VALUES (?, ?, ?, ?)'),
+    addGap: db.prepare('INSERT INTO gaps (dev_key, start_ms, end_ms, reason, recovered_joules) VALUES (?, ?, ?, ?, ?)'),
+    saveRun: db.prepare('UPDATE runs SET last_tick_ms = ?, co2e_location_g = ?, co2e_market_g = ? WHERE run_key = ?'),
+    pruneSamples: db.prepare('DELETE FROM samples WHERE dev_key IN (SELECT dev_key FROM devices WHERE run_key = ?) AND t_ms < ?'),
+    endRun: db.prepare(`UPDATE runs SET status = 'ended', ended_at_ms = ?, exit_code = ? WHERE run_key = ?`),
+  };
+}
+
+function writeTick(stmts: ReturnType<typeof prepare>, t: TickWrite): void {
+  for (const m of t.minutes) stmts.addMinute.run(m.devKey, m.minute, m.energyJoules);
+  for (const p of t.periods) {
+    stmts.addPeriod.run({
+      run_key: t.runKey, period_start_ms: p.periodStartMs, period_seconds: p.periodSeconds, it_joules: p.itJoules,
+      facility_joules: p.facilityJoules, intensity: p.intensityGramsPerKwh, cfe: p.cfe ?? null,
+      loc: p.co2eLocationGrams, mkt: p.co2eMarketGrams, source: p.source, quality: p.quality,
+    });
+  }
+  for (const d of t.devices) {
+    stmts.saveDevice.run({
+      dev_key: d.devKey, energy_joules: d.energyJoules, samples: d.samples, counter_joules: d.counterJoules ?? null,
+      counter_epoch: d.counterEpoch ?? null, power_watts: d.powerWatts ?? null, state_wall_ms: d.stateWallMs ?? null,
+    });
+  }
+  for (const s of t.samples ?? []) stmts.addSample.run(s.devKey, s.tMs, s.powerWatts ?? null, s.counterJoules ?? null);
+  for (const g of t.gaps ?? []) stmts.addGap.run(g.devKey, g.startMs, g.endMs, g.reason, g.recoveredJoules ?? null);
+  stmts.saveRun.run(t.wallMs, t.co2eLocationGrams, t.co2eMarketGrams, t.runKey);
+}

@@ -1,0 +1,44 @@
+import type { Collector } from '../../collectors/types.js';
+import type { IntensityProvider, IntensityValue } from '../../src/intensity/types.js';
+import type { DeviceInfo, ReadResult } from '../../src/types.js';
+import type { Clock } from '../../agent/clock.js';
+
+/** scriptedCollector returns the queued results in order (pipeline tests; hardware collectors have their own). */
+export function scriptedCollector(devices: DeviceInfo[], queue: ReadResult[]): Collector & { queue: ReadResult[] } {
+  return {
+    name: 'sim', devices, queue,
+    read() {
+      const next = queue.shift();
+      if (!next) throw new Error('script exhausted');
+      return next;
+    },
+    close() {},
+  };
+}
+
+/** manualClock is a clock tests advance by hand. */
+export function manualClock(wallMs: number): Clock & { advance(seconds: number): void } {
+  let mono = 1000;
+  let wall = wallMs;
+  return {
+    monoSeconds: () => mono,
+    wallMs: () => wall,
+    advance(seconds: number) {
+      mono += seconds;
+      wall += seconds * 1000;
+    },
+  };
+}
+
+/** hourlyProvider answers a fixed intensity per UTC hour (hour start ms → g/kWh). */
+export function hourlyProvider(byHour: Record<number, number>, cfe?: number): IntensityProvider {
+  return {
+    name: 'test-hourly',
+    lookup(atMs: number): IntensityValue {
+      const periodStartMs = Math.floor(atMs / 3_600_000) * 3_600_000;
+      const g = byHour[periodStartMs];
+      if (g === undefined) throw new Error(`no test intensity for ${new Date(periodStartMs).toISOString()}`);
+      return { gramsPerKwh: g, source: 'test', periodStartMs, periodSeconds: 3600, quality: 'actual', ...(cfe !== undefined ? { cfe } : {}) };
+    },
+  };
+}
