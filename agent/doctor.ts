@@ -66,16 +66,18 @@ function table(rows: string[][]): string[] {
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd());
 }
 
+const kv = (key: string, value: string) => `${key.padEnd(12)}${value}`;
+
 function cloudLines(cloud: CloudInfo): string[] {
-  const lines = [`cloud      ${cloud.provider} (${cloud.evidence})`];
+  const lines = [kv('cloud', `${cloud.provider} (${cloud.evidence})`)];
   if (cloud.region || cloud.zone) {
     const where = [cloud.region ?? '?', cloud.zone ? `zone ${cloud.zone}` : undefined].filter(Boolean).join(', ');
-    lines.push(`region     ${where}`);
+    lines.push(kv('region', where));
   }
-  if (cloud.machineType) lines.push(`machine    ${cloud.machineType}`);
-  if (cloud.acceleratorType) lines.push(`accelerator ${cloud.acceleratorType}`);
-  if (cloud.gridZone) lines.push(`grid zone  ${cloud.gridZone}`);
-  if (cloud.error) lines.push(`metadata   ${cloud.error}`);
+  if (cloud.machineType) lines.push(kv('machine', cloud.machineType));
+  if (cloud.acceleratorType) lines.push(kv('accelerator', cloud.acceleratorType));
+  if (cloud.gridZone) lines.push(kv('grid zone', cloud.gridZone));
+  if (cloud.error) lines.push(kv('metadata', cloud.error));
   return lines;
 }
 
@@ -96,10 +98,10 @@ export function renderDoctor(result: DoctorResult, format: 'text' | 'json'): str
   table(rows).forEach((line, i) => out.push(line, ...(extra.get(i) ?? [])));
   const m = result.methods;
   const list = (ids: string[]) => (ids.length > 0 ? ids.join(', ') : 'none');
-  out.push('', `measured   counter: ${list(m.counter)}; sampled: ${list(m.sampled)}`, `modelled   ${list(m.modelled)}`, '');
+  out.push('', kv('measured', `counter: ${list(m.counter)}; sampled: ${list(m.sampled)}`), kv('modelled', list(m.modelled)), '');
   out.push(...cloudLines(result.cloud));
-  out.push(`PUE        ${result.pue.value} (${result.pue.source})`);
+  out.push(kv('PUE', `${result.pue.value} (${result.pue.source})`));
   const zone = result.intensity.zone ? ` for ${result.intensity.zone}` : '';
-  out.push(`intensity  ${result.intensity.intensityGramsPerKwh} gCO2e/kWh${zone} (${result.intensity.source})`);
+  out.push(kv('intensity', `${result.intensity.intensityGramsPerKwh} gCO2e/kWh${zone} (${result.intensity.source})`));
   return `${out.join('\n')}\n`;
 }

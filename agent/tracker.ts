@@ -117,6 +117,8 @@ export class Tracker {
 
   /** tick polls every collector once and commits what it measured. */
   async tick(): Promise<void> {
+    // Fetching providers refresh in the background; lookups below never wait on the network.
+    this.options.intensity.refresh?.(this.clock.wallMs()).catch(() => undefined);
     const results = await Promise.all(this.runners.map((r) => r.read()));
     const monoSeconds = this.clock.monoSeconds();
     const wallMs = this.clock.wallMs();

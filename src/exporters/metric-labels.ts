@@ -17,7 +17,6 @@ export function sanitizeLabelName(key: string): string {
   let name = key.replace(/[^a-zA-Z0-9_]/g, '_');
   if (name === '' || /^[0-9]/.test(name)) name = `_${name}`;
   name = name.replace(/^_{2,}/, '_');
-  if (name === '_' && key !== '_') name = 'label_';
   if (RESERVED_LABEL_NAMES.has(name)) name = `label_${name}`;
   return name;
 }

@@ -78,6 +78,15 @@ export interface Report {
   modelled: string[];
   gaps: ReportGap[];
   hourly: ReportPeriod[];
+  /** The same energy profile accounted in other zones (`--compare`): the spread the paper talks about. */
+  counterfactuals?: { zone: string; name?: string; avgGramsPerKwh: number; co2eLocationKg: number; source: string }[];
+  /** A restatement (`report --restate`): the stored figures and the recomputed ones side by side. */
+  restatement?: {
+    createdAt: string;
+    source: string;
+    before: { co2eLocationKg: number; co2eMarketKg: number; avgGramsPerKwh: number; intensitySource: string };
+    after: { co2eLocationKg: number; co2eMarketKg: number; avgGramsPerKwh: number; intensitySource: string };
+  };
   /** Total IT power per minute for the ASCII chart (watts), oldest first. */
   powerSeries: { at: string; watts: number }[];
   notes: string[];

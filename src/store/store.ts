@@ -107,6 +107,16 @@ export class Store {
     this.stmts.pruneSamples.run(runKey, beforeMs);
   }
 
+  /** discardRun deletes a run that never started tracking (its server could not listen, say). */
+  discardRun(runKey: number): void {
+    this.db.transaction(() => {
+      for (const table of ['energy_minute', 'samples', 'gaps']) {
+        this.db.prepare(`DELETE FROM ${table} WHERE dev_key IN (SELECT dev_key FROM devices WHERE run_key = ?)`).run(runKey);
+      }
+      for (const table of ['energy_period', 'restatements', 'devices', 'runs']) this.db.prepare(`DELETE FROM ${table} WHERE run_key = ?`).run(runKey);
+    })();
+  }
+
   /** endRun closes a run. */
   endRun(runKey: number, endedAtMs: number, exitCode?: number): void {
     this.stmts.endRun.run(endedAtMs, exitCode ?? null, runKey);

@@ -1,0 +1,25 @@
+import { detectCloud } from '../../collectors/cloud.js';
+import { collectDoctor, renderDoctor } from '../doctor.js';
+import { setupCarbon, type CarbonFlags } from '../carbon-setup.js';
+import { collectorContext, type TrackingFlags } from '../session.js';
+import { selectCollectors } from '../select-collectors.js';
+
+type DoctorFlags = CarbonFlags & Pick<TrackingFlags, 'sysfs' | 'procfs' | 'nvidiaSmi' | 'nvmlLibrary' | 'metadataUrl' | 'gpus' | 'cpuTdp' | 'simDevices' | 'collectors' | 'dropCollector'> & { json?: boolean };
+
+/** doctorCommand probes every collector the way `run` would and says what it found, why not, and the fix. */
+export async function doctorCommand(flags: DoctorFlags, env: NodeJS.ProcessEnv): Promise<number> {
+  const ctx = collectorContext(flags, env);
+  const cloud = await detectCloud({ sysfsRoot: flags.sysfs, metadataUrl: flags.metadataUrl, env });
+  const carbon = setupCarbon(flags, cloud);
+  const selection = await selectCollectors(ctx, flags.collectors, flags.dropCollector ?? []);
+  for (const c of selection.collectors) c.close();
+  const now = carbon.intensity.lookup(Date.now());
+  const result = collectDoctor(
+    selection.probes.map((p) => ({ name: p.name, ...p.result, ...(p.skipped ? { why: p.skipped } : {}) })),
+    cloud,
+    carbon.pue,
+    { intensityGramsPerKwh: now.gramsPerKwh, source: now.source, ...(carbon.zone ? { zone: carbon.zone } : {}) },
+  );
+  process.stdout.write(renderDoctor(result, flags.json ? 'json' : 'text'));
+  return 0;
+}

@@ -1,0 +1,49 @@
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { renderReport } from '../../src/report/render.js';
+import { UsageError } from '../errors.js';
+import { startSession, type TrackingFlags } from '../session.js';
+import { TerminalStatus } from '../status-line.js';
+import { findExecutable } from '../which.js';
+
+const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * runCommand tracks a child command from its start to its exit and returns the exit code to use: the
+ * child's own, or 128 + signal number when a signal killed it. The child is spawned without a shell.
+ */
+export async function runCommand(argv: string[], flags: TrackingFlags, env: NodeJS.ProcessEnv): Promise<number> {
+  const [command, ...args] = argv;
+  if (!command) throw new UsageError('wattprint run needs a command: wattprint run [options] -- python train.py');
+  const executable = findExecutable(command, env);
+  if (!executable) throw new UsageError(`command not found: '${command}': check the spelling, or give its full path`, 127);
+  const session = await startSession(flags, env, argv.join(' '));
+  const status = !flags.quiet && process.stderr.isTTY ? new TerminalStatus(process.stderr) : undefined;
+  status?.update(session.tracker.snapshot);
+  const redraw = status ? setInterval(() => status.update(session.tracker.snapshot), Math.max(1000, flags.interval * 1000)) : undefined;
+  redraw?.unref();
+  // The job can find its tracker: report progress to $WATTPRINT_URL/api/progress, label logs with the run id.
+  const childEnv = { ...env, WATTPRINT_JOB_RUN_ID: session.tracker.run.runId, ...(session.server ? { WATTPRINT_URL: session.server.url } : {}) };
+  const child = spawn(executable, args, { stdio: 'inherit', env: childEnv });
+  const forward = (signal: NodeJS.Signals) => () => {
+    // On a terminal, Ctrl-C already reached the child (same foreground process group): do not send it twice.
+    if (signal === 'SIGINT' && process.stdin.isTTY) return;
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  };
+  const handlers = FORWARDED.map((signal) => [signal, forward(signal)] as const);
+  for (const [signal, handler] of handlers) process.on(signal, handler);
+  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (c, s) => resolve({ code: c, signal: s }));
+  }).catch(async (err: Error) => {
+    await session.finish(127);
+    throw new UsageError(`cannot start '${command}': ${err.message}`, 127);
+  });
+  const exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
+  clearInterval(redraw);
+  status?.clear();
+  const report = await session.finish(exitCode);
+  for (const [sig, handler] of handlers) process.off(sig, handler);
+  if (!flags.quiet) process.stderr.write(renderReport(report, 'table'));
+  return exitCode;
+}

@@ -1,0 +1,77 @@
+import { Command, Option } from 'commander';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { fraction, label, list, listenAddress, nonNegativeNumber, positiveNumber, pueValue } from './parse.js';
+
+/** defaultDbPath is $WATTPRINT_DB's fallback: $XDG_DATA_HOME/wattprint/wattprint.db or ~/.local/share/wattprint/wattprint.db. */
+export function defaultDbPath(env: NodeJS.ProcessEnv): string {
+  const base = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(base, 'wattprint', 'wattprint.db');
+}
+
+/** envName is the environment variable of a long option: --run-id → WATTPRINT_RUN_ID. */
+export function envName(long: string): string {
+  return `WATTPRINT_${long.replace(/^--/, '').replace(/-/g, '_').toUpperCase()}`;
+}
+
+function opt(flags: string, description: string): Option {
+  const o = new Option(flags, description);
+  const long = flags.split(/[ ,]+/).find((f) => f.startsWith('--') && !f.startsWith('--no-'));
+  return long ? o.env(envName(long)) : o;
+}
+
+/** addDbOption adds --db to a command. */
+export function addDbOption(cmd: Command): Command {
+  return cmd.addOption(opt('--db <path>', 'SQLite database (default: $XDG_DATA_HOME/wattprint/wattprint.db or ~/.local/share/wattprint/wattprint.db)'));
+}
+
+/** addHardwareOptions adds collector selection and the injectable roots (run, agent, doctor). */
+export function addHardwareOptions(cmd: Command): Command {
+  return cmd
+    .addOption(opt('--collectors <names>', 'only these collectors, comma-separated: nvml,nvidia-smi,rapl,amdgpu,tpu,cpu,ram,sim').argParser(list))
+    // Written --no-collector X by users; main.ts rewrites it, since commander reads --no-* as a negation.
+    .addOption(new Option('--drop-collector <name>', 'drop a collector (repeatable; also --no-collector NAME)').argParser(list))
+    .addOption(opt('--gpus <list>', "GPUs of this job: indices or UUIDs (default: CUDA_VISIBLE_DEVICES, else all)").argParser(list))
+    .addOption(opt('--sysfs <path>', 'sysfs root').default('/sys'))
+    .addOption(opt('--procfs <path>', 'procfs root').default('/proc'))
+    .addOption(opt('--nvidia-smi <path>', 'nvidia-smi binary').default('nvidia-smi'))
+    .addOption(opt('--nvml-library <path>', 'NVML library').default('libnvidia-ml.so.1'))
+    .addOption(opt('--metadata-url <url>', 'cloud metadata base URL (default: the detected provider\'s own address, only after DMI evidence)'))
+    .addOption(opt('--cpu-tdp <watts>', 'CPU TDP per socket for the CPU model when the model is not in the table').argParser(positiveNumber('--cpu-tdp')))
+    .addOption(opt('--sim-devices <n>', 'devices of the simulated collector (for trying wattprint without hardware)').argParser(positiveNumber('--sim-devices')).hideHelp());
+}
+
+/** addCarbonOptions adds PUE and intensity options (run, agent, doctor, replay). */
+export function addCarbonOptions(cmd: Command): Command {
+  return cmd
+    .addOption(opt('--pue <n>', 'datacenter PUE (default: the detected cloud\'s published figure, else 1.58, the 2023 industry average)').argParser(pueValue))
+    .addOption(opt('--intensity <g>', 'grid intensity, gCO2e/kWh (constant)').argParser(nonNegativeNumber('--intensity')))
+    .addOption(opt('--zone <zone>', 'grid zone or country (e.g. DE, FR, US-CAL-CISO): annual average or an hourly source'))
+    .addOption(opt('--intensity-source <name>', 'constant|table|csv|electricitymaps|uk|watttime'))
+    .addOption(opt('--intensity-file <path>', 'hourly intensity CSV (Electricity Maps export or datetime,zone,intensity_g_per_kwh[,cfe])'))
+    .addOption(opt('--intensity-url <url>', 'override the intensity provider\'s base URL'))
+    .addOption(opt('--emission-factor <kind>', 'lifecycle|direct columns of Electricity Maps files').choices(['lifecycle', 'direct']).default('lifecycle'))
+    .addOption(opt('--market-intensity <g>', 'market-based (contractual) intensity, gCO2e/kWh').argParser(nonNegativeNumber('--market-intensity')))
+    .addOption(opt('--cfe <fraction>', 'carbon-free energy fraction bought on the same grid (0..1)').argParser(fraction));
+}
+
+/** addTrackingOptions adds the options of run and agent. */
+export function addTrackingOptions(cmd: Command): Command {
+  addDbOption(cmd);
+  addHardwareOptions(cmd);
+  addCarbonOptions(cmd);
+  return cmd
+    .addOption(opt('--interval <seconds>', 'seconds between readings (fractions allowed)').argParser(positiveNumber('--interval')).default(1))
+    .addOption(opt('--run-id <id>', 'run id (default: $SLURM_JOB_ID, $TORCHELASTIC_RUN_ID, else generated); an existing id resumes that run'))
+    .addOption(opt('--label <key=value>', 'label the run (repeatable)').argParser(label))
+    .addOption(opt('--listen <host:port>', 'serve /metrics, /ws and the dashboard here').argParser(listenAddress).default(listenAddress('127.0.0.1:9477'), '127.0.0.1:9477'))
+    .addOption(new Option('--no-listen', 'serve nothing'))
+    .addOption(opt('--token <token>', 'bearer token required by /metrics, /ws and the dashboard (needed to listen beyond loopback)'))
+    .addOption(opt('--insecure', 'allow listening beyond loopback without --token'))
+    .addOption(opt('--pushgateway <url>', 'push final totals to this Prometheus Pushgateway when the run ends'))
+    .addOption(opt('--expected-duration <seconds>', 'expected run length, for projections').argParser(positiveNumber('--expected-duration')))
+    .addOption(opt('--report-file <path>', 'also write the final report here (.json, .md, .csv, else text)'))
+    .addOption(opt('--sample-retention <seconds>', 'keep raw samples this long; energy is kept per minute for ever').argParser(nonNegativeNumber('--sample-retention')).default(600))
+    .addOption(opt('--quiet', 'print nothing but errors'))
+    .addOption(opt('--config <path>', 'JSON config file: {"interval": 2, "pue": 1.1, "zone": "DE", "label": {"team": "ml"}, ...}'));
+}

@@ -1,0 +1,75 @@
+import { COLLECTORS, COLLECTOR_NAMES } from '../collectors/index.js';
+import type { Collector, CollectorContext, CollectorFactory, ProbeResult } from '../collectors/types.js';
+import type { DeviceKind } from '../src/types.js';
+import { UsageError } from './errors.js';
+
+/** ProbeOutcome is one collector's probe as shown by `doctor` and in the report notes. */
+export interface ProbeOutcome {
+  name: string;
+  result: ProbeResult;
+  /** Why it was not probed (a fallback not needed, a model whose kinds are measured, not selected). */
+  skipped?: string;
+}
+
+/** Selection is the collectors a session uses and what every probe said. */
+export interface Selection {
+  collectors: Collector[];
+  probes: ProbeOutcome[];
+}
+
+/**
+ * selectCollectors probes the collectors in list order. Default: every source that finds hardware, with the
+ * models only for kinds nothing measures; `only` (--collectors) restricts, `drop` (--no-collector) removes.
+ * A model standing in for a source that failed carries that source's reason and fix in its notes.
+ */
+export async function selectCollectors(ctx: CollectorContext, only: string[] | undefined, drop: string[], factories: readonly CollectorFactory[] = COLLECTORS): Promise<Selection> {
+  for (const name of [...(only ?? []), ...drop]) {
+    if (!COLLECTOR_NAMES.includes(name)) {
+      throw new UsageError(`unknown collector '${name}': choose from ${COLLECTOR_NAMES.join(', ')}`);
+    }
+  }
+  const probes: ProbeOutcome[] = [];
+  const collectors: Collector[] = [];
+  const measuredKinds = new Set<DeviceKind>();
+  const found = new Set<string>();
+  const failures: { kinds: DeviceKind[]; text: string }[] = [];
+  for (const f of factories) {
+    const selected = only ? only.includes(f.name) : !f.explicitOnly;
+    if (!selected || drop.includes(f.name)) continue;
+    const fallback = f.fallbackOf?.find((n) => found.has(n));
+    if (fallback && !only?.includes(f.name)) {
+      probes.push({ name: f.name, result: { found: false, devices: [] }, skipped: `not needed: ${fallback} works` });
+      continue;
+    }
+    if (f.role === 'model' && f.kinds.every((k) => measuredKinds.has(k))) {
+      probes.push({ name: f.name, result: { found: false, devices: [] }, skipped: `not needed: ${f.kinds.join('/')} measured` });
+      continue;
+    }
+    const result = await probeSafely(f, ctx);
+    probes.push({ name: f.name, result });
+    if (!result.found || !result.collector) {
+      if (result.why && f.role === 'measure') failures.push({ kinds: f.kinds, text: `${f.name}: ${result.why}${result.fix ? `; fix: ${result.fix}` : ''}` });
+      continue;
+    }
+    found.add(f.name);
+    if (f.role === 'model') annotate(result.collector, failures);
+    for (const d of result.collector.devices) measuredKinds.add(d.kind);
+    collectors.push(result.collector);
+  }
+  return { collectors, probes };
+}
+
+async function probeSafely(f: CollectorFactory, ctx: CollectorContext): Promise<ProbeResult> {
+  try {
+    return await f.probe(ctx);
+  } catch (err) {
+    return { found: false, devices: [], why: `probe failed: ${(err as Error).message}` };
+  }
+}
+
+function annotate(collector: Collector, failures: { kinds: DeviceKind[]; text: string }[]): void {
+  for (const device of collector.devices) {
+    const reasons = failures.filter((f) => f.kinds.includes(device.kind)).map((f) => `not measured because ${f.text}`);
+    if (reasons.length) device.notes = [...(device.notes ?? []), ...reasons];
+  }
+}

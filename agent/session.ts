@@ -1,0 +1,155 @@
+import { writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { extname } from 'node:path';
+import { detectCloud, type CloudInfo } from '../collectors/cloud.js';
+import type { CollectorContext } from '../collectors/types.js';
+import { ListenError, startLiveServer, type LiveServer } from '../src/exporters/http.js';
+import { pushFinalTotals } from '../src/exporters/pushgateway.js';
+import { renderReport } from '../src/report/render.js';
+import type { Report } from '../src/report/types.js';
+import { Store } from '../src/store/store.js';
+import { setupCarbon, type CarbonFlags } from './carbon-setup.js';
+import { UsageError } from './errors.js';
+import { defaultDbPath } from './options.js';
+import type { ListenAddress } from './parse.js';
+import { selectCollectors } from './select-collectors.js';
+import { Tracker } from './tracker.js';
+import { openStore } from './open-store.js';
+
+/** TrackingFlags are the parsed options of `run` and `agent`. */
+export interface TrackingFlags extends CarbonFlags {
+  db?: string;
+  interval: number;
+  runId?: string;
+  label?: Record<string, string>;
+  listen: ListenAddress | false;
+  token?: string;
+  insecure?: boolean;
+  pushgateway?: string;
+  expectedDuration?: number;
+  reportFile?: string;
+  sampleRetention: number;
+  quiet?: boolean;
+  collectors?: string[];
+  collector?: string[];
+  dropCollector?: string[];
+  gpus?: string[];
+  sysfs: string;
+  procfs: string;
+  nvidiaSmi: string;
+  nvmlLibrary: string;
+  metadataUrl?: string;
+  cpuTdp?: number;
+  simDevices?: number;
+}
+
+/** Session is a started tracker with its store and live server. */
+export interface Session {
+  tracker: Tracker;
+  store: Store;
+  server?: LiveServer;
+  cloud?: CloudInfo;
+  finish(exitCode?: number): Promise<Report>;
+}
+
+/** defaultRunId takes the scheduler's job id when there is one, else a time-stamped random id. */
+export function defaultRunId(env: NodeJS.ProcessEnv, now = new Date()): string {
+  if (env.SLURM_JOB_ID) return `slurm-${env.SLURM_JOB_ID}${env.SLURM_ARRAY_TASK_ID ? `_${env.SLURM_ARRAY_TASK_ID}` : ''}`;
+  if (env.TORCHELASTIC_RUN_ID && env.TORCHELASTIC_RUN_ID !== 'none') return `torchelastic-${env.TORCHELASTIC_RUN_ID}`;
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+/** collectorContext turns flags and env into the collectors' injectable context. */
+export function collectorContext(flags: Pick<TrackingFlags, 'sysfs' | 'procfs' | 'nvidiaSmi' | 'nvmlLibrary' | 'metadataUrl' | 'gpus' | 'cpuTdp' | 'simDevices'> & { interval?: number }, env: NodeJS.ProcessEnv): CollectorContext {
+  const cuda = env.CUDA_VISIBLE_DEVICES;
+  const gpus = flags.gpus ?? (cuda !== undefined && cuda !== '' ? cuda.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+  return {
+    sysfsRoot: flags.sysfs, procfsRoot: flags.procfs, nvidiaSmiPath: flags.nvidiaSmi, nvmlLibraryPath: flags.nvmlLibrary,
+    metadataUrl: flags.metadataUrl, gpus, intervalSeconds: flags.interval ?? 1,
+    env: { ...env, ...(flags.cpuTdp !== undefined ? { WATTPRINT_CPU_TDP: String(flags.cpuTdp) } : {}) },
+    simDevices: flags.simDevices,
+  };
+}
+
+/** startSession opens the store, probes collectors, resolves carbon factors, starts tracking and serving. */
+export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv, command?: string): Promise<Session> {
+  const ctx = collectorContext(flags, env);
+  const cloud = await detectCloud({ sysfsRoot: flags.sysfs, metadataUrl: flags.metadataUrl, env });
+  const carbon = setupCarbon(flags, cloud);
+  const store = openStore(flags.db ?? defaultDbPath(env));
+  let server: LiveServer | undefined;
+  let tracker: Tracker | undefined;
+  try {
+    const selection = await selectCollectors(ctx, flags.collectors, flags.dropCollector ?? []);
+    if (selection.collectors.length === 0) {
+      throw new UsageError('no power source found and no model applies: run `wattprint doctor` to see why, or pass --collectors cpu,ram');
+    }
+    tracker = new Tracker({
+      store, runId: flags.runId ?? defaultRunId(env), hostname: hostname(), labels: flags.label ?? {}, command,
+      intervalSeconds: flags.interval, pue: carbon.pue, zone: carbon.zone, intensity: carbon.intensity, market: carbon.market,
+      collectors: selection.collectors, sampleRetentionSeconds: flags.sampleRetention, expectedDurationSeconds: flags.expectedDuration,
+      onTick: (snapshot) => server?.publish(snapshot),
+    });
+    if (flags.listen) {
+      server = await startLiveServer({
+        host: flags.listen.host, port: flags.listen.port, token: flags.token, insecure: flags.insecure,
+        getSnapshot: () => tracker!.snapshot,
+        onProgress: (p) => {
+          const fraction = p.fraction ?? (p.step !== undefined && p.totalSteps ? p.step / p.totalSteps : undefined);
+          if (fraction !== undefined) tracker?.setProgress(fraction, p.fraction !== undefined ? 'POST /api/progress fraction' : 'POST /api/progress steps');
+        },
+      }).catch((err: unknown) => {
+        if (err instanceof ListenError) throw new UsageError(err.message);
+        throw err;
+      });
+      server.publishEvent({ type: 'run_start', runId: tracker.run.runId, at: tracker.snapshot.startedAt });
+    }
+    await tracker.start();
+    const started = tracker;
+    const finish = async (exitCode?: number): Promise<Report> => {
+      const report = await started.stop(exitCode);
+      server?.publish(started.snapshot);
+      server?.publishEvent({ type: 'run_end', runId: started.run.runId, at: report.endedAt });
+      await server?.close();
+      await afterRun(flags, started, report);
+      store.close();
+      return report;
+    };
+    return { tracker: started, store, server, cloud, finish };
+  } catch (err) {
+    await server?.close();
+    if (tracker && !tracker.resumed && tracker.snapshot.tick === 0) store.discardRun(tracker.run.runKey);
+    store.close();
+    throw err;
+  }
+}
+
+async function afterRun(flags: TrackingFlags, tracker: Tracker, report: Report): Promise<void> {
+  if (flags.reportFile) writeReportFile(flags.reportFile, report);
+  if (flags.pushgateway) {
+    try {
+      await pushFinalTotals(flags.pushgateway, tracker.snapshot);
+    } catch (err) {
+      process.stderr.write(`wattprint: ${(err as Error).message}\n`);
+    }
+  }
+}
+
+/** ReportFormat is a report rendering. */
+export type ReportFormat = 'table' | 'markdown' | 'json' | 'csv';
+
+/** reportFormatForPath picks the report format from a file name: .json, .md, .csv, else text. */
+export function reportFormatForPath(path: string): ReportFormat {
+  const ext = extname(path).toLowerCase();
+  return ext === '.json' ? 'json' : ext === '.md' ? 'markdown' : ext === '.csv' ? 'csv' : 'table';
+}
+
+function writeReportFile(path: string, report: Report): void {
+  try {
+    writeFileSync(path, renderReport(report, reportFormatForPath(path)));
+  } catch (err) {
+    process.stderr.write(`wattprint: cannot write --report-file ${path}: ${(err as Error).message}; the run is stored: \`wattprint report ${report.runId}\`\n`);
+  }
+}

@@ -1,0 +1,28 @@
+import { benchTick } from './bench-tick.js';
+import { benchMonth } from './bench-month.js';
+
+/**
+ * `npm run bench`: the figures the README records. Targets (issue 2): ≤ 0.25 ms CPU per tick with 10
+ * devices at 1 Hz, everything included; report of a 30-day 8-device run ≤ 200 ms; ≤ 1 MB per device-day;
+ * agent RSS ≤ 80 MB and flat. BENCH_DAYS sets how many days run through the real tracker (default 2).
+ */
+async function main(): Promise<void> {
+  const days = Number(process.env.BENCH_DAYS ?? 2);
+  const tick = await benchTick(10, 3000);
+  line('tick: 10 sim devices, SQLite commit, snapshot, /metrics scrape, 1 WebSocket client',
+    `${tick.cpuMsPerTick.toFixed(3)} ms CPU/tick (target ≤ 0.25); wall p50 ${tick.wallMsPerTickP50.toFixed(3)} ms, p99 ${tick.wallMsPerTickP99.toFixed(3)} ms`);
+  const month = await benchMonth(8, days, 30);
+  line(`storage: ${days} simulated days at 1 Hz, 8 devices, through the real tracker`,
+    `${(month.dbBytesPerDeviceDay / 1024).toFixed(1)} KiB per device-day (target ≤ 1024); ${Math.round(month.ticksPerSecondSimulated)} ticks/s`);
+  line('memory: RSS at the end of each simulated day', `${month.rssMbByDay.join(', ')} MiB (target ≤ 80, flat)`);
+  line('report: 30-day 8-device run (per-minute rows for the whole month)', `${month.reportMs.toFixed(1)} ms (target ≤ 200); ${month.reportEnergyKwh.toFixed(1)} kWh`);
+}
+
+function line(what: string, figure: string): void {
+  process.stdout.write(`${what}\n    ${figure}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,156 @@
+import { basename } from 'node:path';
+import {
+  CsvInputError, cellError, normaliseHeader, parseStrictNumber, parseTimestampMs, splitCsvLines,
+} from './intensity/csv-text.js';
+
+/** TracePoint is one reading of one device: time (ms since epoch, UTC) and power (W) or a counter (J). */
+export interface TracePoint {
+  tMs: number;
+  watts?: number;
+  joulesTotal?: number;
+}
+
+/** ParsedTrace is a recorded trace: per-device points sorted by time, all of one kind. */
+export interface ParsedTrace {
+  series: Map<string, TracePoint[]>;
+  kind: 'watts' | 'joules_total';
+  /** Device kinds (gpu|cpu|dram|tpu|other) where the trace says so (a 'kind' column or label). */
+  deviceKinds: Map<string, string>;
+}
+
+const METRIC = 'wattprint_energy_joules_total';
+
+/**
+ * parseTrace reads a recorded power trace for `wattprint replay`. Accepted shapes:
+ * - CSV with header `timestamp,device,watts` or `timestamp,device,joules_total` (any column order, any case,
+ *   optional `kind` column); timestamp ISO 8601 (no offset = UTC) or Unix seconds;
+ * - CSV exported from Prometheus/Grafana: a time column then one column per `wattprint_energy_joules_total{…}`
+ *   series (device from its `device` label);
+ * - `promtool tsdb dump` / exposition lines: `wattprint_energy_joules_total{device="gpu0",kind="gpu"} 1234.5 1700000000000`
+ *   or `{__name__="wattprint_energy_joules_total",device="gpu0"} 1234.5 1700000000000` (value, then ms).
+ * Rows may come in any order; points are sorted per device. Throws CsvInputError with file:line and column
+ * for bad cells, negative values and duplicate timestamps of one device.
+ */
+export function parseTrace(text: string, fileName: string): ParsedTrace {
+  const file = basename(fileName);
+  const firstLine = text.replace(/^\uFEFF/, '').trimStart().split(/\r?\n/, 1)[0] ?? '';
+  const trace = /^(\{|wattprint_energy_joules_total\{)/.test(firstLine) || firstLine.startsWith('#')
+    ? parseSeriesLines(text, file)
+    : parseCsvTrace(text, file);
+  if (trace.series.size === 0) throw new CsvInputError(`${file}: no readings: expected rows after the header`, file);
+  return trace;
+}
+
+function emptyTrace(kind: ParsedTrace['kind']): ParsedTrace & { lines: Map<string, Map<number, number>> } {
+  return { series: new Map(), kind, deviceKinds: new Map(), lines: new Map() };
+}
+
+function addPoint(trace: ReturnType<typeof emptyTrace>, file: string, lineNumber: number, device: string, tMs: number, value: number): void {
+  const seenAt = trace.lines.get(device) ?? new Map<number, number>();
+  trace.lines.set(device, seenAt);
+  const previous = seenAt.get(tMs);
+  if (previous !== undefined) {
+    throw new CsvInputError(
+      `${file}:${lineNumber}: device '${device}' has two readings at ${new Date(tMs).toISOString()} (lines ${previous} and ${lineNumber})`,
+      file, lineNumber,
+    );
+  }
+  seenAt.set(tMs, lineNumber);
+  const points = trace.series.get(device) ?? [];
+  trace.series.set(device, points);
+  points.push(trace.kind === 'watts' ? { tMs, watts: value } : { tMs, joulesTotal: value });
+}
+
+function finish(trace: ReturnType<typeof emptyTrace>): ParsedTrace {
+  for (const points of trace.series.values()) points.sort((a, b) => a.tMs - b.tMs);
+  return { series: trace.series, kind: trace.kind, deviceKinds: trace.deviceKinds };
+}
+
+function parseCsvTrace(text: string, file: string): ParsedTrace {
+  const lines = splitCsvLines(text);
+  const header = lines[0];
+  if (!header) throw new CsvInputError(`${file}: empty file: expected a header 'timestamp,device,watts' or 'timestamp,device,joules_total'`, file);
+  const names = header.fields.map(normaliseHeader);
+  const timeCol = names.findIndex((n) => ['timestamp', 'time', 'datetime'].includes(n));
+  if (timeCol < 0) {
+    throw new CsvInputError(`${file}:${header.lineNumber}: no 'timestamp' column: expected a header 'timestamp,device,watts' or 'timestamp,device,joules_total'`, file, header.lineNumber);
+  }
+  const seriesCols = names.flatMap((n, col) => (n.startsWith(METRIC) ? [col] : []));
+  const deviceCol = names.indexOf('device');
+  const wattsCol = names.indexOf('watts');
+  const joulesCol = names.indexOf('joules_total');
+  const kindCol = names.indexOf('kind');
+  const wide = seriesCols.length > 0;
+  if (!wide && (deviceCol < 0 || (wattsCol < 0) === (joulesCol < 0))) {
+    throw new CsvInputError(
+      `${file}:${header.lineNumber}: expected a header 'timestamp,device,watts' or 'timestamp,device,joules_total' (exactly one of watts, joules_total)`,
+      file, header.lineNumber,
+    );
+  }
+  const trace = emptyTrace(wide || joulesCol >= 0 ? 'joules_total' : 'watts');
+  const raw = (col: number): string => (header.fields[col] ?? '').trim();
+  const seriesDevices = seriesCols.map((col) => {
+    const labels = parseLabels(raw(col));
+    const device = labels.get('device') ?? raw(col);
+    const kind = labels.get('kind');
+    if (kind) trace.deviceKinds.set(device, kind);
+    return { col, device };
+  });
+  for (const { lineNumber, fields } of lines.slice(1)) {
+    const cell = (col: number): string => fields[col] ?? '';
+    const tMs = parseTimestampMs(cell(timeCol));
+    if (tMs === undefined) throw cellError(file, lineNumber, raw(timeCol), cell(timeCol), 'is not an ISO 8601 time or Unix seconds');
+    const readings = wide
+      ? seriesDevices.filter(({ col }) => cell(col).trim() !== '')
+      : [{ col: wattsCol >= 0 ? wattsCol : joulesCol, device: cell(deviceCol).trim() }];
+    for (const { col, device } of readings) {
+      if (device === '') throw cellError(file, lineNumber, raw(deviceCol), cell(deviceCol), 'is empty: name the device');
+      const value = parseStrictNumber(cell(col));
+      if (value === undefined) throw cellError(file, lineNumber, raw(col), cell(col), 'is not a number');
+      if (value < 0) throw cellError(file, lineNumber, raw(col), cell(col), 'is negative');
+      addPoint(trace, file, lineNumber, device, tMs, value);
+      if (!wide && kindCol >= 0 && cell(kindCol).trim() !== '') trace.deviceKinds.set(device, cell(kindCol).trim());
+    }
+  }
+  return finish(trace);
+}
+
+const SERIES_LINE = /^(wattprint_energy_joules_total)?\{([^}]*)\}\s+(\S+)\s+(\S+)\s*$/;
+
+function parseSeriesLines(text: string, file: string): ParsedTrace {
+  const trace = emptyTrace('joules_total');
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  lines.forEach((line, index) => {
+    const lineNumber = index + 1;
+    if (line.trim() === '' || line.startsWith('#')) return;
+    const m = SERIES_LINE.exec(line.trim());
+    if (!m) {
+      throw new CsvInputError(`${file}:${lineNumber}: expected '${METRIC}{device="…"} VALUE TIMESTAMP_MS'`, file, lineNumber);
+    }
+    const [, name, labelText = '', valueText = '', msText = ''] = m;
+    const labels = parseLabels(`{${labelText}}`);
+    if ((name ?? labels.get('__name__')) !== METRIC) return; // other metrics in a dump are not energy
+    const device = labels.get('device');
+    if (!device) throw new CsvInputError(`${file}:${lineNumber}: series has no 'device' label`, file, lineNumber);
+    const value = parseStrictNumber(valueText);
+    if (value === undefined || value < 0) throw cellError(file, lineNumber, 'value', valueText, 'is not a non-negative number');
+    const tMs = parseStrictNumber(msText);
+    if (tMs === undefined || !Number.isInteger(tMs)) throw cellError(file, lineNumber, 'timestamp', msText, 'is not a Unix time in milliseconds');
+    const kind = labels.get('kind');
+    if (kind) trace.deviceKinds.set(device, kind);
+    addPoint(trace, file, lineNumber, device, tMs, value);
+  });
+  return finish(trace);
+}
+
+/** parseLabels reads the `{a="x",b="y"}` part of a Prometheus series name (\" and \\ escapes). */
+function parseLabels(series: string): Map<string, string> {
+  const labels = new Map<string, string>();
+  const open = series.indexOf('{');
+  if (open < 0) return labels;
+  const pattern = /([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"/g;
+  for (const m of series.slice(open).matchAll(pattern)) {
+    labels.set(m[1]!, m[2]!.replace(/\\(.)/g, (_, ch: string) => (ch === 'n' ? '\n' : ch)));
+  }
+  return labels;
+}

@@ -1,0 +1,61 @@
+import type { Report } from './types.js';
+
+const COLUMNS = [
+  'record', 'id', 'kind', 'name', 'method', 'start_utc', 'end_utc', 'count', 'hours', 'it_kwh', 'facility_kwh',
+  'avg_watts', 'pue', 'intensity_g_per_kwh', 'co2e_location_kg', 'co2e_market_kg', 'source',
+] as const;
+type Row = Partial<Record<(typeof COLUMNS)[number], string | number | undefined>>;
+
+/**
+ * renderCsv renders the report as one flat table a spreadsheet can filter on its first column:
+ * 'device' rows (IT energy per device), 'hour' rows (one accounting period each, all of them),
+ * 'gap' rows, one 'total' row and one 'disclosure' row (the paper's Table 4, in the same units: kWh,
+ * W, g/kWh, kg). Numbers keep full precision; '#' lines on top describe the columns.
+ */
+export function renderCsv(r: Report): string {
+  const d = r.disclosure;
+  const rows: Row[] = [
+    ...r.energy.byDevice.map((x): Row => ({
+      record: 'device', id: x.id, kind: x.kind, name: x.name, method: x.method, start_utc: r.startedAt, end_utc: r.endedAt,
+      hours: r.durationSeconds / 3600, it_kwh: x.kwh, avg_watts: x.avgWatts, source: x.collector,
+    })),
+    ...r.hourly.map((p): Row => ({
+      record: 'hour', start_utc: p.startAt, end_utc: new Date(Date.parse(p.startAt) + p.periodSeconds * 1000).toISOString(),
+      hours: p.periodSeconds / 3600, it_kwh: p.itKwh, facility_kwh: p.facilityKwh, pue: r.pue,
+      intensity_g_per_kwh: p.intensityGramsPerKwh, co2e_location_kg: p.co2eLocationKg, co2e_market_kg: p.co2eMarketKg,
+      source: `${p.source} (${p.quality})${p.cfe !== undefined ? ` cfe=${p.cfe}` : ''}`,
+    })),
+    ...r.gaps.map((g): Row => ({
+      record: 'gap', id: g.deviceId, start_utc: g.startAt, end_utc: g.endAt,
+      it_kwh: g.recoveredJoules === undefined ? undefined : g.recoveredJoules / 3_600_000, source: g.reason,
+    })),
+    {
+      record: 'total', id: r.runId, start_utc: r.startedAt, end_utc: r.endedAt, count: r.energy.byDevice.length,
+      hours: r.durationSeconds / 3600, it_kwh: r.energy.itKwh, facility_kwh: r.energy.facilityKwh,
+      avg_watts: r.durationSeconds > 0 ? (r.energy.itKwh * 3_600_000) / r.durationSeconds : 0, pue: r.pue,
+      intensity_g_per_kwh: r.intensity.avgGramsPerKwh, co2e_location_kg: r.co2e.locationKg, co2e_market_kg: r.co2e.marketKg,
+      source: `pue: ${r.pueSource}; intensity: ${r.intensity.source}; market: ${r.intensity.marketBasis}`,
+    },
+    {
+      record: 'disclosure', name: d.processor, count: d.count, hours: d.hours, facility_kwh: d.mwh * 1000,
+      avg_watts: d.avgWattsPerAccelerator, pue: d.pue, intensity_g_per_kwh: d.kgCo2ePerKwh * 1000,
+      co2e_location_kg: d.tCo2e * 1000, co2e_market_kg: d.tCo2eMarket * 1000, source: 'Patterson et al. 2021 Table 4 form',
+    },
+  ];
+  const head = [
+    `# wattprint report for run ${r.runId} (${r.status}); one row per record, filter on "record":`,
+    '# device = IT energy of one device; hour = one accounting period; gap = unbridged or recovered time;',
+    '# total = the run; disclosure = the Table 4 row (avg_watts per chip, facility_kwh = MWh x 1000).',
+    '# Units: kWh, W, hours, gCO2e/kWh, kgCO2e; times ISO 8601 UTC.',
+  ];
+  const body = rows.map((row) => COLUMNS.map((c) => cell(row[c])).join(','));
+  return `${[...head, COLUMNS.join(','), ...body].join('\n')}\n`;
+}
+
+/** cell quotes per RFC 4180 and defuses text a spreadsheet would run as a formula. */
+function cell(v: string | number | undefined): string {
+  if (v === undefined) return '';
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '';
+  const safe = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}

@@ -1,0 +1,207 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReadResult } from '../../src/types.js';
+import type { CollectorContext, ProbeResult } from '../../collectors/types.js';
+import { MIG_NOTE } from '../../collectors/gpu-select.js';
+import { nvmlFactory, probeNvml } from '../../collectors/nvml.js';
+import { compileNvmlStub } from '../../scripts/nvml-stub.js';
+
+const BOOT_ID = '3f1c2d4e-0000-4000-8000-00000000abcd';
+let dir: string;
+let libraryPath: string;
+let scriptCount = 0;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'wattprint-nvml-'));
+  libraryPath = compileNvmlStub(dir);
+  mkdirSync(join(dir, 'proc/sys/kernel/random'), { recursive: true });
+  writeFileSync(join(dir, 'proc/sys/kernel/random/boot_id'), `${BOOT_ID}\n`);
+});
+afterAll(() => {
+  delete process.env.NVML_STUB_SCRIPT;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** script writes a stub script; the stub reads it at nvmlInit_v2 (the C getenv sees process.env). */
+function script(text: string): void {
+  const path = join(dir, `script-${scriptCount++}.txt`);
+  writeFileSync(path, text);
+  process.env.NVML_STUB_SCRIPT = path;
+}
+
+function ctx(over: Partial<CollectorContext> = {}): CollectorContext {
+  return {
+    sysfsRoot: join(dir, 'sys'),
+    procfsRoot: join(dir, 'proc'),
+    nvidiaSmiPath: '/nonexistent/nvidia-smi',
+    nvmlLibraryPath: libraryPath,
+    intervalSeconds: 1,
+    env: {},
+    ...over,
+  };
+}
+
+const H100 = (uuid: string, energy: string, power = '250000') => `
+gpu
+name NVIDIA H100 80GB HBM3
+uuid ${uuid}
+bus 00000000:1${uuid.slice(-1)}:00.0
+limit_mw 700000
+arch 9
+energy ${energy}
+power ${power}
+`;
+
+/** clock returns a fake monotonic clock advancing one second per read. */
+function clock(): () => number {
+  let t = 100;
+  return () => (t += 1);
+}
+
+/** readAll calls read() n times; NVML reads are synchronous. */
+function readAll(probe: ProbeResult, n: number): ReadResult[] {
+  const results: ReadResult[] = [];
+  for (let i = 0; i < n; i++) results.push(probe.collector!.read() as ReadResult);
+  return results;
+}
+
+describe('nvml against the stub libnvidia-ml', () => {
+  it('finds two Hopper GPUs, reports counter joules exactly, with epoch and power', async () => {
+    script(`driver 550.54.15\ncuda 12040\n${H100('GPU-aaaa', '1000 5000 6500 8250')}${H100('GPU-bbbb', '0 700 1400', '312500 313000')}`);
+    const probe = await nvmlFactory.probe(ctx());
+    expect(probe.found).toBe(true);
+    expect(probe.devices).toEqual([
+      { id: 'gpu0', kind: 'gpu', name: 'NVIDIA H100 80GB HBM3', uuid: 'GPU-aaaa', method: 'counter', collector: 'nvml', powerLimitWatts: 700 },
+      { id: 'gpu1', kind: 'gpu', name: 'NVIDIA H100 80GB HBM3', uuid: 'GPU-bbbb', method: 'counter', collector: 'nvml', powerLimitWatts: 700 },
+    ]);
+    expect(probe.details).toMatchObject({
+      gpuCount: 2, driverVersion: '550.54.15', cudaVersion: '12.4',
+      'gpu0.architecture': 'Hopper', 'gpu0.busId': '00000000:1a:00.0', 'gpu0.migMode': 'disabled', 'gpu0.method': 'counter',
+    });
+    const epoch = `${BOOT_ID}/550.54.15`;
+    // The probe consumed each GPU's first energy token to learn that the counter works.
+    expect(readAll(probe, 3)).toEqual([
+      { readings: [
+        { deviceId: 'gpu0', counterJoules: 5, counterEpoch: epoch, powerWatts: 250 },
+        { deviceId: 'gpu1', counterJoules: 0.7, counterEpoch: epoch, powerWatts: 312.5 },
+      ] },
+      { readings: [
+        { deviceId: 'gpu0', counterJoules: 6.5, counterEpoch: epoch, powerWatts: 250 },
+        { deviceId: 'gpu1', counterJoules: 1.4, counterEpoch: epoch, powerWatts: 313 },
+      ] },
+      { readings: [
+        { deviceId: 'gpu0', counterJoules: 8.25, counterEpoch: epoch, powerWatts: 250 },
+        { deviceId: 'gpu1', counterJoules: 1.4, counterEpoch: epoch, powerWatts: 313 },
+      ] },
+    ]);
+    probe.collector!.close();
+    probe.collector!.close();
+  });
+
+  it('passes a counter decrease (driver reload) through raw for the integrator to treat as a reset', () => {
+    script(H100('GPU-aaaa', '9000 10000 12000 3000 4000'));
+    const probe = probeNvml(ctx(), { nowSeconds: clock() });
+    const joules = readAll(probe, 4).map((r) => r.readings[0].counterJoules);
+    expect(joules).toEqual([10, 12, 3, 4]);
+    probe.collector!.close();
+  });
+
+  it('falls back to sampled power when the energy counter is NOT_SUPPORTED', () => {
+    script(`gpu\nname Tesla P100-PCIE-16GB\nuuid GPU-p100\nlimit_mw 250000\narch 4\nenergy ns\npower 26000 31250 250125\n`);
+    const probe = probeNvml(ctx());
+    expect(probe.devices[0].method).toBe('sampled');
+    expect(probe.devices[0].notes).toEqual(['no NVML energy counter (Not Supported): power sampled each tick and integrated']);
+    expect(probe.details).toMatchObject({ 'gpu0.architecture': 'Pascal', 'gpu0.migMode': 'not supported', 'gpu0.method': 'sampled' });
+    // The probe consumed 26000 mW checking that power works.
+    expect(readAll(probe, 2)).toEqual([
+      { readings: [{ deviceId: 'gpu0', powerWatts: 31.25 }] },
+      { readings: [{ deviceId: 'gpu0', powerWatts: 250.125 }] },
+    ]);
+    probe.collector!.close();
+  });
+
+  it('drops absurd sampled power (above 2x the limit, 0xFFFFFFFF mW) and keeps going', () => {
+    script(`gpu\nname Tesla T4\nuuid GPU-t4\nlimit_mw 70000\narch 6\nenergy ns\npower 1 50000 4294967295 140001 140000\n`);
+    const probe = probeNvml(ctx());
+    const results = readAll(probe, 4);
+    expect(results[0]).toEqual({ readings: [{ deviceId: 'gpu0', powerWatts: 50 }] });
+    expect(results[1].readings).toEqual([]);
+    expect(results[1].dropped).toEqual([{ deviceId: 'gpu0', reason: 'absurd', message: 'power 4294967.295 W refused' }]);
+    expect(results[2].dropped?.[0].reason).toBe('absurd');
+    expect(results[3]).toEqual({ readings: [{ deviceId: 'gpu0', powerWatts: 140 }] });
+    probe.collector!.close();
+  });
+
+  it('drops an impossible counter jump and a counter beyond 2^53 mJ, then resumes from the last good value', () => {
+    // Limit 700 W → ceiling 1400 W; one second per read plus one second of grace → at most 2800 J per step.
+    script(H100('GPU-aaaa', '0 1000000 3801000 18446744073709551615 1500000'));
+    const probe = probeNvml(ctx(), { nowSeconds: clock() });
+    const results = readAll(probe, 4);
+    expect(results[0].readings[0].counterJoules).toBe(1000);
+    expect(results[1].dropped).toEqual([{ deviceId: 'gpu0', reason: 'absurd', message: 'energy counter jumped 2801 J' }]);
+    expect(results[2].dropped?.[0]).toMatchObject({ deviceId: 'gpu0', reason: 'absurd' });
+    expect(results[3].readings[0].counterJoules).toBe(1500);
+    probe.collector!.close();
+  });
+
+  it('reports a GPU that is lost as dropped every tick while the other GPU keeps reading', () => {
+    script(`${H100('GPU-aaaa', '0 1000 2000 3000')}${H100('GPU-bbbb', '0 500 lost')}`);
+    const probe = probeNvml(ctx());
+    const results = readAll(probe, 3);
+    expect(results[0].readings.map((r) => r.counterJoules)).toEqual([1, 0.5]);
+    expect(results[1].readings.map((r) => [r.deviceId, r.counterJoules])).toEqual([['gpu0', 2]]);
+    expect(results[1].dropped).toEqual([
+      { deviceId: 'gpu1', reason: 'lost', message: 'nvmlDeviceGetTotalEnergyConsumption: GPU is lost (15)' },
+    ]);
+    expect(results[2].readings.map((r) => [r.deviceId, r.counterJoules])).toEqual([['gpu0', 3]]);
+    expect(results[2].dropped).toEqual([{ deviceId: 'gpu1', reason: 'lost', message: 'gpu1 is lost (NVML_ERROR_GPU_IS_LOST)' }]);
+    probe.collector!.close();
+  });
+
+  it('tracks only the GPUs CUDA_VISIBLE_DEVICES names, by UUID prefix, keeping physical ids', () => {
+    script(`${H100('GPU-aaaa', '0 1000')}${H100('GPU-bbbb', '0 2000')}`);
+    const probe = probeNvml(ctx({ gpus: ['GPU-bb'] }));
+    expect(probe.devices.map((d) => [d.id, d.uuid])).toEqual([['gpu1', 'GPU-bbbb']]);
+    expect(probe.collector!.read()).toMatchObject({ readings: [{ deviceId: 'gpu1', counterJoules: 2 }] });
+    probe.collector!.close();
+  });
+
+  it('says which entry matched nothing when no selected GPU exists', () => {
+    script(H100('GPU-aaaa', '0'));
+    const probe = probeNvml(ctx({ gpus: ['3'] }));
+    expect(probe.found).toBe(false);
+    expect(probe.why).toBe("GPU selection entries '3' match none of the 1 GPUs the driver reports (or follow one that does not; CUDA ignores the rest)");
+    expect(probe.fix).toBe('fix --gpus or CUDA_VISIBLE_DEVICES');
+  });
+
+  it('notes MIG mode: energy is the whole physical GPU', () => {
+    script(`gpu\nname NVIDIA A100-SXM4-80GB\nuuid GPU-a100\nlimit_mw 500000\narch 7\nmig 1\nenergy 0 1\n`);
+    const probe = probeNvml(ctx());
+    expect(probe.devices[0].notes).toEqual([MIG_NOTE]);
+    expect(probe.details).toMatchObject({ 'gpu0.migMode': 'enabled', 'gpu0.architecture': 'Ampere' });
+    probe.collector!.close();
+  });
+
+  it('explains a missing library with the fix', () => {
+    const probe = probeNvml(ctx({ nvmlLibraryPath: join(dir, 'nope', 'libnvidia-ml.so.1') }));
+    expect(probe.found).toBe(false);
+    expect(probe.why).toMatch(/^\/.*nope\/libnvidia-ml\.so\.1 not found or not loadable \(/);
+    expect(probe.fix).toContain('--nvml-library PATH');
+  });
+
+  it('explains nvmlInit_v2 failures: driver/library mismatch', () => {
+    script('init_rc 18\n');
+    const probe = probeNvml(ctx());
+    expect(probe.found).toBe(false);
+    expect(probe.why).toBe('nvmlInit_v2 failed: RM has detected an NVML/RM version mismatch. (18)');
+    expect(probe.fix).toContain('reboot');
+  });
+
+  it('reports no GPUs as not found', () => {
+    script('driver 550.54.15\n');
+    const probe = probeNvml(ctx());
+    expect(probe).toMatchObject({ found: false, why: 'NVML reports no NVIDIA GPUs', details: { gpuCount: 0 } });
+  });
+});

@@ -1,0 +1,106 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, startCli, tempDir, waitFor, writeTree } from '../helpers/cli.js';
+
+// A RAPL package zone whose energy_uj the test itself advances: the agent reads it through the real
+// collector and the real SQLite store, so every joule can be accounted for exactly.
+let dir: string;
+let energyPath: string;
+let energyMicrojoules = 5_000_000_000;
+let args: string[];
+
+function setEnergy(uj: number): void {
+  energyMicrojoules = uj;
+  writeFileSync(energyPath, `${uj}\n`);
+}
+
+function deviceState(runId: string): { energy_joules: number; samples: number } | undefined {
+  const db = new Database(join(dir, 'w.db'), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare(`SELECT d.energy_joules, d.samples FROM devices d JOIN runs r ON r.run_key = d.run_key WHERE r.run_id = ?`).get(runId) as never;
+  } catch {
+    return undefined;
+  } finally {
+    db.close();
+  }
+}
+
+beforeAll(() => {
+  dir = tempDir('e2e-agent');
+  writeTree(dir, {
+    'sys/class/powercap/intel-rapl/enabled': '1\n',
+    'sys/class/powercap/intel-rapl:0/name': 'package-0\n',
+    'sys/class/powercap/intel-rapl:0/max_energy_range_uj': '262143328850\n',
+    'sys/class/powercap/intel-rapl:0/energy_uj': `${energyMicrojoules}\n`,
+    'proc/sys/kernel/random/boot_id': '4c6d8f0e-0000-4000-8000-000000000001\n',
+    'proc/cpuinfo': 'model name\t: Test CPU 9000\n',
+  });
+  energyPath = join(dir, 'sys/class/powercap/intel-rapl:0/energy_uj');
+  args = ['agent', '--db', join(dir, 'w.db'), '--sysfs', join(dir, 'sys'), '--procfs', join(dir, 'proc'), '--collectors', 'rapl',
+    '--interval', '0.2', '--intensity', '300', '--pue', '1.2', '--run-id', 'resume-test'];
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function advance(stepMicrojoules: number, steps: number): Promise<void> {
+  for (let i = 0; i < steps; i++) {
+    setEnergy(energyMicrojoules + stepMicrojoules);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('wattprint agent', () => {
+  it('serves /metrics and /ws, survives kill -9, resumes without double counting, stops on SIGTERM', async () => {
+    const initial = energyMicrojoules;
+    let agent = startCli([...args, '--listen', '127.0.0.1:0']);
+    let err = '';
+    agent.stderr!.on('data', (d) => (err += d));
+    await waitFor(() => (deviceState('resume-test')?.samples ?? 0) >= 1, 15_000, 'baseline reading');
+    const url = await waitFor(() => /live at (http:\/\/[^/\s]+)\//.exec(err)?.[1], 15_000, 'listen line');
+
+    await advance(2_000_000, 10); // 20 J
+    await waitFor(() => (deviceState('resume-test')?.energy_joules ?? 0) >= 20, 15_000, 'energy committed');
+
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/wattprint_energy_joules_total\{[^}]*device="package-0"[^}]*\} 20/);
+    expect(metrics).toMatch(/wattprint_co2e_grams_total\{[^}]*basis="location"[^}]*\} /);
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`);
+    const first = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      ws.once('message', (m) => resolve(JSON.parse(String(m))));
+      ws.once('error', reject);
+    });
+    expect(first).toMatchObject({ type: 'snapshot', v: 1 });
+    const tick = await new Promise<Record<string, unknown>>((resolve) => ws.on('message', (m) => {
+      const msg = JSON.parse(String(m));
+      if (msg.type === 'tick') resolve(msg);
+    }));
+    expect(tick.v).toBe(1);
+    ws.close();
+
+    agent.kill('SIGKILL');
+    await agent.result;
+    await advance(3_000_000, 10); // 30 J while no agent runs: the counter keeps them
+
+    agent = startCli([...args, '--no-listen']);
+    await waitFor(() => (deviceState('resume-test')?.energy_joules ?? 0) >= 50 - 1e-6, 15_000, 'downtime recovered');
+    await advance(1_000_000, 10); // 10 J more
+    await new Promise((r) => setTimeout(r, 500));
+    agent.kill('SIGTERM');
+    const done = await agent.result;
+    expect(done.code).toBe(0);
+    expect(done.stderr).toContain('SIGTERM');
+
+    const report = await runCli(['report', 'resume-test', '--db', join(dir, 'w.db'), '--format', 'json']);
+    expect(report.code).toBe(0);
+    const json = JSON.parse(report.stdout);
+    const expectedJoules = (energyMicrojoules - initial) / 1e6;
+    expect(expectedJoules).toBe(60);
+    expect(json.energy.itKwh * 3.6e6).toBeCloseTo(expectedJoules, 6);
+    expect(json.energy.facilityKwh * 3.6e6).toBeCloseTo(expectedJoules * 1.2, 6);
+    expect(json.co2e.locationKg).toBeCloseTo((expectedJoules * 1.2 / 3.6e6) * 300 / 1000, 12);
+    expect(json.gaps.some((g: { reason: string; recoveredJoules?: number }) => g.recoveredJoules !== undefined && Math.abs(g.recoveredJoules - 30) < 1e-6)).toBe(true);
+    expect(json.energy.byDevice).toEqual([expect.objectContaining({ id: 'package-0', kind: 'cpu', method: 'counter' })]);
+  });
+});

@@ -1,0 +1,105 @@
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, startCli, tempDir, waitFor, writeTree } from '../helpers/cli.js';
+
+let dir: string;
+let common: string[];
+beforeAll(() => {
+  dir = tempDir('e2e-run');
+  // An empty sysfs (no DMI, no GPUs, no RAPL) keeps the test independent of the machine it runs on.
+  writeTree(dir, { 'sys/class/.keep': '' });
+  common = ['--db', join(dir, 'w.db'), '--sysfs', join(dir, 'sys'), '--collectors', 'cpu,ram', '--interval', '0.2', '--no-listen', '--intensity', '400', '--pue', '1.1'];
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const node = process.execPath;
+
+describe('wattprint run', () => {
+  it('runs a real child, passes its exit code through and prints the report to stderr', async () => {
+    const r = await runCli(['run', ...common, '--run-id', 'exit3', '--', node, '-e', 'let x=0; const t=Date.now(); while (Date.now()-t < 700) x++; console.log("child says hi"); process.exit(3)']);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('child says hi\n');
+    expect(r.stderr).toContain('exit3');
+    expect(r.stderr).toMatch(/kWh/);
+    const db = new Database(join(dir, 'w.db'), { readonly: true });
+    const run = db.prepare("SELECT status, exit_code, command FROM runs WHERE run_id = 'exit3'").get() as Record<string, unknown>;
+    db.close();
+    expect(run).toMatchObject({ status: 'ended', exit_code: 3 });
+    expect(String(run.command)).toContain('-e');
+  });
+
+  it('forwards SIGTERM to the child and exits 128+15 when the signal kills it', async () => {
+    const child = startCli(['run', ...common, '--run-id', 'sigterm', '--', node, '-e', 'console.log("ready"); setInterval(() => {}, 1000)']);
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    await waitFor(() => out.includes('ready'), 15_000, 'child start');
+    child.kill('SIGTERM');
+    const r = await child.result;
+    expect(r.code).toBe(143);
+    expect(r.stderr).toContain('sigterm');
+  });
+
+  it('lets the child handle a forwarded SIGINT and returns its own exit code', async () => {
+    const script = 'process.on("SIGINT", () => { console.log("got SIGINT"); process.exit(7); }); console.log("ready"); setInterval(() => {}, 1000)';
+    const child = startCli(['run', ...common, '--run-id', 'sigint', '--', node, '-e', script]);
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    await waitFor(() => out.includes('ready'), 15_000, 'child start');
+    child.kill('SIGINT');
+    const r = await child.result;
+    expect(r.code).toBe(7);
+    expect(out).toContain('got SIGINT');
+  });
+
+  it('exits 128+9 when the child is killed by SIGKILL', async () => {
+    const r = await runCli(['run', ...common, '--run-id', 'killed', '--', node, '-e', 'setTimeout(() => process.kill(process.pid, "SIGKILL"), 300)']);
+    expect(r.code).toBe(137);
+  });
+
+  it('refuses a command that does not exist with one line and exit 127, creating no run', async () => {
+    const r = await runCli(['run', ...common, '--run-id', 'nope', '--', 'no-such-command-xyz']);
+    expect(r.code).toBe(127);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain("command not found: 'no-such-command-xyz'");
+    const db = new Database(join(dir, 'w.db'), { readonly: true });
+    expect(db.prepare("SELECT count(*) AS n FROM runs WHERE run_id = 'nope'").get()).toEqual({ n: 0 });
+    db.close();
+  });
+
+  it('answers bad input with one line on stderr, exit 2, never a stack trace', async () => {
+    const cases: [string[], RegExp][] = [
+      [['run', '--interval', 'abc', '--', 'true'], /--interval must be a number greater than 0, got 'abc'/],
+      [['run', '--frobnicate', '--', 'true'], /unknown option '--frobnicate'/],
+      [['run', ...common, '--zone', 'DEE', '--', 'true'], /unknown zone 'DEE': did you mean/],
+      [['run', ...common, '--collectors', 'gpu-magic', '--', 'true'], /unknown collector 'gpu-magic'/],
+      [['run', ...common, '--db', '/proc/forbidden/w.db', '--', 'true'], /cannot open database \/proc\/forbidden\/w.db/],
+      [['report', '--db', join(dir, 'w.db'), 'no-such-run'], /unknown run 'no-such-run': `wattprint runs` lists/],
+      [['report', '--db', join(dir, 'missing.db')], /no wattprint database at/],
+      [['estimate', '--accelerators', '8', '--watts', '300'], /exactly one of --hours H or --days D/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runCli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+      expect(r.stderr, args.join(' ')).not.toMatch(/\n\s+at /);
+      expect(r.stderr.trim().split('\n').filter((l) => !l.startsWith('(run with --help')).length, args.join(' ')).toBe(1);
+    }
+  });
+
+  it('refuses a port in use with one line naming the fix', async () => {
+    const first = startCli(['agent', ...common.filter((a) => a !== '--no-listen'), '--run-id', 'port-a', '--listen', '127.0.0.1:0']);
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as { port: number }).port;
+    const r = await runCli(['run', ...common.filter((a) => a !== '--no-listen'), '--run-id', 'port-b', '--listen', `127.0.0.1:${port}`, '--', 'true']);
+    blocker.close();
+    first.kill('SIGTERM');
+    await first.result;
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${port}`);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});

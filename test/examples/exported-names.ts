@@ -1,0 +1,24 @@
+import { metricFamilyNames, renderMetricsOnce } from '../../src/exporters/metrics.js';
+import { sampleSnapshot } from '../exporters/snapshots.js';
+
+/** AGENT_FLAGS are the `wattprint agent` options (issue 2 and 5); examples may use only these. */
+export const AGENT_FLAGS = new Set([
+  '--db', '--interval', '--pue', '--intensity', '--zone', '--run-id', '--label', '--listen', '--no-listen',
+  '--report-file', '--quiet', '--config', '--sysfs', '--procfs', '--collectors', '--gpus', '--token', '--insecure',
+  '--pushgateway', '--expected-duration',
+]);
+
+/**
+ * exportedMetricNames renders the real registry from a sample snapshot with every optional part present
+ * (projection, collectors, server stats) and returns the family names with the series suffixes Prometheus sees.
+ */
+export async function exportedMetricNames(): Promise<Set<string>> {
+  const snapshot = sampleSnapshot({ tick: 5, projected: { fraction: 0.5, energyJoules: 10, co2eGrams: 1, source: 'api' } });
+  const text = await renderMetricsOnce(snapshot, { serverStats: () => ({ wsClients: 1, wsDroppedClientsTotal: 0 }) });
+  return new Set(metricFamilyNames(text));
+}
+
+/** metricNamesIn returns the wattprint_* metric names a PromQL expression uses (recording-rule names aside). */
+export function metricNamesIn(expr: string): string[] {
+  return [...expr.matchAll(/\bwattprint_[a-zA-Z0-9_]*/g)].map((m) => m[0]);
+}

@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { MetricsRenderer, metricFamilyNames, renderMetricsOnce } from '../../src/exporters/metrics.js';
+import { sanitizeLabelName, userLabels } from '../../src/exporters/metric-labels.js';
+import { sampleSnapshot } from './snapshots.js';
+
+const GPU0 = 'device="gpu0",kind="gpu",name="NVIDIA H100 80GB HBM3",run_id="run-42",team="ml",' +
+  'uuid="GPU-00000000-aaaa-bbbb-cccc-dddddddddddd"';
+
+function lines(text: string): string[] {
+  return text.split('\n').filter((l) => l && !l.startsWith('#'));
+}
+
+describe('metrics renderer', () => {
+  it('exports per-device energy and power, run totals and carbon in base units', async () => {
+    const text = await renderMetricsOnce(sampleSnapshot({ tick: 10 }));
+    const got = lines(text);
+    expect(got).toContain(`wattprint_energy_joules_total{${GPU0}} 1000`);
+    expect(got).toContain('wattprint_energy_joules_total{device="cpu",kind="cpu",name="AMD EPYC 7763",run_id="run-42",team="ml"} 1100');
+    expect(got).toContain(`wattprint_power_watts{${GPU0}} 100`);
+    expect(got).toContain('wattprint_facility_energy_joules_total{run_id="run-42",team="ml"} 3150');
+    // 3150 J = 0.000875 kWh × 400 g/kWh = 0.35 g; market at half.
+    const co2 = got.filter((l) => l.startsWith('wattprint_co2e_grams_total'));
+    expect(co2.map((l) => Number(l.split(' ').pop()))).toEqual([0.35000000000000003, 0.17500000000000002]);
+    expect(co2[0]).toContain('basis="location"');
+    expect(co2[1]).toContain('basis="market"');
+    expect(got).toContain('wattprint_grid_intensity_grams_per_kwh{run_id="run-42",team="ml"} 400');
+    expect(got).toContain('wattprint_pue{run_id="run-42",team="ml"} 1.5');
+    expect(got).toContain('wattprint_run_info{hostname="node-a",zone="DE",pue_source="flag --pue",' +
+      'intensity_source="annual average (Ember 2024)",status="running",run_id="run-42",team="ml"} 1');
+    expect(got).toContain('wattprint_run_start_time_seconds{run_id="run-42",team="ml"} 1772366400');
+  });
+
+  it('exports self-metrics from collector status, tick lag and dropped readings', async () => {
+    const got = lines(await renderMetricsOnce(sampleSnapshot({ tick: 3 })));
+    expect(got).toContain('wattprint_collector_up{collector="nvml"} 1');
+    expect(got).toContain('wattprint_collector_up{collector="cpu"} 0');
+    expect(got).toContain('wattprint_collector_duration_seconds{collector="cpu"} 0.5');
+    expect(got).toContain('wattprint_collector_errors_total{collector="cpu",reason="timeout"} 3');
+    expect(got).toContain('wattprint_tick_lag_seconds 0.004');
+    expect(got).toContain('wattprint_dropped_readings_total 7');
+  });
+
+  it('exports the projection only when progress is known', async () => {
+    const without = await renderMetricsOnce(sampleSnapshot({ tick: 3 }));
+    expect(lines(without).some((l) => l.startsWith('wattprint_projected_'))).toBe(false);
+    const projected = { fraction: 0.25, energyJoules: 8400, co2eGrams: 1.4, source: 'api' };
+    const got = lines(await renderMetricsOnce(sampleSnapshot({ tick: 3, projected })));
+    expect(got).toContain('wattprint_projected_energy_joules{run_id="run-42",team="ml"} 8400');
+    expect(got).toContain('wattprint_projected_co2e_grams{run_id="run-42",team="ml"} 1.4');
+    expect(got).toContain('wattprint_progress_ratio{source="api",run_id="run-42",team="ml"} 0.25');
+  });
+
+  it('never lets a counter go backwards, while gauges follow the snapshot', async () => {
+    const r = new MetricsRenderer();
+    await r.render(sampleSnapshot({ tick: 10 }));
+    const lower = lines(await r.render(sampleSnapshot({ tick: 4 })));
+    expect(lower).toContain(`wattprint_energy_joules_total{${GPU0}} 1000`);
+    expect(lower).toContain('wattprint_facility_energy_joules_total{run_id="run-42",team="ml"} 3150');
+    expect(lower).toContain('wattprint_run_start_time_seconds{run_id="run-42",team="ml"} 1772366400');
+    const higher = lines(await r.render(sampleSnapshot({ tick: 11 })));
+    expect(higher).toContain(`wattprint_energy_joules_total{${GPU0}} 1100`);
+  });
+
+  it('omits non-finite values instead of failing the scrape', async () => {
+    const s = sampleSnapshot({ tick: 2 });
+    const bad = { ...s, devices: [{ ...s.devices[0]!, energyJoules: NaN, powerWatts: Infinity }], pue: NaN };
+    const got = lines(await renderMetricsOnce(bad));
+    expect(got.some((l) => l.startsWith('wattprint_energy_joules_total'))).toBe(false);
+    expect(got.some((l) => l.startsWith('wattprint_power_watts'))).toBe(false);
+    expect(got.some((l) => l.startsWith('wattprint_pue'))).toBe(false);
+    expect(got).toContain('wattprint_grid_intensity_grams_per_kwh{run_id="run-42",team="ml"} 400');
+  });
+
+  it('serves the same text for the same snapshot and re-renders for a new one', async () => {
+    const r = new MetricsRenderer();
+    const s = sampleSnapshot({ tick: 1 });
+    const a = await r.render(s);
+    expect(await r.render(s)).toBe(a);
+    expect(await r.render(sampleSnapshot({ tick: 2 }))).toContain(`wattprint_energy_joules_total{${GPU0}} 200`);
+  });
+
+  it('rebuilds the families when the user label set changes', async () => {
+    const r = new MetricsRenderer();
+    await r.render(sampleSnapshot({ tick: 1 }));
+    const got = lines(await r.render(sampleSnapshot({ tick: 2, labels: { project: 'llm', 'my-team': 'x' } })));
+    expect(got).toContain('wattprint_pue{run_id="run-42",my_team="x",project="llm"} 1.5');
+  });
+
+  it('leaves self-metrics out on request (Pushgateway)', async () => {
+    const names = metricFamilyNames(await renderMetricsOnce(sampleSnapshot({ tick: 1 }), { includeSelfMetrics: false }));
+    expect(names).toEqual([
+      'wattprint_energy_joules_total', 'wattprint_power_watts', 'wattprint_facility_energy_joules_total',
+      'wattprint_co2e_grams_total', 'wattprint_grid_intensity_grams_per_kwh', 'wattprint_pue', 'wattprint_run_info',
+      'wattprint_run_start_time_seconds', 'wattprint_progress_ratio', 'wattprint_projected_energy_joules',
+      'wattprint_projected_co2e_grams',
+    ]);
+  });
+});
+
+describe('user label names', () => {
+  it('sanitises keys into valid, non-reserved Prometheus label names', () => {
+    expect(sanitizeLabelName('team')).toBe('team');
+    expect(sanitizeLabelName('my-team.name')).toBe('my_team_name');
+    expect(sanitizeLabelName('9lives')).toBe('_9lives');
+    expect(sanitizeLabelName('__meta')).toBe('_meta');
+    expect(sanitizeLabelName('device')).toBe('label_device');
+    expect(sanitizeLabelName('run_id')).toBe('label_run_id');
+    expect(sanitizeLabelName('')).toBe('_');
+  });
+
+  it('keeps the first key when two sanitise to the same name', () => {
+    expect(userLabels({ 'a-b': '2', a_b: '1' })).toEqual({ names: ['a_b'], values: { a_b: '2' }, key: 'a_b' });
+  });
+});
