@@ -3,11 +3,21 @@ import { dirname } from 'node:path';
 import { Store, StoreError } from '../src/store/store.js';
 import { UsageError } from './errors.js';
 
-/** openStore opens the database for writing, creating its folder when needed; problems are usage errors. */
-export function openStore(path: string): Store {
+/**
+ * openStore opens the database for writing; problems are usage errors. Only the default location's folder
+ * is created: a folder the user named that does not exist is more likely a typo than a wish.
+ */
+export function openStore(path: string, createFolder = false): Store {
+  const dir = dirname(path);
+  if (!existsSync(dir)) {
+    if (!createFolder) throw new UsageError(`cannot open database ${path}: folder ${dir} does not exist; create it or pass --db with a writable path`);
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      throw new UsageError(`cannot create ${dir} for the database: ${(err as Error).message}; pass --db with a writable path`);
+    }
+  }
   try {
-    const dir = dirname(path);
-    if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
     return Store.open(path);
   } catch (err) {
     if (err instanceof StoreError) throw new UsageError(err.message);

@@ -78,7 +78,7 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
   const ctx = collectorContext(flags, env);
   const cloud = await detectCloud({ sysfsRoot: flags.sysfs, metadataUrl: flags.metadataUrl, env });
   const carbon = setupCarbon(flags, cloud);
-  const store = openStore(flags.db ?? defaultDbPath(env));
+  const store = flags.db ? openStore(flags.db) : openStore(defaultDbPath(env), true);
   let server: LiveServer | undefined;
   let tracker: Tracker | undefined;
   try {
@@ -97,8 +97,7 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
         host: flags.listen.host, port: flags.listen.port, token: flags.token, insecure: flags.insecure,
         getSnapshot: () => tracker!.snapshot,
         onProgress: (p) => {
-          const fraction = p.fraction ?? (p.step !== undefined && p.totalSteps ? p.step / p.totalSteps : undefined);
-          if (fraction !== undefined) tracker?.setProgress(fraction, p.fraction !== undefined ? 'POST /api/progress fraction' : 'POST /api/progress steps');
+          if (p.fraction !== undefined) tracker?.setProgress(p.fraction, p.step !== undefined ? `POST /api/progress step ${p.step}/${p.totalSteps}` : 'POST /api/progress fraction');
         },
       }).catch((err: unknown) => {
         if (err instanceof ListenError) throw new UsageError(err.message);

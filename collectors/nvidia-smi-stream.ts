@@ -26,6 +26,7 @@ export class SmiStream {
   private started = 0;
   private failures = 0;
   private lastLineMs = 0;
+  private lastCheckMs = 0;
   private gotLine = false;
   private restartTimer?: NodeJS.Timeout;
   private watchdog?: NodeJS.Timeout;
@@ -41,8 +42,9 @@ export class SmiStream {
 
   /** start spawns the first child and the silence watchdog. */
   start(): void {
-    const silenceMs = this.timing.silenceSeconds * 1000;
-    this.watchdog = setInterval(() => this.checkSilence(), Math.max(10, silenceMs / 4));
+    const periodMs = Math.max(10, (this.timing.silenceSeconds * 1000) / 4);
+    this.lastCheckMs = Date.now();
+    this.watchdog = setInterval(() => this.checkSilence(periodMs), periodMs);
     this.watchdog.unref();
     this.spawnChild();
   }
@@ -69,10 +71,16 @@ export class SmiStream {
     child.on('exit', (code, signal) => this.childDied(child, `nvidia-smi exited (${signal ?? `code ${code}`})`));
   }
 
-  private checkSilence(): void {
+  private checkSilence(periodMs: number): void {
+    const now = Date.now();
+    const stalled = now - this.lastCheckMs > 2 * periodMs;
+    this.lastCheckMs = now;
+    // If this process itself was stalled (event loop blocked), lines may be waiting unread in the pipe:
+    // judge the child on the next check, not now.
+    if (stalled) return;
     const child = this.child;
     const limitSeconds = this.gotLine ? this.timing.silenceSeconds : this.timing.startupSeconds;
-    if (!child || Date.now() - this.lastLineMs <= limitSeconds * 1000) return;
+    if (!child || now - this.lastLineMs <= limitSeconds * 1000) return;
     this.childDied(child, `nvidia-smi silent for ${limitSeconds} s, restarted`);
   }
 

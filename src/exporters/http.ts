@@ -50,7 +50,9 @@ export class ListenError extends Error {
 const MAX_BODY_BYTES = 4096;
 
 /** startLiveServer validates the bind, loads the dashboard, and listens. */
-export async function startLiveServer(opts: LiveServerOptions): Promise<LiveServer> {
+export async function startLiveServer(options: LiveServerOptions): Promise<LiveServer> {
+  // Accept '[::1]' as well as '::1': the URL form is what users type after --listen.
+  const opts = { ...options, host: options.host.replace(/^\[(.*)\]$/, '$1') };
   const where = `${opts.host}:${opts.port}`;
   if (!isLoopbackHost(opts.host) && !opts.token && !opts.insecure) {
     throw new ListenError('INSECURE_BIND',

@@ -98,7 +98,7 @@ export class MetricsRenderer {
           this.reset();
           const snapshot = self.current;
           if (!snapshot) return;
-          def.fill(snapshot, user, (labels, value) => {
+          safeFill(def, snapshot, user, (labels, value) => {
             const v = self.monotonic(def.name, labels, value);
             if (v !== undefined) this.inc(labels, v);
           });
@@ -112,7 +112,7 @@ export class MetricsRenderer {
         this.reset();
         const snapshot = self.current;
         if (!snapshot) return;
-        def.fill(snapshot, user, (labels, value) => {
+        safeFill(def, snapshot, user, (labels, value) => {
           if (Number.isFinite(value)) this.set(labels, value);
         });
       },
@@ -139,6 +139,18 @@ export class MetricsRenderer {
     if (prev !== undefined && prev > value) return prev;
     this.counterMax.set(key, value);
     return value;
+  }
+}
+
+/**
+ * safeFill runs a family's fill so that a malformed snapshot empties that one family instead of failing the
+ * whole scrape (prom-client turns a throw in collect() into a rejected metrics() promise).
+ */
+function safeFill(def: MetricDef, snapshot: Snapshot, user: UserLabels, emit: (l: Labels, v: number) => void): void {
+  try {
+    def.fill(snapshot, user, emit);
+  } catch {
+    // Partial output beats none: the other families still describe the run.
   }
 }
 

@@ -16,14 +16,18 @@ export function sig(x: number, digits: number): string {
   return trimmed ? `${grouped}.${trimmed}` : grouped;
 }
 
-/** formatKwh shows an energy given in kWh with 4 significant figures, in MWh from 1,000 kWh. */
+/** formatKwh shows an energy given in kWh with 4 significant figures: MWh from 1,000 kWh, Wh below 0.1 kWh. */
 export function formatKwh(kwh: number): string {
-  return Math.abs(kwh) >= 1000 ? `${sig(kwh / 1000, 4)} MWh` : `${sig(kwh, 4)} kWh`;
+  if (Math.abs(kwh) >= 1000) return `${sig(kwh / 1000, 4)} MWh`;
+  if (kwh !== 0 && Math.abs(kwh) < 0.1) return `${sig(kwh * 1000, 4)} Wh`;
+  return `${sig(kwh, 4)} kWh`;
 }
 
-/** formatCo2eKg shows a mass given in kg with 3 significant figures, adding tonnes from 1,000 kg. */
+/** formatCo2eKg shows a mass given in kg with 3 significant figures: tonnes added from 1,000 kg, grams below 0.1 kg. */
 export function formatCo2eKg(kg: number): string {
-  return Math.abs(kg) >= 1000 ? `${sig(kg, 3)} kg (${sig(kg / 1000, 3)} t)` : `${sig(kg, 3)} kg`;
+  if (Math.abs(kg) >= 1000) return `${sig(kg, 3)} kg (${sig(kg / 1000, 3)} t)`;
+  if (kg !== 0 && Math.abs(kg) < 0.1) return `${sig(kg * 1000, 3)} g`;
+  return `${sig(kg, 3)} kg`;
 }
 
 /** formatWatts shows a power in watts with 3 significant figures. */

@@ -55,7 +55,8 @@ export function renderCsv(r: Report): string {
 /** cell quotes per RFC 4180 and defuses text a spreadsheet would run as a formula. */
 function cell(v: string | number | undefined): string {
   if (v === undefined) return '';
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '';
+  // 12 significant digits drop binary noise (0.7954496000000001) and keep far more than any input has.
+  if (typeof v === 'number') return Number.isFinite(v) ? String(Number(v.toPrecision(12))) : '';
   const safe = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }

@@ -113,7 +113,7 @@ function hourlyBlock(hourly: ReportPeriod[]): Block {
   const sum = (f: (p: ReportPeriod) => number): number => hourly.reduce((s, p) => s + f(p), 0);
   const facilityKwh = sum((p) => p.facilityKwh);
   const locationKg = sum((p) => p.co2eLocationKg);
-  rows.push([`Total (${hourly.length} periods)`, sig(sum((p) => p.itKwh), 4), sig(facilityKwh, 4),
+  rows.push([`Total (${hourly.length} period${hourly.length === 1 ? '' : 's'})`, sig(sum((p) => p.itKwh), 4), sig(facilityKwh, 4),
     facilityKwh > 0 ? sig((locationKg * 1000) / facilityKwh, 3) : '-', sig(locationKg, 3), sig(sum((p) => p.co2eMarketKg), 3), '']);
   return {
     kind: 'table',

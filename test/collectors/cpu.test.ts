@@ -57,6 +57,8 @@ describe('CPU name matching', () => {
     ['AMD Ryzen Threadripper PRO 5995WX 64-Cores', 'ryzen threadripper pro 5995wx'],
     ['AMD Ryzen 7 7840U w/ Radeon 780M Graphics', 'ryzen 7 7840u'],
     ['Intel Xeon® Platinum 8480+', 'xeon platinum 8480+'],
+    ['Ampere(R) Altra(R) Processor Q80-30 CPU @ 3.0GHz', 'altra q80-30'],
+    ['AWS Graviton2 Processor', 'graviton2'],
   ])('%s → %s', (raw, key) => expect(normaliseCpuName(raw)).toBe(key));
 
   it('finds TDP per socket by model', () => {

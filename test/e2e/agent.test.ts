@@ -18,13 +18,14 @@ function setEnergy(uj: number): void {
 }
 
 function deviceState(runId: string): { energy_joules: number; samples: number } | undefined {
-  const db = new Database(join(dir, 'w.db'), { readonly: true, fileMustExist: true });
+  let db: Database.Database | undefined;
   try {
+    db = new Database(join(dir, 'w.db'), { readonly: true, fileMustExist: true });
     return db.prepare(`SELECT d.energy_joules, d.samples FROM devices d JOIN runs r ON r.run_key = d.run_key WHERE r.run_id = ?`).get(runId) as never;
   } catch {
-    return undefined;
+    return undefined; // not created yet, or busy
   } finally {
-    db.close();
+    db?.close();
   }
 }
 

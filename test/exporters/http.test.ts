@@ -118,6 +118,18 @@ describe('tokens and binding', () => {
       'SECRET, or --insecure to let anyone who can reach 0.0.0.0 read it, or listen on 127.0.0.1');
   });
 
+  it('listens on IPv6 loopback given in URL form, and builds a bracketed URL', async () => {
+    let s: LiveServer;
+    try {
+      s = await start({ host: '[::1]' });
+    } catch (e) {
+      if (e instanceof ListenError && e.code === 'EADDRNOTAVAIL') return void console.warn('no IPv6 loopback here: skipped');
+      throw e;
+    }
+    expect([s.host, s.url]).toEqual(['::1', `http://[::1]:${s.port}`]);
+    expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+  });
+
   it('classifies loopback hosts', () => {
     for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1']) expect(isLoopbackHost(h)).toBe(true);
     for (const h of ['0.0.0.0', '::', '10.0.0.5', 'example.org', '128.0.0.1']) expect(isLoopbackHost(h)).toBe(false);

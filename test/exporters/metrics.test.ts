@@ -112,3 +112,13 @@ describe('user label names', () => {
     expect(userLabels({ 'a-b': '2', a_b: '1' })).toEqual({ names: ['a_b'], values: { a_b: '2' }, key: 'a_b' });
   });
 });
+
+describe('a malformed snapshot', () => {
+  it('empties only the families it breaks, never failing the scrape', async () => {
+    const s = sampleSnapshot({ tick: 2 });
+    const broken = { ...s, collectors: undefined } as unknown as typeof s;
+    const got = lines(await renderMetricsOnce(broken));
+    expect(got.some((l) => l.startsWith('wattprint_collector_'))).toBe(false);
+    expect(got).toContain('wattprint_facility_energy_joules_total{run_id="run-42",team="ml"} 630');
+  });
+});
