@@ -172,7 +172,7 @@ export class Tracker {
       devKey, energyJoules: device.energyJoules, samples: device.samples, counterJoules: state?.counterJoules,
       counterEpoch: state?.counterEpoch, powerWatts: state?.powerWatts, stateWallMs: state?.wallMs,
     });
-    write.samples!.push({ devKey, tMs: wallMs, powerWatts: reading.powerWatts, counterJoules: reading.counterJoules });
+    write.samples!.push({ devKey, tMs: wallMs, powerWatts: device.powerWatts, counterJoules: reading.counterJoules });
   }
 
   private makeSnapshot(wallMs: number): Snapshot {

@@ -1,6 +1,6 @@
 import type { Store } from '../store/store.js';
 import type { RunRow } from '../store/rows.js';
-import { gapsOf, periodsOf, powerSeries } from '../store/queries.js';
+import { gapsOf, periodsOf, powerSeries, samplePowerSeries } from '../store/queries.js';
 import { buildReport } from './build.js';
 import type { Report } from './types.js';
 
@@ -12,7 +12,7 @@ export function loadReport(store: Store, run: RunRow, notes: string[] = []): Rep
   const endMs = run.endedAtMs ?? run.lastTickMs;
   const minutes = Math.max(1, Math.ceil((endMs - run.startedAtMs) / 60_000));
   const bucketMinutes = Math.max(1, Math.ceil(minutes / CHART_POINTS));
-  const series = powerSeries(store.db, run.runKey, bucketMinutes).map((p) => {
+  const series = shortRunSeries(store, run, endMs) ?? powerSeries(store.db, run.runKey, bucketMinutes).map((p) => {
     // Edge buckets are only partly inside the run: average over the covered time, not the whole bucket.
     const bucketMs = bucketMinutes * 60_000;
     const coveredMs = Math.min(endMs, p.startMs + bucketMs) - Math.max(run.startedAtMs, p.startMs);
@@ -23,4 +23,21 @@ export function loadReport(store: Store, run: RunRow, notes: string[] = []): Rep
     run, devices: store.devicesOf(run.runKey), periods: periodsOf(store.db, run.runKey), gaps: gapsOf(store.db, run.runKey),
     powerSeries: series, endMs, notes: [...status, ...notes],
   });
+}
+
+/**
+ * shortRunSeries charts a run of under two hours from its raw per-tick samples when they still cover it
+ * (one-minute means would give a handful of bars), averaged down to about CHART_POINTS points.
+ */
+function shortRunSeries(store: Store, run: RunRow, endMs: number): { startMs: number; watts: number }[] | undefined {
+  if (endMs - run.startedAtMs > 2 * 3_600_000) return undefined;
+  const samples = samplePowerSeries(store.db, run.runKey);
+  if (samples.length < 2 || samples[0]!.startMs > run.startedAtMs + 5_000) return undefined;
+  const per = Math.ceil(samples.length / CHART_POINTS);
+  const out: { startMs: number; watts: number }[] = [];
+  for (let i = 0; i < samples.length; i += per) {
+    const group = samples.slice(i, i + per);
+    out.push({ startMs: group[0]!.startMs, watts: group.reduce((s, p) => s + p.watts, 0) / group.length });
+  }
+  return out;
 }

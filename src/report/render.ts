@@ -93,7 +93,7 @@ function blocks(r: Report): Block[] {
       kind: 'pre',
       title: 'Total IT power',
       text: `${asciiChart(r.powerSeries.map((p) => p.watts), { width: 60, height: 8, unit: 'W' })}\n` +
-        `${formatUtc(first)} to ${formatUtc(last)}, ${r.powerSeries.length} one-minute means; peak ${formatWatts(Math.max(...r.powerSeries.map((p) => p.watts)))}`,
+        `${formatUtc(first)} to ${formatUtc(last)}, ${r.powerSeries.length} points (${stepWords(r.powerSeries)} means); peak ${formatWatts(Math.max(...r.powerSeries.map((p) => p.watts)))}`,
     });
   }
   if (r.notes.length) out.push({ kind: 'list', title: 'Notes', items: r.notes });
@@ -174,4 +174,13 @@ function isSpanRow(row: string[]): boolean {
 
 function md(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+/** stepWords names the spacing of a power series: '1 s', '2 min', '3 h'. */
+function stepWords(series: readonly { at: string }[]): string {
+  if (series.length < 2) return 'one-minute';
+  const stepSeconds = (Date.parse(series[1]!.at) - Date.parse(series[0]!.at)) / 1000;
+  if (stepSeconds < 60) return `${sig(stepSeconds, 2)} s`;
+  if (stepSeconds < 3600) return `${sig(stepSeconds / 60, 2)} min`;
+  return `${sig(stepSeconds / 3600, 2)} h`;
 }

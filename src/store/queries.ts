@@ -53,3 +53,10 @@ export function powerSeries(db: Database.Database, runKey: number, bucketMinutes
     WHERE d.run_key = ? GROUP BY b ORDER BY b`).raw().all(k, runKey) as [number, number][];
   return rows.map(([b, j]) => ({ startMs: b * k * 60_000, watts: j / (k * 60) }));
 }
+
+/** samplePowerSeries returns total IT power per tick from the raw samples still kept (short runs). */
+export function samplePowerSeries(db: Database.Database, runKey: number): { startMs: number; watts: number }[] {
+  const rows = db.prepare(`SELECT s.t_ms, SUM(s.power_watts) FROM samples s JOIN devices d ON d.dev_key = s.dev_key
+    WHERE d.run_key = ? GROUP BY s.t_ms ORDER BY s.t_ms`).raw().all(runKey) as [number, number | null][];
+  return rows.filter(([, w]) => w !== null).map(([t, w]) => ({ startMs: t, watts: w! }));
+}

@@ -7,6 +7,7 @@ import type { ReadResult } from '../../src/types.js';
 import type { CollectorContext, ProbeResult } from '../../collectors/types.js';
 import { MIG_NOTE } from '../../collectors/gpu-select.js';
 import { nvidiaSmiFactory, probeNvidiaSmi, type NvidiaSmiCollector } from '../../collectors/nvidia-smi.js';
+import { parseHelpQueryGpu, parseNvidiaSmiXml } from '../../collectors/nvidia-smi-parse.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/nvidia-smi/', import.meta.url));
 const FAKE = join(FIXTURES, 'fake-nvidia-smi.mjs');
@@ -81,7 +82,7 @@ describe('nvidia-smi against the fake nvidia-smi', () => {
   });
 
   it('queries only power.draw when the driver does not know power.draw.average, and only the selected GPUs', async () => {
-    const c = ctx({ FAKE_SMI_HELP: join(FIXTURES, 'help-query-gpu-470.txt'), FAKE_SMI_SAMPLES: samples({ 1: { 'power.draw': ['61.25'] } }) }, { gpus: ['GPU-2e2f'] });
+    const c = ctx({ FAKE_SMI_HELP: join(FIXTURES, 'help-query-gpu-no-average.txt'), FAKE_SMI_SAMPLES: samples({ 1: { 'power.draw': ['61.25'] } }) }, { gpus: ['GPU-2e2f'] });
     const p = await probe(c);
     expect(p.details?.powerField).toBe('power.draw');
     expect(p.devices.map((d) => d.id)).toEqual(['gpu1']);
@@ -136,6 +137,21 @@ describe('nvidia-smi against the fake nvidia-smi', () => {
     expect(r).toEqual({ readings: [], dropped: [
       { deviceId: 'gpu0', reason: 'lost', message: 'nvidia-smi: Failed to initialize NVML: Driver/library version mismatch' },
     ] });
+  });
+
+  it('parses our own H100 capture (driver 580.159.04) and probes with it', async () => {
+    const inventory = parseNvidiaSmiXml(readFileSync(join(FIXTURES, 'h100-80gb-hbm3__580.159.04.xml'), 'utf8'));
+    expect(inventory).toEqual({ driverVersion: '580.159.04', cudaVersion: '13.0', gpus: [{
+      index: 0, name: 'NVIDIA H100 80GB HBM3', uuid: 'GPU-00000000-0000-0000-0000-000000000000', busId: '00000000:00:06.0',
+      architecture: 'Hopper', migMode: 'Disabled', powerLayout: 'gpu_power_readings',
+      averagePowerDrawWatts: 71.98, instantPowerDrawWatts: 71.74, powerLimitWatts: 700, defaultPowerLimitWatts: 700,
+    }] });
+    const help = parseHelpQueryGpu(readFileSync(join(FIXTURES, 'help-query-gpu-580.txt'), 'utf8'));
+    expect(['index', 'power.draw', 'power.draw.average', 'power.draw.instant'].every((f) => help.has(f))).toBe(true);
+    const c = ctx({ FAKE_SMI_XML: join(FIXTURES, 'h100-80gb-hbm3__580.159.04.xml'), FAKE_SMI_SAMPLES: samples({ 0: { 'power.draw.average': ['697.43'] } }) });
+    const p = await probe(c);
+    expect(p.devices.map((d) => [d.id, d.name, d.powerLimitWatts])).toEqual([['gpu0', 'NVIDIA H100 80GB HBM3', 700]]);
+    expect(await readUntil(p, (x) => x.readings.length === 1)).toEqual({ readings: [{ deviceId: 'gpu0', powerWatts: 697.43 }] });
   });
 
   it('says why when nvidia-smi is missing', async () => {
