@@ -3,6 +3,7 @@ import { agentCommand } from './commands/agent.js';
 import { doctorCommand } from './commands/doctor.js';
 import { estimateCommand } from './commands/estimate.js';
 import { registerReportCommands } from './commands/report.js';
+import { registerCarbonCommands } from './commands/carbon-commands.js';
 import { zonesCommand } from './commands/zones.js';
 import { runCommand } from './commands/run.js';
 import { applyConfigFile } from './config.js';
@@ -33,6 +34,7 @@ export function buildCli(env: NodeJS.ProcessEnv, done: (code: number) => void): 
     .action(async (_opts, cmd: Command) => done(await agentCommand(trackingFlags(cmd), env)));
 
   registerReportCommands(program, env, done);
+  registerCarbonCommands(program, env, done);
 
   program.command('estimate').description('the paper\'s calculator without measurement: accelerators × watts × time × PUE × intensity')
     .requiredOption('--accelerators <n>', 'number of accelerators (chips)', positiveNumber('--accelerators'))

@@ -77,7 +77,7 @@ export function collectorContext(flags: Pick<TrackingFlags, 'sysfs' | 'procfs' |
 export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv, command?: string): Promise<Session> {
   const ctx = collectorContext(flags, env);
   const cloud = await detectCloud({ sysfsRoot: flags.sysfs, metadataUrl: flags.metadataUrl, env });
-  const carbon = setupCarbon(flags, cloud);
+  const carbon = await setupCarbon(flags, { cloud, env, dbPath: flags.db ?? defaultDbPath(env), firstFetchMs: 3000 });
   const store = flags.db ? openStore(flags.db) : openStore(defaultDbPath(env), true);
   let server: LiveServer | undefined;
   let tracker: Tracker | undefined;

@@ -129,6 +129,14 @@ export class Tracker {
     for (const result of results) {
       for (const reading of result.readings) this.ingest(reading, monoSeconds, wallMs, write, itByMinute);
     }
+    // Every device's total and state goes into each commit, read this tick or not: the state is one value.
+    for (const device of this.devices.values()) {
+      const state = this.integrator.state(device.row.id);
+      write.devices.push({
+        devKey: device.row.devKey, energyJoules: device.energyJoules, samples: device.samples, counterJoules: state?.counterJoules,
+        counterEpoch: state?.counterEpoch, powerWatts: state?.powerWatts, stateWallMs: state?.wallMs,
+      });
+    }
     const minutes: MinuteEnergy[] = [...itByMinute].map(([minuteStartMs, itJoules]) => ({ minuteStartMs, itJoules }));
     write.periods = accountMinutes(minutes, { pue: this.options.pue.value, market: this.options.market, intensity: this.options.intensity });
     for (const p of write.periods) {
@@ -167,11 +175,6 @@ export class Tracker {
       device.powerWatts = reading.powerWatts;
     }
     device.samples++;
-    const state = this.integrator.state(reading.deviceId);
-    write.devices.push({
-      devKey, energyJoules: device.energyJoules, samples: device.samples, counterJoules: state?.counterJoules,
-      counterEpoch: state?.counterEpoch, powerWatts: state?.powerWatts, stateWallMs: state?.wallMs,
-    });
     write.samples!.push({ devKey, tMs: wallMs, powerWatts: device.powerWatts, counterJoules: reading.counterJoules });
   }
 

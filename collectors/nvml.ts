@@ -8,15 +8,17 @@ import type { DeviceInfo } from '../src/types.js';
 import { milliwattsToWatts } from '../src/units.js';
 import type { CollectorContext, CollectorFactory, ProbeResult } from './types.js';
 import { MIG_NOTE, describeUnmatched, selectGpus, type GpuIdentity } from './gpu-select.js';
-import { NvmlCollector, type NvmlGpu } from './nvml-collector.js';
+import { NvmlCollector, type NvmlEnergyReads, type NvmlGpu } from './nvml-collector.js';
 import { NVML_RETURN, architectureName, cudaVersionString, loadNvml, type NvmlBindings } from './nvml-ffi.js';
 
 const LOAD_FIX =
   'install the NVIDIA driver (it ships libnvidia-ml.so.1), run containers with the NVIDIA Container Toolkit (--gpus all), or pass --nvml-library PATH';
 
-/** NvmlProbeOptions lets tests inject the clock used for counter sanity checks (seconds). */
+/** NvmlProbeOptions lets tests and the bench inject the clock (seconds) and pick the energy read path. */
 export interface NvmlProbeOptions {
   nowSeconds?: () => number;
+  /** 'async' (default): energy counters read in parallel on libuv's thread pool; 'sync': on the event loop. */
+  energyReads?: NvmlEnergyReads;
 }
 
 /** probeNvml loads NVML, picks the job's GPUs, decides counter vs sampled per GPU and returns the collector. */
@@ -70,7 +72,7 @@ export function probeNvml(ctx: CollectorContext, options: NvmlProbeOptions = {})
     return giveUp(why, unmatched ? 'fix --gpus or CUDA_VISIBLE_DEVICES' : undefined, details);
   }
   const epoch = counterEpoch(ctx.procfsRoot, driver.value);
-  const collector = new NvmlCollector(nvml, gpus, epoch, options.nowSeconds);
+  const collector = new NvmlCollector(nvml, gpus, epoch, options.nowSeconds, options.energyReads);
   const devices = gpus.map((g) => g.info);
   const result: ProbeResult = { found: true, devices, details, collector };
   if (unmatched) Object.assign(result, { why: unmatched, fix: 'fix --gpus or CUDA_VISIBLE_DEVICES' });

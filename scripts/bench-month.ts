@@ -64,7 +64,6 @@ function extend(store: Store, runKey: number, start: number, fromDay: number, to
   const minute = store.db.prepare('INSERT INTO energy_minute (dev_key, minute, joules, samples) VALUES (?, ?, 18000, 60)');
   const period = store.db.prepare(`INSERT INTO energy_period (run_key, period_start_ms, period_seconds, it_joules, facility_joules,
     intensity_g_per_kwh, co2e_location_g, co2e_market_g, source, quality) VALUES (?, ?, 3600, ?, ?, 400, ?, ?, 'bench', 'assumed')`);
-  const addEnergy = store.db.prepare('UPDATE devices SET energy_joules = energy_joules + ? WHERE dev_key = ?');
   store.db.transaction(() => {
     const firstMinute = start / 60_000 + fromDay * 1440;
     for (let m = firstMinute; m < start / 60_000 + toDay * 1440; m++) {
@@ -74,6 +73,9 @@ function extend(store: Store, runKey: number, start: number, fromDay: number, to
       const it = 18_000 * 60 * devKeys.length;
       period.run(runKey, h, it, it * 1.1, (it * 1.1 / 3.6e6) * 400, (it * 1.1 / 3.6e6) * 400);
     }
-    for (const k of devKeys) addEnergy.run(18_000 * 1440 * (toDay - fromDay), k);
+    const row = store.db.prepare('SELECT state_json FROM runs WHERE run_key = ?').get(runKey) as { state_json: string };
+    const state = JSON.parse(row.state_json) as Record<string, [number, ...unknown[]]>;
+    for (const k of devKeys) state[k]![0] += 18_000 * 1440 * (toDay - fromDay);
+    store.db.prepare('UPDATE runs SET state_json = ? WHERE run_key = ?').run(JSON.stringify(state), runKey);
   })();
 }

@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { Tracker } from '../agent/tracker.js';
 import { createSimCollector } from '../collectors/sim.js';
 import { startLiveServer } from '../src/exporters/http.js';
@@ -13,16 +15,20 @@ import { manualClock, percentile } from './bench-util.js';
 export interface TickBench {
   devices: number;
   ticks: number;
+  scrapeEvery: number;
   cpuMsPerTick: number;
+  userMsPerTick: number;
+  systemMsPerTick: number;
   wallMsPerTickP50: number;
   wallMsPerTickP99: number;
 }
 
 /**
  * benchTick runs the real tracker (sim collector, SQLite on disk, snapshot, live server with one WebSocket
- * client and one /metrics scrape per tick) on a simulated 1 Hz clock, and measures CPU per tick.
+ * client and one /metrics scrape per tick) on a simulated 1 Hz clock, and measures the agent's CPU per tick.
+ * The client runs in its own process (scripts/bench-client.ts), so only the agent's side is counted.
  */
-export async function benchTick(devices = 10, ticks = 3000): Promise<TickBench> {
+export async function benchTick(devices = 10, ticks = 3000, scrapeEvery = 1): Promise<TickBench> {
   const dir = mkdtempSync(join(tmpdir(), 'wattprint-bench-'));
   const store = Store.open(join(dir, 'bench.db'));
   const clock = manualClock(Date.UTC(2026, 0, 1));
@@ -35,10 +41,9 @@ export async function benchTick(devices = 10, ticks = 3000): Promise<TickBench> 
     onTick: (s) => server.publish(s),
   });
   await tracker.tick();
-  const ws = new WebSocket(`${server.url.replace('http', 'ws')}/ws`);
-  let received = 0;
-  ws.on('message', () => received++);
-  await new Promise((r) => ws.once('open', r));
+  const client = spawn(process.execPath, [fileURLToPath(new URL('./bench-client.js', import.meta.url)), server.url, String(scrapeEvery)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: client.stdout! })[Symbol.asyncIterator]();
+  if ((await lines.next()).value !== 'ready') throw new Error('bench client did not connect');
   const warm = 200;
   const wall: number[] = [];
   let cpu = process.cpuUsage();
@@ -46,20 +51,21 @@ export async function benchTick(devices = 10, ticks = 3000): Promise<TickBench> 
     if (i === warm) cpu = process.cpuUsage();
     const t0 = performance.now();
     clock.advance(1);
-    const want = received + 1;
     await tracker.tick();
-    await (await fetch(`${server.url}/metrics`)).text();
-    while (received < want) await new Promise((r) => setImmediate(r));
+    const ack = await lines.next();
+    if (ack.value !== 'ack') throw new Error('bench client stopped');
     if (i >= warm) wall.push(performance.now() - t0);
   }
   const used = process.cpuUsage(cpu);
-  ws.close();
+  client.kill();
   await server.close();
   store.close();
   rmSync(dir, { recursive: true, force: true });
   return {
-    devices, ticks,
+    devices, ticks, scrapeEvery,
     cpuMsPerTick: (used.user + used.system) / 1000 / ticks,
+    userMsPerTick: used.user / 1000 / ticks,
+    systemMsPerTick: used.system / 1000 / ticks,
     wallMsPerTickP50: percentile(wall, 0.5),
     wallMsPerTickP99: percentile(wall, 0.99),
   };

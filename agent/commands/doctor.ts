@@ -10,7 +10,7 @@ type DoctorFlags = CarbonFlags & Pick<TrackingFlags, 'sysfs' | 'procfs' | 'nvidi
 export async function doctorCommand(flags: DoctorFlags, env: NodeJS.ProcessEnv): Promise<number> {
   const ctx = collectorContext(flags, env);
   const cloud = await detectCloud({ sysfsRoot: flags.sysfs, metadataUrl: flags.metadataUrl, env });
-  const carbon = setupCarbon(flags, cloud);
+  const carbon = await setupCarbon(flags, { cloud, env, firstFetchMs: 15_000 });
   const selection = await selectCollectors(ctx, flags.collectors, flags.dropCollector ?? []);
   for (const c of selection.collectors) c.close();
   const now = carbon.intensity.lookup(Date.now());

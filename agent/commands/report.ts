@@ -1,14 +1,30 @@
 import { Option, type Command } from 'commander';
+import { compareZones, parseZoneList } from '../../src/compare.js';
 import { loadReport } from '../../src/report/load.js';
 import { renderReport } from '../../src/report/render.js';
+import type { Report } from '../../src/report/types.js';
+import { latestRestatement, restatedReport, restateMinutes, saveRestatement, storedFacts, type Restatement } from '../../src/restate.js';
+import { minutesOf } from '../../src/store/queries.js';
 import type { RunRow } from '../../src/store/rows.js';
 import type { Store } from '../../src/store/store.js';
 import { joulesToKwh } from '../../src/units.js';
+import { setupCarbon, type CarbonFlags } from '../carbon-setup.js';
 import { UsageError } from '../errors.js';
 import { openStoreForReading } from '../open-store.js';
 import { formatElapsed } from '../status-line.js';
 import type { ReportFormat } from '../session.js';
-import { addDbOption, defaultDbPath } from '../options.js';
+import { addCarbonOptions, addDbOption, defaultDbPath } from '../options.js';
+import { addCompareOption, addUkRegionOption, compareCli } from './carbon-commands.js';
+
+/** ReportFlags are the options of `wattprint report`. */
+export interface ReportFlags extends CarbonFlags {
+  db: string;
+  format: ReportFormat;
+  restate?: boolean;
+  compare?: string | true;
+}
+
+const FETCHING_SOURCES = ['electricitymaps', 'uk', 'watttime'];
 
 /** findRunOrThrow returns a stored run, the latest when no id is given, or a usage error naming the fix. */
 export function findRunOrThrow(store: Store, runId: string | undefined): RunRow {
@@ -19,16 +35,60 @@ export function findRunOrThrow(store: Store, runId: string | undefined): RunRow 
   return run;
 }
 
-/** reportCommand prints a stored run's report to stdout. */
-export function reportCommand(runId: string | undefined, flags: { db: string; format: ReportFormat }): number {
+/**
+ * reportCommand prints a stored run's report to stdout: as tracked, or under its latest restatement;
+ * --restate recomputes and stores a new restatement first; --compare adds counterfactual zones.
+ */
+export async function reportCommand(runId: string | undefined, flags: ReportFlags, env: NodeJS.ProcessEnv = {}): Promise<number> {
   const store = openStoreForReading(flags.db);
   try {
     const run = findRunOrThrow(store, runId);
-    process.stdout.write(renderReport(loadReport(store, run), flags.format));
+    let report: Report;
+    if (flags.restate) {
+      const restatement = await restateRun(store, run, flags, env);
+      saveRestatement(store.db, run.runKey, restatement);
+      report = restatedReport(store, run, restatement);
+    } else {
+      const latest = latestRestatement(store.db, run.runKey);
+      report = latest ? restatedReport(store, run, latest) : loadReport(store, run);
+    }
+    if (flags.compare !== undefined) {
+      report.counterfactuals = compareCli(() => compareZones(minutesOf(store.db, run.runKey), parseZoneList(compareList(flags.compare)), report.pue));
+    }
+    process.stdout.write(renderReport(report, flags.format));
     return 0;
   } finally {
     store.close();
   }
+}
+
+function compareList(compare: string | true | undefined): string | undefined {
+  return typeof compare === 'string' ? compare : undefined;
+}
+
+/**
+ * restateRun recomputes a run's CO2e from its stored per-minute energy with the new intensity (and, when
+ * given, PUE or market instruments); without new intensity flags a fetching source is asked again, since
+ * its actuals replace the forecasts the run was tracked with.
+ */
+async function restateRun(store: Store, run: RunRow, flags: ReportFlags, env: NodeJS.ProcessEnv): Promise<Restatement> {
+  const hasIntensity = flags.intensityFile !== undefined || flags.zone !== undefined || flags.intensity !== undefined || flags.intensitySource !== undefined;
+  let carbonFlags: CarbonFlags = flags;
+  if (!hasIntensity) {
+    if (!FETCHING_SOURCES.includes(run.intensitySource)) {
+      throw new UsageError(`--restate needs the new intensity data: --intensity-file F, --zone Z, --intensity G or --intensity-source S (run ${run.runId} was tracked with ${run.intensitySource})`);
+    }
+    carbonFlags = { ...flags, intensitySource: run.intensitySource, ...(run.zone ? { zone: run.zone } : {}) };
+  }
+  const carbon = await setupCarbon(carbonFlags, { env, db: store.db, firstFetchMs: 20_000 });
+  const hasMarket = flags.marketIntensity !== undefined || flags.cfe !== undefined;
+  const pue = flags.pue !== undefined ? carbon.pue : { value: run.pue, source: run.pueSource };
+  const after = restateMinutes(minutesOf(store.db, run.runKey), {
+    pue: pue.value, pueSource: pue.source, market: hasMarket ? carbon.market : run.market, intensity: carbon.intensity,
+    ...(carbon.zone ?? run.zone ? { zone: carbon.zone ?? run.zone } : {}),
+  });
+  const previous = latestRestatement(store.db, run.runKey);
+  return { createdAtMs: Date.now(), source: carbon.source, before: previous?.after ?? storedFacts(store.db, run), after };
 }
 
 /** runsCommand lists stored runs, newest first. */
@@ -66,9 +126,11 @@ export function runsCommand(flags: { db: string; json?: boolean }): number {
 
 /** registerReportCommands adds `report` and `runs` to the CLI. */
 export function registerReportCommands(program: Command, env: NodeJS.ProcessEnv, done: (code: number) => void): void {
-  addDbOption(program.command('report').description('print a stored run\'s report (the latest by default)').argument('[run-id]'))
+  const report = addDbOption(program.command('report').description('print a stored run\'s report (the latest by default); --restate recomputes its CO2e with new intensity data').argument('[run-id]'))
     .addOption(new Option('--format <format>', 'table|markdown|json|csv').choices(['table', 'markdown', 'json', 'csv']).default('table'))
-    .action((runId: string | undefined, opts) => done(reportCommand(runId, { db: opts.db ?? defaultDbPath(env), format: opts.format })));
+    .option('--restate', 'recompute CO2e from the stored per-minute energy with the intensity given (--intensity-file, --zone, --intensity, --intensity-source), keeping both');
+  addUkRegionOption(addCompareOption(addCarbonOptions(report)))
+    .action(async (runId: string | undefined, opts) => done(await reportCommand(runId, { ...opts, db: opts.db ?? defaultDbPath(env) }, env)));
 
   addDbOption(program.command('runs').description('list stored runs, newest first'))
     .option('--json', 'JSON output')

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { FamilyText, joinFamilies } from './exposition.js';
 import type { Snapshot } from '../snapshot.js';
 import { METRIC_DEFS, type Labels, type MetricDef } from './metric-defs.js';
 import { userLabels, type UserLabels } from './metric-labels.js';
@@ -19,23 +19,21 @@ export interface MetricsRendererOptions {
 }
 
 /** METRICS_CONTENT_TYPE is the Prometheus text exposition format content type. */
-export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 /**
- * MetricsRenderer renders a Snapshot as Prometheus text through a prom-client registry whose metrics fill
- * themselves in `collect()` from the snapshot being rendered: no I/O, nothing that can reject.
+ * MetricsRenderer renders a Snapshot as Prometheus text, straight from the family definitions (no I/O,
+ * nothing that can reject). The text is what a prom-client Registry would print for the same families —
+ * test/exporters/exposition-parity.test.ts holds the two equal — written directly because prom-client's
+ * per-render collect() machinery was most of an agent's per-tick CPU when Prometheus scraped every second.
  *
  * Snapshots are replaced, never mutated, so the text of one snapshot is rendered once and served to every
  * scrape until the next tick: 100 scrapes/s of 64 devices cost one render per tick.
  */
 export class MetricsRenderer {
-  private registry: Registry | undefined;
-  private labelKey = '';
-  private current: Snapshot | undefined;
   private cachedFor: Snapshot | undefined;
   private cachedStatsKey = '';
   private cachedText = '';
-  private queue: Promise<unknown> = Promise.resolve();
   /**
    * Highest value each counter series has reported. A Prometheus counter must never decrease, or rate() and
    * increase() read it as a reset and count the whole total again. Snapshots are cumulative run totals (the
@@ -46,100 +44,45 @@ export class MetricsRenderer {
 
   constructor(private readonly opts: MetricsRendererOptions = {}) {}
 
-  /** render returns the Prometheus text for a snapshot; concurrent calls are serialised. */
+  /** render returns the Prometheus text for a snapshot. */
   render(snapshot: Snapshot): Promise<string> {
-    const statsKey = this.statsKey();
-    if (this.cachedFor === snapshot && this.cachedStatsKey === statsKey) return Promise.resolve(this.cachedText);
-    const next = this.queue.then(() => this.renderNow(snapshot, statsKey));
-    this.queue = next.catch(() => undefined);
-    return next;
+    return Promise.resolve(this.renderSync(snapshot));
   }
 
-  private statsKey(): string {
+  /** renderSync is render without the promise (bench, Pushgateway). */
+  renderSync(snapshot: Snapshot): string {
     const stats = this.opts.serverStats?.();
-    return stats ? `${stats.wsClients}/${stats.wsDroppedClientsTotal}` : '';
-  }
-
-  private async renderNow(snapshot: Snapshot, statsKey: string): Promise<string> {
+    const statsKey = stats ? `${stats.wsClients}/${stats.wsDroppedClientsTotal}` : '';
     if (this.cachedFor === snapshot && this.cachedStatsKey === statsKey) return this.cachedText;
     const user = userLabels(snapshot.labels);
-    const registry = this.registryFor(user);
-    this.current = snapshot;
-    const text = await registry.metrics();
-    this.current = undefined;
-    this.cachedFor = snapshot;
-    this.cachedStatsKey = statsKey;
-    this.cachedText = text;
-    return text;
-  }
-
-  /** The label names of a family are fixed at construction, so a changed user label set rebuilds it. */
-  private registryFor(user: UserLabels): Registry {
-    if (this.registry && this.labelKey === user.key) return this.registry;
-    const registry = new Registry();
     const includeSelf = this.opts.includeSelfMetrics ?? true;
+    const families: string[] = [];
     for (const def of METRIC_DEFS) {
       if (def.self && !includeSelf) continue;
-      this.register(registry, def, user);
+      families.push(this.family(def, snapshot, user));
     }
-    if (this.opts.serverStats && includeSelf) this.registerServerStats(registry, this.opts.serverStats);
-    this.registry = registry;
-    this.labelKey = user.key;
-    return registry;
-  }
-
-  private register(registry: Registry, def: MetricDef, user: UserLabels): void {
-    const self = this;
-    const labelNames = def.labelNames(user);
-    if (def.type === 'counter') {
-      new Counter({
-        name: def.name, help: def.help, labelNames, registers: [registry],
-        collect() {
-          this.reset();
-          const snapshot = self.current;
-          if (!snapshot) return;
-          safeFill(def, snapshot, user, (labels, value) => {
-            const v = self.monotonic(def.name, labels, value);
-            if (v !== undefined) this.inc(labels, v);
-          });
-        },
-      });
-      return;
+    if (stats && includeSelf) {
+      const clients = new FamilyText('wattprint_ws_clients', 'Connected WebSocket feed clients.', 'gauge', true);
+      clients.add({}, stats.wsClients);
+      const dropped = new FamilyText('wattprint_ws_dropped_clients_total', 'WebSocket clients dropped because their send buffer passed the bound.', 'counter', true);
+      dropped.add({}, stats.wsDroppedClientsTotal);
+      families.push(clients.text(), dropped.text());
     }
-    new Gauge({
-      name: def.name, help: def.help, labelNames, registers: [registry],
-      collect() {
-        this.reset();
-        const snapshot = self.current;
-        if (!snapshot) return;
-        safeFill(def, snapshot, user, (labels, value) => {
-          if (Number.isFinite(value)) this.set(labels, value);
-        });
-      },
-    });
+    this.cachedFor = snapshot;
+    this.cachedStatsKey = statsKey;
+    this.cachedText = joinFamilies(families);
+    return this.cachedText;
   }
 
-  private registerServerStats(registry: Registry, stats: () => ServerStats): void {
-    new Gauge({
-      name: 'wattprint_ws_clients', help: 'Connected WebSocket feed clients.', registers: [registry],
-      collect() { this.set(stats().wsClients); },
+  private family(def: MetricDef, snapshot: Snapshot, user: UserLabels): string {
+    const counter = def.type === 'counter';
+    const family = new FamilyText(def.name, def.help, def.type, def.labelNames(user).length === 0, counter ? this.counterMax : undefined);
+    safeFill(def, snapshot, user, (labels, value) => {
+      if (counter || Number.isFinite(value)) family.add(labels, value);
     });
-    new Counter({
-      name: 'wattprint_ws_dropped_clients_total', registers: [registry],
-      help: 'WebSocket clients dropped because their send buffer passed the bound.',
-      collect() { this.reset(); this.inc(stats().wsDroppedClientsTotal); },
-    });
+    return family.text();
   }
 
-  /** monotonic returns the value to export for a counter series, or undefined for a value unfit to export. */
-  private monotonic(name: string, labels: Labels, value: number): number | undefined {
-    if (!Number.isFinite(value) || value < 0) return undefined;
-    const key = seriesKey(name, labels);
-    const prev = this.counterMax.get(key);
-    if (prev !== undefined && prev > value) return prev;
-    this.counterMax.set(key, value);
-    return value;
-  }
 }
 
 /**
@@ -154,11 +97,6 @@ function safeFill(def: MetricDef, snapshot: Snapshot, user: UserLabels, emit: (l
   }
 }
 
-function seriesKey(name: string, labels: Labels): string {
-  let key = name;
-  for (const k of Object.keys(labels).sort()) key += `\u0000${k}\u0001${labels[k]}`;
-  return key;
-}
 
 /** renderMetricsOnce renders one snapshot with a fresh renderer (tests, bench, Pushgateway). */
 export function renderMetricsOnce(snapshot: Snapshot, opts: MetricsRendererOptions = {}): Promise<string> {

@@ -56,7 +56,9 @@ export function powerSeries(db: Database.Database, runKey: number, bucketMinutes
 
 /** samplePowerSeries returns total IT power per tick from the raw samples still kept (short runs). */
 export function samplePowerSeries(db: Database.Database, runKey: number): { startMs: number; watts: number }[] {
-  const rows = db.prepare(`SELECT s.t_ms, SUM(s.power_watts) FROM samples s JOIN devices d ON d.dev_key = s.dev_key
-    WHERE d.run_key = ? GROUP BY s.t_ms ORDER BY s.t_ms`).raw().all(runKey) as [number, number | null][];
-  return rows.filter(([, w]) => w !== null).map(([t, w]) => ({ startMs: t, watts: w! }));
+  const rows = db.prepare('SELECT t_ms, data FROM samples WHERE run_key = ? ORDER BY t_ms').raw().all(runKey) as [number, string][];
+  return rows.map(([t, data]) => {
+    const devices = JSON.parse(data) as [number, number | null, number | null][];
+    return { startMs: t, watts: devices.reduce((sum, d) => sum + (d[1] ?? 0), 0) };
+  });
 }

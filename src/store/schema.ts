@@ -22,7 +22,8 @@ export const MIGRATIONS: readonly string[] = [
      command TEXT,
      exit_code INTEGER,
      co2e_location_g REAL NOT NULL DEFAULT 0,
-     co2e_market_g REAL NOT NULL DEFAULT 0
+     co2e_market_g REAL NOT NULL DEFAULT 0,
+     state_json TEXT NOT NULL DEFAULT '{}'
    );
    CREATE TABLE devices (
      dev_key INTEGER PRIMARY KEY,
@@ -65,11 +66,10 @@ export const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (run_key, period_start_ms)
    ) WITHOUT ROWID;
    CREATE TABLE samples (
-     dev_key INTEGER NOT NULL,
+     run_key INTEGER NOT NULL,
      t_ms INTEGER NOT NULL,
-     power_watts REAL,
-     counter_joules REAL,
-     PRIMARY KEY (dev_key, t_ms)
+     data TEXT NOT NULL,
+     PRIMARY KEY (run_key, t_ms)
    ) WITHOUT ROWID;
    CREATE TABLE gaps (
      gap_key INTEGER PRIMARY KEY,

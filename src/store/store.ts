@@ -89,12 +89,18 @@ export class Store {
       method: info.method, collector: info.collector, power_limit_watts: info.powerLimitWatts ?? null,
       notes_json: JSON.stringify(info.notes ?? []),
     });
-    return toDeviceRow(this.stmts.findDevice.get(runKey, info.id));
+    return withState(toDeviceRow(this.stmts.findDevice.get(runKey, info.id)), this.runState(runKey));
   }
 
-  /** devicesOf lists the devices of a run. */
+  /** devicesOf lists the devices of a run, with their totals and state as of the last committed tick. */
   devicesOf(runKey: number): DeviceRow[] {
-    return this.stmts.devicesOf.all(runKey).map(toDeviceRow);
+    const state = this.runState(runKey);
+    return this.stmts.devicesOf.all(runKey).map((raw) => withState(toDeviceRow(raw), state));
+  }
+
+  private runState(runKey: number): Record<string, DeviceStateJson> {
+    const row = this.stmts.runState.get(runKey) as { state_json: string } | undefined;
+    return row ? JSON.parse(row.state_json) : {};
   }
 
   /** commitTick writes one tick — energy buckets, period sums, device state, totals — atomically. */
@@ -110,16 +116,24 @@ export class Store {
   /** discardRun deletes a run that never started tracking (its server could not listen, say). */
   discardRun(runKey: number): void {
     this.db.transaction(() => {
-      for (const table of ['energy_minute', 'samples', 'gaps']) {
+      for (const table of ['energy_minute', 'gaps']) {
         this.db.prepare(`DELETE FROM ${table} WHERE dev_key IN (SELECT dev_key FROM devices WHERE run_key = ?)`).run(runKey);
       }
-      for (const table of ['energy_period', 'restatements', 'devices', 'runs']) this.db.prepare(`DELETE FROM ${table} WHERE run_key = ?`).run(runKey);
+      for (const table of ['energy_period', 'samples', 'restatements', 'devices', 'runs']) this.db.prepare(`DELETE FROM ${table} WHERE run_key = ?`).run(runKey);
     })();
   }
 
-  /** endRun closes a run. */
+  /** endRun closes a run and copies each device's final totals into its row. */
   endRun(runKey: number, endedAtMs: number, exitCode?: number): void {
-    this.stmts.endRun.run(endedAtMs, exitCode ?? null, runKey);
+    this.db.transaction(() => {
+      for (const d of this.devicesOf(runKey)) {
+        this.stmts.saveDevice.run({
+          dev_key: d.devKey, energy_joules: d.energyJoules, samples: d.samples, counter_joules: d.counterJoules ?? null,
+          counter_epoch: d.counterEpoch ?? null, power_watts: d.powerWatts ?? null, state_wall_ms: d.stateWallMs ?? null,
+        });
+      }
+      this.stmts.endRun.run(endedAtMs, exitCode ?? null, runKey);
+    })();
   }
 }
 
@@ -147,10 +161,11 @@ function prepare(db: Database.Database) {
         cfe = excluded.cfe, source = excluded.source, quality = excluded.quality, period_seconds = excluded.period_seconds`),
     saveDevice: db.prepare(`UPDATE devices SET energy_joules = @energy_joules, samples = @samples, counter_joules = @counter_joules,
       counter_epoch = @counter_epoch, power_watts = @power_watts, state_wall_ms = @state_wall_ms WHERE dev_key = @dev_key`),
-    addSample: db.prepare('INSERT OR REPLACE INTO samples (dev_key, t_ms, power_watts, counter_joules) VALUES (?, ?, ?, ?)'),
+    addSample: db.prepare('INSERT OR REPLACE INTO samples (run_key, t_ms, data) VALUES (?, ?, ?)'),
+    runState: db.prepare('SELECT state_json FROM runs WHERE run_key = ?'),
     addGap: db.prepare('INSERT INTO gaps (dev_key, start_ms, end_ms, reason, recovered_joules) VALUES (?, ?, ?, ?, ?)'),
-    saveRun: db.prepare('UPDATE runs SET last_tick_ms = ?, co2e_location_g = ?, co2e_market_g = ? WHERE run_key = ?'),
-    pruneSamples: db.prepare('DELETE FROM samples WHERE dev_key IN (SELECT dev_key FROM devices WHERE run_key = ?) AND t_ms < ?'),
+    saveRun: db.prepare('UPDATE runs SET last_tick_ms = ?, co2e_location_g = ?, co2e_market_g = ?, state_json = ? WHERE run_key = ?'),
+    pruneSamples: db.prepare('DELETE FROM samples WHERE run_key = ? AND t_ms < ?'),
     endRun: db.prepare(`UPDATE runs SET status = 'ended', ended_at_ms = ?, exit_code = ? WHERE run_key = ?`),
   };
 }
@@ -164,13 +179,24 @@ function writeTick(stmts: ReturnType<typeof prepare>, t: TickWrite): void {
       loc: p.co2eLocationGrams, mkt: p.co2eMarketGrams, source: p.source, quality: p.quality,
     });
   }
+  // Device totals and integrator state travel as one JSON value per tick: one UPDATE instead of one per device.
+  const state: Record<number, DeviceStateJson> = {};
   for (const d of t.devices) {
-    stmts.saveDevice.run({
-      dev_key: d.devKey, energy_joules: d.energyJoules, samples: d.samples, counter_joules: d.counterJoules ?? null,
-      counter_epoch: d.counterEpoch ?? null, power_watts: d.powerWatts ?? null, state_wall_ms: d.stateWallMs ?? null,
-    });
+    state[d.devKey] = [d.energyJoules, d.samples, d.counterJoules ?? null, d.counterEpoch ?? null, d.powerWatts ?? null, d.stateWallMs ?? null];
   }
-  for (const s of t.samples ?? []) stmts.addSample.run(s.devKey, s.tMs, s.powerWatts ?? null, s.counterJoules ?? null);
+  if (t.samples?.length) stmts.addSample.run(t.runKey, t.wallMs, JSON.stringify(t.samples.map((x) => [x.devKey, x.powerWatts ?? null, x.counterJoules ?? null])));
   for (const g of t.gaps ?? []) stmts.addGap.run(g.devKey, g.startMs, g.endMs, g.reason, g.recoveredJoules ?? null);
-  stmts.saveRun.run(t.wallMs, t.co2eLocationGrams, t.co2eMarketGrams, t.runKey);
+  stmts.saveRun.run(t.wallMs, t.co2eLocationGrams, t.co2eMarketGrams, JSON.stringify(state), t.runKey);
+}
+
+/** DeviceStateJson is one device's entry in runs.state_json: [energy J, samples, counter J, epoch, power W, wall ms]. */
+type DeviceStateJson = [number, number, number | null, string | null, number | null, number | null];
+
+function withState(row: DeviceRow, state: Record<string, DeviceStateJson>): DeviceRow {
+  const s = state[row.devKey];
+  if (!s) return row;
+  return {
+    ...row, energyJoules: s[0], samples: s[1], counterJoules: s[2] ?? undefined, counterEpoch: s[3] ?? undefined,
+    powerWatts: s[4] ?? undefined, stateWallMs: s[5] ?? undefined,
+  };
 }

@@ -1,58 +1,20 @@
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReadResult } from '../../src/types.js';
 import type { CollectorContext, ProbeResult } from '../../collectors/types.js';
 import { MIG_NOTE } from '../../collectors/gpu-select.js';
-import { nvmlFactory, probeNvml } from '../../collectors/nvml.js';
-import { compileNvmlStub } from '../../scripts/nvml-stub.js';
+import type { NvmlCollector, NvmlEnergyReads } from '../../collectors/nvml-collector.js';
+import { nvmlFactory, probeNvml, type NvmlProbeOptions } from '../../collectors/nvml.js';
+import { NvmlStubHarness, STUB_BOOT_ID as BOOT_ID, h100 as H100 } from '../fixtures/nvml-stub/stub-harness.js';
 
-const BOOT_ID = '3f1c2d4e-0000-4000-8000-00000000abcd';
-let dir: string;
-let libraryPath: string;
-let scriptCount = 0;
-
+let stub: NvmlStubHarness;
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'wattprint-nvml-'));
-  libraryPath = compileNvmlStub(dir);
-  mkdirSync(join(dir, 'proc/sys/kernel/random'), { recursive: true });
-  writeFileSync(join(dir, 'proc/sys/kernel/random/boot_id'), `${BOOT_ID}\n`);
+  stub = new NvmlStubHarness();
 });
-afterAll(() => {
-  delete process.env.NVML_STUB_SCRIPT;
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => stub.remove());
 
-/** script writes a stub script; the stub reads it at nvmlInit_v2 (the C getenv sees process.env). */
-function script(text: string): void {
-  const path = join(dir, `script-${scriptCount++}.txt`);
-  writeFileSync(path, text);
-  process.env.NVML_STUB_SCRIPT = path;
-}
-
-function ctx(over: Partial<CollectorContext> = {}): CollectorContext {
-  return {
-    sysfsRoot: join(dir, 'sys'),
-    procfsRoot: join(dir, 'proc'),
-    nvidiaSmiPath: '/nonexistent/nvidia-smi',
-    nvmlLibraryPath: libraryPath,
-    intervalSeconds: 1,
-    env: {},
-    ...over,
-  };
-}
-
-const H100 = (uuid: string, energy: string, power = '250000') => `
-gpu
-name NVIDIA H100 80GB HBM3
-uuid ${uuid}
-bus 00000000:1${uuid.slice(-1)}:00.0
-limit_mw 700000
-arch 9
-energy ${energy}
-power ${power}
-`;
+const script = (text: string) => stub.script(text);
+const ctx = (over: Partial<CollectorContext> = {}) => stub.ctx(over);
 
 /** clock returns a fake monotonic clock advancing one second per read. */
 function clock(): () => number {
@@ -60,18 +22,25 @@ function clock(): () => number {
   return () => (t += 1);
 }
 
-/** readAll calls read() n times; NVML reads are synchronous. */
-function readAll(probe: ProbeResult, n: number): ReadResult[] {
+/** readAll calls read() n times; 'async' mode must hand back a Promise, 'sync' a plain result. */
+async function readAll(probe: ProbeResult, n: number, mode: NvmlEnergyReads): Promise<ReadResult[]> {
   const results: ReadResult[] = [];
-  for (let i = 0; i < n; i++) results.push(probe.collector!.read() as ReadResult);
+  for (let i = 0; i < n; i++) {
+    const pending = probe.collector!.read();
+    expect(pending instanceof Promise).toBe(mode === 'async');
+    results.push(await pending);
+  }
   return results;
 }
 
-describe('nvml against the stub libnvidia-ml', () => {
+describe.each(['async', 'sync'] as const)('nvml against the stub libnvidia-ml (%s energy reads)', (mode) => {
+  const probeNvmlIn = (c: CollectorContext, options: NvmlProbeOptions = {}) => probeNvml(c, { ...options, energyReads: mode });
+
   it('finds two Hopper GPUs, reports counter joules exactly, with epoch and power', async () => {
     script(`driver 550.54.15\ncuda 12040\n${H100('GPU-aaaa', '1000 5000 6500 8250')}${H100('GPU-bbbb', '0 700 1400', '312500 313000')}`);
-    const probe = await nvmlFactory.probe(ctx());
+    const probe = probeNvmlIn(ctx());
     expect(probe.found).toBe(true);
+    expect((probe.collector as NvmlCollector).energyReads).toBe(mode);
     expect(probe.devices).toEqual([
       { id: 'gpu0', kind: 'gpu', name: 'NVIDIA H100 80GB HBM3', uuid: 'GPU-aaaa', method: 'counter', collector: 'nvml', powerLimitWatts: 700 },
       { id: 'gpu1', kind: 'gpu', name: 'NVIDIA H100 80GB HBM3', uuid: 'GPU-bbbb', method: 'counter', collector: 'nvml', powerLimitWatts: 700 },
@@ -82,7 +51,7 @@ describe('nvml against the stub libnvidia-ml', () => {
     });
     const epoch = `${BOOT_ID}/550.54.15`;
     // The probe consumed each GPU's first energy token to learn that the counter works.
-    expect(readAll(probe, 3)).toEqual([
+    expect(await readAll(probe, 3, mode)).toEqual([
       { readings: [
         { deviceId: 'gpu0', counterJoules: 5, counterEpoch: epoch, powerWatts: 250 },
         { deviceId: 'gpu1', counterJoules: 0.7, counterEpoch: epoch, powerWatts: 312.5 },
@@ -100,32 +69,32 @@ describe('nvml against the stub libnvidia-ml', () => {
     probe.collector!.close();
   });
 
-  it('passes a counter decrease (driver reload) through raw for the integrator to treat as a reset', () => {
+  it('passes a counter decrease (driver reload) through raw for the integrator to treat as a reset', async () => {
     script(H100('GPU-aaaa', '9000 10000 12000 3000 4000'));
-    const probe = probeNvml(ctx(), { nowSeconds: clock() });
-    const joules = readAll(probe, 4).map((r) => r.readings[0].counterJoules);
+    const probe = probeNvmlIn(ctx(), { nowSeconds: clock() });
+    const joules = (await readAll(probe, 4, mode)).map((r) => r.readings[0].counterJoules);
     expect(joules).toEqual([10, 12, 3, 4]);
     probe.collector!.close();
   });
 
-  it('falls back to sampled power when the energy counter is NOT_SUPPORTED', () => {
+  it('falls back to sampled power when the energy counter is NOT_SUPPORTED', async () => {
     script(`gpu\nname Tesla P100-PCIE-16GB\nuuid GPU-p100\nlimit_mw 250000\narch 4\nenergy ns\npower 26000 31250 250125\n`);
-    const probe = probeNvml(ctx());
+    const probe = probeNvmlIn(ctx());
     expect(probe.devices[0].method).toBe('sampled');
     expect(probe.devices[0].notes).toEqual(['no NVML energy counter (Not Supported): power sampled each tick and integrated']);
     expect(probe.details).toMatchObject({ 'gpu0.architecture': 'Pascal', 'gpu0.migMode': 'not supported', 'gpu0.method': 'sampled' });
     // The probe consumed 26000 mW checking that power works.
-    expect(readAll(probe, 2)).toEqual([
+    expect(await readAll(probe, 2, mode)).toEqual([
       { readings: [{ deviceId: 'gpu0', powerWatts: 31.25 }] },
       { readings: [{ deviceId: 'gpu0', powerWatts: 250.125 }] },
     ]);
     probe.collector!.close();
   });
 
-  it('drops absurd sampled power (above 2x the limit, 0xFFFFFFFF mW) and keeps going', () => {
+  it('drops absurd sampled power (above 2x the limit, 0xFFFFFFFF mW) and keeps going', async () => {
     script(`gpu\nname Tesla T4\nuuid GPU-t4\nlimit_mw 70000\narch 6\nenergy ns\npower 1 50000 4294967295 140001 140000\n`);
-    const probe = probeNvml(ctx());
-    const results = readAll(probe, 4);
+    const probe = probeNvmlIn(ctx());
+    const results = await readAll(probe, 4, mode);
     expect(results[0]).toEqual({ readings: [{ deviceId: 'gpu0', powerWatts: 50 }] });
     expect(results[1].readings).toEqual([]);
     expect(results[1].dropped).toEqual([{ deviceId: 'gpu0', reason: 'absurd', message: 'power 4294967.295 W refused' }]);
@@ -134,11 +103,11 @@ describe('nvml against the stub libnvidia-ml', () => {
     probe.collector!.close();
   });
 
-  it('drops an impossible counter jump and a counter beyond 2^53 mJ, then resumes from the last good value', () => {
+  it('drops an impossible counter jump and a counter beyond 2^53 mJ, then resumes from the last good value', async () => {
     // Limit 700 W → ceiling 1400 W; one second per read plus one second of grace → at most 2800 J per step.
     script(H100('GPU-aaaa', '0 1000000 3801000 18446744073709551615 1500000'));
-    const probe = probeNvml(ctx(), { nowSeconds: clock() });
-    const results = readAll(probe, 4);
+    const probe = probeNvmlIn(ctx(), { nowSeconds: clock() });
+    const results = await readAll(probe, 4, mode);
     expect(results[0].readings[0].counterJoules).toBe(1000);
     expect(results[1].dropped).toEqual([{ deviceId: 'gpu0', reason: 'absurd', message: 'energy counter jumped 2801 J' }]);
     expect(results[2].dropped?.[0]).toMatchObject({ deviceId: 'gpu0', reason: 'absurd' });
@@ -146,10 +115,10 @@ describe('nvml against the stub libnvidia-ml', () => {
     probe.collector!.close();
   });
 
-  it('reports a GPU that is lost as dropped every tick while the other GPU keeps reading', () => {
+  it('reports a GPU that is lost as dropped every tick while the other GPU keeps reading', async () => {
     script(`${H100('GPU-aaaa', '0 1000 2000 3000')}${H100('GPU-bbbb', '0 500 lost')}`);
-    const probe = probeNvml(ctx());
-    const results = readAll(probe, 3);
+    const probe = probeNvmlIn(ctx());
+    const results = await readAll(probe, 3, mode);
     expect(results[0].readings.map((r) => r.counterJoules)).toEqual([1, 0.5]);
     expect(results[1].readings.map((r) => [r.deviceId, r.counterJoules])).toEqual([['gpu0', 2]]);
     expect(results[1].dropped).toEqual([
@@ -160,17 +129,17 @@ describe('nvml against the stub libnvidia-ml', () => {
     probe.collector!.close();
   });
 
-  it('tracks only the GPUs CUDA_VISIBLE_DEVICES names, by UUID prefix, keeping physical ids', () => {
+  it('tracks only the GPUs CUDA_VISIBLE_DEVICES names, by UUID prefix, keeping physical ids', async () => {
     script(`${H100('GPU-aaaa', '0 1000')}${H100('GPU-bbbb', '0 2000')}`);
-    const probe = probeNvml(ctx({ gpus: ['GPU-bb'] }));
+    const probe = probeNvmlIn(ctx({ gpus: ['GPU-bb'] }));
     expect(probe.devices.map((d) => [d.id, d.uuid])).toEqual([['gpu1', 'GPU-bbbb']]);
-    expect(probe.collector!.read()).toMatchObject({ readings: [{ deviceId: 'gpu1', counterJoules: 2 }] });
+    expect(await probe.collector!.read()).toMatchObject({ readings: [{ deviceId: 'gpu1', counterJoules: 2 }] });
     probe.collector!.close();
   });
 
   it('says which entry matched nothing when no selected GPU exists', () => {
     script(H100('GPU-aaaa', '0'));
-    const probe = probeNvml(ctx({ gpus: ['3'] }));
+    const probe = probeNvmlIn(ctx({ gpus: ['3'] }));
     expect(probe.found).toBe(false);
     expect(probe.why).toBe("GPU selection entries '3' match none of the 1 GPUs the driver reports (or follow one that does not; CUDA ignores the rest)");
     expect(probe.fix).toBe('fix --gpus or CUDA_VISIBLE_DEVICES');
@@ -178,14 +147,14 @@ describe('nvml against the stub libnvidia-ml', () => {
 
   it('notes MIG mode: energy is the whole physical GPU', () => {
     script(`gpu\nname NVIDIA A100-SXM4-80GB\nuuid GPU-a100\nlimit_mw 500000\narch 7\nmig 1\nenergy 0 1\n`);
-    const probe = probeNvml(ctx());
+    const probe = probeNvmlIn(ctx());
     expect(probe.devices[0].notes).toEqual([MIG_NOTE]);
     expect(probe.details).toMatchObject({ 'gpu0.migMode': 'enabled', 'gpu0.architecture': 'Ampere' });
     probe.collector!.close();
   });
 
   it('explains a missing library with the fix', () => {
-    const probe = probeNvml(ctx({ nvmlLibraryPath: join(dir, 'nope', 'libnvidia-ml.so.1') }));
+    const probe = probeNvmlIn(ctx({ nvmlLibraryPath: join(stub.dir, 'nope', 'libnvidia-ml.so.1') }));
     expect(probe.found).toBe(false);
     expect(probe.why).toMatch(/^\/.*nope\/libnvidia-ml\.so\.1 not found or not loadable \(/);
     expect(probe.fix).toContain('--nvml-library PATH');
@@ -193,7 +162,7 @@ describe('nvml against the stub libnvidia-ml', () => {
 
   it('explains nvmlInit_v2 failures: driver/library mismatch', () => {
     script('init_rc 18\n');
-    const probe = probeNvml(ctx());
+    const probe = probeNvmlIn(ctx());
     expect(probe.found).toBe(false);
     expect(probe.why).toBe('nvmlInit_v2 failed: RM has detected an NVML/RM version mismatch. (18)');
     expect(probe.fix).toContain('reboot');
@@ -201,7 +170,61 @@ describe('nvml against the stub libnvidia-ml', () => {
 
   it('reports no GPUs as not found', () => {
     script('driver 550.54.15\n');
-    const probe = probeNvml(ctx());
+    const probe = probeNvmlIn(ctx());
     expect(probe).toMatchObject({ found: false, why: 'NVML reports no NVIDIA GPUs', details: { gpuCount: 0 } });
+  });
+});
+
+describe('nvml energy reads off the event loop', () => {
+  /** gpus writes n H100 blocks whose energy call sleeps delayUs; GPU i counts i*1000 + 250, + 500, ... mJ. */
+  const gpus = (n: number, delayUs: number) =>
+    Array.from({ length: n }, (_, i) => H100(`GPU-000${i}`, `${i * 1000} ${i * 1000 + 250} ${i * 1000 + 500}`, '250000', `delay_us ${delayUs}`)).join('');
+  const joulesOf = (r: ReadResult) => r.readings.map((x) => [x.deviceId, x.counterJoules]);
+
+  it('read() on three stub GPUs is a Promise of exact joules (the default collector)', async () => {
+    script(gpus(3, 0));
+    const probe = await nvmlFactory.probe(ctx());
+    const collector = probe.collector as NvmlCollector;
+    expect(collector.energyReads).toBe('async');
+    const pending = collector.read();
+    expect(pending).toBeInstanceOf(Promise);
+    expect(joulesOf(await pending)).toEqual([['gpu0', 0.25], ['gpu1', 1.25], ['gpu2', 2.25]]);
+    expect(joulesOf(await collector.read())).toEqual([['gpu0', 0.5], ['gpu1', 1.5], ['gpu2', 2.5]]);
+    collector.close();
+  });
+
+  it('reads 4 GPUs x 20 ms in parallel while timers keep firing; the sync path takes the sum', async () => {
+    script(gpus(4, 20_000));
+    const probe = probeNvml(ctx());
+    const order: string[] = [];
+    setImmediate(() => order.push('immediate'));
+    setTimeout(() => order.push('timer 5 ms'), 5);
+    const started = performance.now();
+    const result = await probe.collector!.read();
+    const elapsedMs = performance.now() - started;
+    order.push('read done');
+    // Each call sleeps 20 ms in C; libuv's 4 pool threads run them at once. 4 x 20 = 80 ms would be serial.
+    expect(elapsedMs).toBeLessThan(70);
+    expect(order).toEqual(['immediate', 'timer 5 ms', 'read done']);
+    expect(joulesOf(result)).toEqual([['gpu0', 0.25], ['gpu1', 1.25], ['gpu2', 2.25], ['gpu3', 3.25]]);
+    probe.collector!.close();
+
+    script(gpus(4, 20_000));
+    const sync = probeNvml(ctx(), { energyReads: 'sync' });
+    const syncStarted = performance.now();
+    const syncResult = sync.collector!.read() as ReadResult;
+    expect(performance.now() - syncStarted).toBeGreaterThanOrEqual(80);
+    expect(joulesOf(syncResult)).toEqual(joulesOf(result));
+    sync.collector!.close();
+  });
+
+  it('shares a read still in flight instead of stacking calls, and unloads only after it finishes', async () => {
+    script(gpus(2, 20_000));
+    const probe = probeNvml(ctx());
+    const first = probe.collector!.read();
+    expect(probe.collector!.read()).toBe(first);
+    probe.collector!.close(); // deferred: the pool threads are still inside the library
+    expect(joulesOf(await first)).toEqual([['gpu0', 0.25], ['gpu1', 1.25]]);
+    expect(() => probe.collector!.read()).toThrow('nvml collector is closed');
   });
 });

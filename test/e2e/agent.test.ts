@@ -1,6 +1,6 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { Store } from '../../src/store/store.js';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli, tempDir, waitFor, writeTree } from '../helpers/cli.js';
@@ -17,15 +17,16 @@ function setEnergy(uj: number): void {
   writeFileSync(energyPath, `${uj}\n`);
 }
 
-function deviceState(runId: string): { energy_joules: number; samples: number } | undefined {
-  let db: Database.Database | undefined;
+function deviceState(runId: string): { energyJoules: number; samples: number } | undefined {
+  let store: Store | undefined;
   try {
-    db = new Database(join(dir, 'w.db'), { readonly: true, fileMustExist: true });
-    return db.prepare(`SELECT d.energy_joules, d.samples FROM devices d JOIN runs r ON r.run_key = d.run_key WHERE r.run_id = ?`).get(runId) as never;
+    store = Store.open(join(dir, 'w.db'), { readonly: true });
+    const run = store.findRun(runId);
+    return run ? store.devicesOf(run.runKey)[0] : undefined;
   } catch {
     return undefined; // not created yet, or busy
   } finally {
-    db?.close();
+    store?.close();
   }
 }
 
@@ -62,7 +63,7 @@ describe('wattprint agent', () => {
     const url = await waitFor(() => /live at (http:\/\/[^/\s]+)\//.exec(err)?.[1], 15_000, 'listen line');
 
     await advance(2_000_000, 10); // 20 J
-    await waitFor(() => (deviceState('resume-test')?.energy_joules ?? 0) >= 20, 15_000, 'energy committed');
+    await waitFor(() => (deviceState('resume-test')?.energyJoules ?? 0) >= 20, 15_000, 'energy committed');
 
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/wattprint_energy_joules_total\{[^}]*device="package-0"[^}]*\} 20/);
@@ -85,7 +86,7 @@ describe('wattprint agent', () => {
     await advance(3_000_000, 10); // 30 J while no agent runs: the counter keeps them
 
     agent = startCli([...args, '--no-listen']);
-    await waitFor(() => (deviceState('resume-test')?.energy_joules ?? 0) >= 50 - 1e-6, 15_000, 'downtime recovered');
+    await waitFor(() => (deviceState('resume-test')?.energyJoules ?? 0) >= 50 - 1e-6, 15_000, 'downtime recovered');
     await advance(1_000_000, 10); // 10 J more
     await new Promise((r) => setTimeout(r, 500));
     agent.kill('SIGTERM');

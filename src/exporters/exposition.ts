@@ -1,0 +1,79 @@
+import type { Labels } from './metric-defs.js';
+
+/**
+ * Prometheus text exposition (format 0.0.4), written directly. The output is byte-for-byte what prom-client's
+ * Registry writes for the same families (a test holds the two equal), at a fraction of the cost: prom-client
+ * rebuilds every series through collect() callbacks and label hash maps on each render, which made up most of
+ * an agent's per-tick CPU when scraped every tick; here a render is one pass of string building.
+ */
+
+/** FamilyText accumulates one metric family. */
+export class FamilyText {
+  private readonly lines: string[];
+  private readonly index = new Map<string, number>();
+  private readonly values: number[] = [];
+
+  /**
+   * counterMax, for counters, holds the highest value each series ever showed: a counter series never goes
+   * backwards (see MetricsRenderer). Keyed by the rendered series, so no per-series key is built twice.
+   */
+  constructor(readonly name: string, help: string, readonly type: 'counter' | 'gauge', private readonly unlabelled: boolean,
+    private readonly counterMax?: Map<string, number>) {
+    this.lines = [`# HELP ${escapeText(name)} ${escapeText(help)}`, `# TYPE ${escapeText(name)} ${type}`];
+  }
+
+  /** add records a series value: counters add (as prom-client's inc), gauges replace (as set). */
+  add(labels: Labels, value: number): void {
+    const key = formatLabels(labels);
+    if (this.counterMax) {
+      if (!Number.isFinite(value) || value < 0) return;
+      const seriesKey = this.name + key;
+      const highest = this.counterMax.get(seriesKey);
+      if (highest !== undefined && highest > value) value = highest;
+      else this.counterMax.set(seriesKey, value);
+    }
+    const at = this.index.get(key);
+    if (at === undefined) {
+      this.index.set(key, this.values.length);
+      this.values.push(value);
+    } else {
+      this.values[at] = this.type === 'counter' ? this.values[at]! + value : value;
+    }
+  }
+
+  /** text renders the family; an unlabelled family with no value shows 0, as prom-client does. */
+  text(): string {
+    const out = this.lines.slice();
+    if (this.values.length === 0 && this.unlabelled) out.push(`${this.name} 0`);
+    let i = 0;
+    for (const key of this.index.keys()) out.push(`${this.name}${key} ${valueString(this.values[i++]!)}`);
+    return out.join('\n');
+  }
+}
+
+/** joinFamilies joins rendered families the way prom-client's Registry.metrics() does. */
+export function joinFamilies(families: readonly string[]): string {
+  return `${families.join('\n\n')}\n`;
+}
+
+function formatLabels(labels: Labels): string {
+  const parts: string[] = [];
+  for (const name in labels) parts.push(`${name}="${escapeLabelValue(labels[name]!)}"`);
+  return parts.length ? `{${parts.join(',')}}` : '';
+}
+
+const NEEDS_ESCAPE = /[\\\n"]/;
+
+function escapeText(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n') : s;
+}
+
+function escapeLabelValue(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? escapeText(s).replace(/"/g, '\\"') : s;
+}
+
+function valueString(v: number): string {
+  if (Number.isNaN(v)) return 'Nan';
+  if (!Number.isFinite(v)) return v < 0 ? '-Inf' : '+Inf';
+  return `${v}`;
+}

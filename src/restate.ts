@@ -1,0 +1,110 @@
+import type Database from 'better-sqlite3';
+import { accountMinutes, sumPeriods, type AccountingSettings, type MinuteEnergy } from './accounting.js';
+import type { MarketInstruments } from './carbon.js';
+import { buildReport } from './report/build.js';
+import { loadReport } from './report/load.js';
+import type { Report } from './report/types.js';
+import { gapsOf, periodsOf } from './store/queries.js';
+import type { PeriodWrite, RunRow } from './store/rows.js';
+import type { Store } from './store/store.js';
+import { joulesToKwh } from './units.js';
+
+/** AccountingFacts are the carbon figures of a run under one set of factors: grams, gCO2e/kWh, periods. */
+export interface AccountingFacts {
+  co2eLocationGrams: number;
+  co2eMarketGrams: number;
+  /** Facility-energy-weighted average location intensity, gCO2e/kWh. */
+  avgGramsPerKwh: number;
+  /** The distinct sources of the periods, '; '-joined (fallbacks included, flagged). */
+  intensitySource: string;
+  pue: number;
+  pueSource: string;
+  zone?: string;
+  market: MarketInstruments;
+  periods: PeriodWrite[];
+}
+
+/** Restatement is one stored recomputation: when, from what, and the figures before and after. */
+export interface Restatement {
+  createdAtMs: number;
+  /** What the new figures came from, e.g. 'csv: DE_2024.csv (Electricity Maps, lifecycle)'. */
+  source: string;
+  before: AccountingFacts;
+  after: AccountingFacts;
+}
+
+/** factsOf summarises periods accounted under the given factors. */
+export function factsOf(
+  periods: PeriodWrite[],
+  factors: { pue: number; pueSource: string; zone?: string; market: MarketInstruments; fallbackSource?: string },
+): AccountingFacts {
+  const totals = sumPeriods(periods);
+  const facilityKwh = joulesToKwh(totals.facilityJoules);
+  const sources = [...new Set(periods.map((p) => p.source))];
+  return {
+    co2eLocationGrams: totals.co2eLocationGrams,
+    co2eMarketGrams: totals.co2eMarketGrams,
+    avgGramsPerKwh: facilityKwh > 0 ? totals.co2eLocationGrams / facilityKwh : (periods.at(-1)?.intensityGramsPerKwh ?? 0),
+    intensitySource: sources.length ? sources.join('; ') : (factors.fallbackSource ?? ''),
+    pue: factors.pue,
+    pueSource: factors.pueSource,
+    ...(factors.zone ? { zone: factors.zone } : {}),
+    market: factors.market,
+    periods,
+  };
+}
+
+/**
+ * restateMinutes recomputes a run's carbon from its stored per-minute IT energy (joules) with new factors,
+ * through the same accountMinutes as live tracking: CO2e = Σ_p facility kWh(p) × CI(p). Pure apart from the
+ * provider's in-memory lookups.
+ */
+export function restateMinutes(
+  minutes: readonly MinuteEnergy[],
+  settings: AccountingSettings & { pueSource: string; zone?: string },
+): AccountingFacts {
+  const periods = accountMinutes(minutes, settings).sort((a, b) => a.periodStartMs - b.periodStartMs);
+  return factsOf(periods, { pue: settings.pue, pueSource: settings.pueSource, zone: settings.zone, market: settings.market });
+}
+
+/** storedFacts are a run's figures as tracked: its energy_period rows and its own factors. */
+export function storedFacts(db: Database.Database, run: RunRow): AccountingFacts {
+  return factsOf(periodsOf(db, run.runKey), { pue: run.pue, pueSource: run.pueSource, zone: run.zone, market: run.market, fallbackSource: run.intensitySource });
+}
+
+/** saveRestatement stores a restatement; the tracked energy_period rows are never changed, so both are kept. */
+export function saveRestatement(db: Database.Database, runKey: number, r: Restatement): void {
+  db.prepare('INSERT INTO restatements (run_key, created_at_ms, source, old_json, new_json) VALUES (?, ?, ?, ?, ?)')
+    .run(runKey, r.createdAtMs, r.source, JSON.stringify(r.before), JSON.stringify(r.after));
+}
+
+/** latestRestatement returns a run's most recent restatement, if any. */
+export function latestRestatement(db: Database.Database, runKey: number): Restatement | undefined {
+  const row = db.prepare('SELECT created_at_ms, source, old_json, new_json FROM restatements WHERE run_key = ? ORDER BY created_at_ms DESC, restatement_key DESC LIMIT 1')
+    .get(runKey) as { created_at_ms: number; source: string; old_json: string; new_json: string } | undefined;
+  if (!row) return undefined;
+  return { createdAtMs: row.created_at_ms, source: row.source, before: JSON.parse(row.old_json), after: JSON.parse(row.new_json) };
+}
+
+/**
+ * restatedReport is a run's report under a restatement's new figures (CO2e, intensity, PUE, hourly rows),
+ * with `restatement` holding the figures before and after side by side.
+ */
+export function restatedReport(store: Store, run: RunRow, r: Restatement, notes: string[] = []): Report {
+  const restatedRun: RunRow = {
+    ...run, pue: r.after.pue, pueSource: r.after.pueSource, market: r.after.market, intensitySource: r.after.intensitySource,
+    ...(r.after.zone ? { zone: r.after.zone } : {}),
+  };
+  // loadReport supplies the power series and status notes; the carbon figures are rebuilt from the new periods.
+  const loaded = loadReport(store, restatedRun, notes);
+  const report = buildReport({
+    run: restatedRun, devices: store.devicesOf(run.runKey), periods: r.after.periods, gaps: gapsOf(store.db, run.runKey),
+    powerSeries: loaded.powerSeries.map((p) => ({ startMs: Date.parse(p.at), watts: p.watts })),
+    endMs: run.endedAtMs ?? run.lastTickMs,
+    notes: [...loaded.notes, `restated ${new Date(r.createdAtMs).toISOString()} from ${r.source}; the tracked figures are kept (restatement.before)`],
+  });
+  const side = (f: AccountingFacts) => ({
+    co2eLocationKg: f.co2eLocationGrams / 1000, co2eMarketKg: f.co2eMarketGrams / 1000, avgGramsPerKwh: f.avgGramsPerKwh, intensitySource: f.intensitySource,
+  });
+  return { ...report, restatement: { createdAt: new Date(r.createdAtMs).toISOString(), source: r.source, before: side(r.before), after: side(r.after) } };
+}
