@@ -1,4 +1,3 @@
-import si from 'systeminformation';
 import type { DeviceInfo, ReadResult } from '../src/types.js';
 import type { Collector, CollectorContext, CollectorFactory, ProbeResult } from './types.js';
 import { findCpuTdp } from './cpu-tdp.js';
@@ -126,6 +125,8 @@ export function createCpuCollector(model: CpuPowerModel, procfsRoot: string): Co
 
 /** readSystemCpuInfo asks systeminformation (once, at probe: it may read /proc/cpuinfo or run lscpu). */
 export async function readSystemCpuInfo(): Promise<CpuInfo> {
+  // Loaded on demand: systeminformation is ~10 MB of resident memory that the agent needs only at probe.
+  const { default: si } = await import('systeminformation');
   const c = await si.cpu();
   return {
     name: [c.manufacturer, c.brand].filter((s) => s && s.trim() !== '').join(' ') || 'unknown CPU',

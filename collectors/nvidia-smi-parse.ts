@@ -115,13 +115,15 @@ interface Xml2js {
   parseString(text: string, options: object, callback: (err: Error | null, result: unknown) => void): void;
 }
 // xml2js has no bundled types; it is node-nvidia-smi's parser, used here with the same options.
-const xml2js = createRequire(import.meta.url)('xml2js') as Xml2js;
+// Required on first use: the XML parser is only needed at probe when NVML is absent (~7 MB resident).
+let xml2js: Xml2js | undefined;
+const loadXml2js = (): Xml2js => (xml2js ??= createRequire(import.meta.url)('xml2js') as Xml2js);
 
 /** parseNvidiaSmiXml parses `nvidia-smi -q -x` output (synchronously: xml2js calls back before returning). */
 export function parseNvidiaSmiXml(text: string): SmiInventory {
   let parsed: unknown;
   let failure: Error | null = null;
-  xml2js.parseString(text, { explicitArray: false, trim: true }, (err, result) => {
+  loadXml2js().parseString(text, { explicitArray: false, trim: true }, (err, result) => {
     failure = err;
     parsed = result;
   });

@@ -23,18 +23,35 @@ interface GpuState {
 
 /**
  * NvmlEnergyReads picks how nvmlDeviceGetTotalEnergyConsumption is called: 'async' (all GPUs in parallel on
- * libuv's thread pool; read() returns a Promise) or 'sync' (one after another on the event loop).
+ * libuv's thread pool; read() returns a Promise), 'sync' (one after another on the event loop), or 'auto'
+ * (sync while the calls are fast, async from the first sign they are slow).
  */
-export type NvmlEnergyReads = 'async' | 'sync';
+export type NvmlEnergyReads = 'auto' | 'async' | 'sync';
+
+/**
+ * NVML_ASYNC_ABOVE_MICROS is the energy call time (µs) above which 'auto' moves to the thread pool. The hop
+ * costs about 10-20 µs CPU per call; the call takes ~1 µs on some drivers and a median 2.7 ms on an H100
+ * (driver 580.159.04), so the threshold sits far from both.
+ */
+export const NVML_ASYNC_ABOVE_MICROS = 100;
+
+/** NvmlCollectorOptions: the clock (seconds), the energy read path and the slowest energy call seen at probe. */
+export interface NvmlCollectorOptions {
+  nowSeconds?: () => number;
+  energyReads?: NvmlEnergyReads;
+  probeEnergyCallMicros?: number;
+}
 
 /** NvmlCollector holds the bound NVML functions and its scratch buffers; read() allocates only its result. */
 export class NvmlCollector implements Collector {
   readonly name = 'nvml' as const;
   readonly devices: DeviceInfo[];
-  /** energyReads is the path in use: 'sync' when asked for, or when koffi offers no async form. */
-  readonly energyReads: NvmlEnergyReads;
   private readonly states: GpuState[];
   private readonly powerScratch = new Uint32Array(2);
+  private readonly nowSeconds: () => number;
+  private useAsync: boolean;
+  /** True in 'auto' while still synchronous: each tick's calls are timed and may switch it to async. */
+  private watching: boolean;
   private pending?: Promise<ReadResult>;
   private closeRequested = false;
   private closed = false;
@@ -43,24 +60,32 @@ export class NvmlCollector implements Collector {
     private readonly nvml: NvmlBindings,
     gpus: NvmlGpu[],
     private readonly counterEpoch: string | undefined,
-    private readonly nowSeconds: () => number = () => performance.now() / 1000,
-    energyReads: NvmlEnergyReads = 'async',
+    options: NvmlCollectorOptions = {},
   ) {
     this.devices = gpus.map((g) => g.info);
     this.states = gpus.map((gpu) => ({
       gpu, counter: gpu.info.method === 'counter', lost: false, energyScratch: new Uint32Array(2),
     }));
-    this.energyReads = energyReads === 'async' && nvml.totalEnergyAsync ? 'async' : 'sync';
+    this.nowSeconds = options.nowSeconds ?? (() => performance.now() / 1000);
+    const mode = options.energyReads ?? 'auto';
+    const canAsync = nvml.totalEnergyAsync !== undefined;
+    this.useAsync = canAsync && (mode === 'async' || (mode === 'auto' && (options.probeEnergyCallMicros ?? 0) > NVML_ASYNC_ABOVE_MICROS));
+    this.watching = canAsync && mode === 'auto' && !this.useAsync;
+  }
+
+  /** energyReads is the path in use now: 'async' or 'sync' ('auto' resolves to one of them). */
+  get energyReads(): 'async' | 'sync' {
+    return this.useAsync ? 'async' : 'sync';
   }
 
   /**
    * read returns raw counter joules (counter GPUs) or watts (sampled GPUs); refused values go to dropped.
-   * In 'async' mode the energy counters of all GPUs are read in parallel off the event loop (a few ms each
-   * on real drivers) and the result is a Promise; power reads (about 1 µs) stay synchronous.
+   * On the async path the energy counters of all GPUs are read in parallel off the event loop and the
+   * result is a Promise; power reads (about 1 µs) stay synchronous.
    */
   read(): ReadResult | Promise<ReadResult> {
     if (this.closed || this.closeRequested) throw new Error('nvml collector is closed');
-    if (this.energyReads === 'sync') return this.collect(this.states.map((s) => this.energyCodeSync(s)));
+    if (!this.useAsync) return this.collect(this.energyCodesSync());
     // A read still in flight (NVML hung past the runner's timeout) is shared, not stacked: one call per GPU
     // at a time keeps a stuck driver from filling libuv's thread pool.
     if (this.pending) return this.pending;
@@ -76,8 +101,20 @@ export class NvmlCollector implements Collector {
     return pending;
   }
 
-  private energyCodeSync(state: GpuState): number | undefined {
-    return state.counter && !state.lost ? this.nvml.totalEnergy(state.gpu.handle, state.energyScratch) : undefined;
+  private energyCodesSync(): Array<number | undefined> {
+    const started = this.watching ? performance.now() : 0;
+    let calls = 0;
+    const codes = this.states.map((s) => {
+      if (!s.counter || s.lost) return undefined;
+      calls++;
+      return this.nvml.totalEnergy(s.gpu.handle, s.energyScratch);
+    });
+    // One slow tick is enough to leave the event loop for good; a needless switch only costs the hop.
+    if (this.watching && calls > 0 && ((performance.now() - started) * 1000) / calls > NVML_ASYNC_ABOVE_MICROS) {
+      this.useAsync = true;
+      this.watching = false;
+    }
+    return codes;
   }
 
   /** collect turns this tick's energy codes (undefined for sampled or lost GPUs) into readings, in GPU order. */

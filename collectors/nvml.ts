@@ -17,7 +17,7 @@ const LOAD_FIX =
 /** NvmlProbeOptions lets tests and the bench inject the clock (seconds) and pick the energy read path. */
 export interface NvmlProbeOptions {
   nowSeconds?: () => number;
-  /** 'async' (default): energy counters read in parallel on libuv's thread pool; 'sync': on the event loop. */
+  /** 'auto' (default): sync while energy calls are fast, else in parallel on libuv's thread pool. */
   energyReads?: NvmlEnergyReads;
 }
 
@@ -62,9 +62,10 @@ export function probeNvml(ctx: CollectorContext, options: NvmlProbeOptions = {})
   const selection = selectGpus(ctx.gpus, visible);
   const unmatched = describeUnmatched(selection, visible.length);
   const gpus: NvmlGpu[] = [];
+  const timing = { slowestEnergyCallMicros: 0 };
   for (const index of selection.indices) {
     const gpu = visible.find((v) => v.index === index)!;
-    const info = describeGpu(nvml, gpu.handle, index, gpu.uuid, details, selection.viaMig.includes(index));
+    const info = describeGpu(nvml, gpu.handle, index, gpu.uuid, details, selection.viaMig.includes(index), timing);
     if (info) gpus.push({ info, handle: gpu.handle });
   }
   if (gpus.length === 0) {
@@ -72,14 +73,21 @@ export function probeNvml(ctx: CollectorContext, options: NvmlProbeOptions = {})
     return giveUp(why, unmatched ? 'fix --gpus or CUDA_VISIBLE_DEVICES' : undefined, details);
   }
   const epoch = counterEpoch(ctx.procfsRoot, driver.value);
-  const collector = new NvmlCollector(nvml, gpus, epoch, options.nowSeconds, options.energyReads);
+  const collector = new NvmlCollector(nvml, gpus, epoch, {
+    nowSeconds: options.nowSeconds,
+    energyReads: options.energyReads,
+    probeEnergyCallMicros: timing.slowestEnergyCallMicros,
+  });
   const devices = gpus.map((g) => g.info);
   const result: ProbeResult = { found: true, devices, details, collector };
   if (unmatched) Object.assign(result, { why: unmatched, fix: 'fix --gpus or CUDA_VISIBLE_DEVICES' });
   return result;
 }
 
-/** describeGpu reads one GPU's static facts and picks its method; undefined when it has neither counter nor power. */
+/**
+ * describeGpu reads one GPU's static facts and picks its method; undefined when it has neither counter nor
+ * power. It times the energy call (µs) into timing: slow calls send the collector to the thread pool.
+ */
 function describeGpu(
   nvml: NvmlBindings,
   handle: unknown,
@@ -87,6 +95,7 @@ function describeGpu(
   uuid: string | undefined,
   details: Record<string, string | number | boolean>,
   viaMig: boolean,
+  timing: { slowestEnergyCallMicros: number },
 ): DeviceInfo | undefined {
   const id = `gpu${index}`;
   const notes: string[] = [];
@@ -99,7 +108,10 @@ function describeGpu(
   details[`${id}.migMode`] = mig.value === undefined ? 'not supported' : mig.value === 1 ? 'enabled' : 'disabled';
   if (mig.value === 1 || viaMig) notes.push(MIG_NOTE);
 
+  const started = performance.now();
   const energyCode = nvml.totalEnergy(handle, new Uint32Array(2));
+  const callMicros = (performance.now() - started) * 1000;
+  if (energyCode === NVML_RETURN.SUCCESS) timing.slowestEnergyCallMicros = Math.max(timing.slowestEnergyCallMicros, callMicros);
   let method: DeviceInfo['method'] = 'counter';
   if (energyCode !== NVML_RETURN.SUCCESS) {
     const powerCode = nvml.powerUsage(handle, new Uint32Array(2));

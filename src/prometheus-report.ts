@@ -86,8 +86,8 @@ export async function reportFromPrometheus(url: string, runId: string, opts: Pro
   const hourly = await hourlyPeriods(prom.range, sel, startSeconds, endSeconds, intensitySource);
   const run: RunRow = {
     runKey: 0, runId, hostname: uniq(info.map((s) => s.metric.hostname)).join(', '),
-    startedAtMs: startSeconds * 1000, lastTickMs: endSeconds * 1000,
-    ...(fresh.length ? {} : { endedAtMs: endSeconds * 1000 }), status: fresh.length ? 'running' : 'ended',
+    startedAtMs: Math.round(startSeconds * 1000), lastTickMs: Math.round(endSeconds * 1000),
+    ...(fresh.length ? {} : { endedAtMs: Math.round(endSeconds * 1000) }), status: fresh.length ? 'running' : 'ended',
     pue: itJoules > 0 ? facilityJoules / itJoules : (pue[0]?.value ?? 1),
     pueSource: `${pueSources.join('; ') || 'unknown'}${multi ? ` (energy-weighted over ${starts.length} nodes)` : ''}`,
     ...(uniq(info.map((s) => s.metric.zone)).length ? { zone: uniq(info.map((s) => s.metric.zone)).join(', ') } : {}),
@@ -101,7 +101,7 @@ export async function reportFromPrometheus(url: string, runId: string, opts: Pro
     'how each device was measured (counter, sampled, modelled) is not exported to Prometheus: devices are listed as modelled; see each node\'s own report',
     ...(fresh.length ? [`run ${runId} is still being scraped: figures are up to the last scrape`] : []),
   ];
-  const report = buildReport({ run, devices, periods: hourly, gaps: [], powerSeries, endMs: endSeconds * 1000, notes });
+  const report = buildReport({ run, devices, periods: hourly, gaps: [], powerSeries, endMs: Math.round(endSeconds * 1000), notes });
   report.measured = [];
   report.modelled = [];
   report.intensity.marketBasis = co2eMarketGrams === co2eLocationGrams

@@ -176,15 +176,14 @@ describe.each(['async', 'sync'] as const)('nvml against the stub libnvidia-ml (%
 });
 
 describe('nvml energy reads off the event loop', () => {
-  /** gpus writes n H100 blocks whose energy call sleeps delayUs; GPU i counts i*1000 + 250, + 500, ... mJ. */
-  const gpus = (n: number, delayUs: number) =>
+  /** gpus writes n H100 blocks with delay_us tokens; GPU i counts i*1000 + 250, + 500, ... mJ. */
+  const gpus = (n: number, delayUs: string) =>
     Array.from({ length: n }, (_, i) => H100(`GPU-000${i}`, `${i * 1000} ${i * 1000 + 250} ${i * 1000 + 500}`, '250000', `delay_us ${delayUs}`)).join('');
   const joulesOf = (r: ReadResult) => r.readings.map((x) => [x.deviceId, x.counterJoules]);
 
-  it('read() on three stub GPUs is a Promise of exact joules (the default collector)', async () => {
-    script(gpus(3, 0));
-    const probe = await nvmlFactory.probe(ctx());
-    const collector = probe.collector as NvmlCollector;
+  it('read() on three stub GPUs is a Promise of exact joules on the async path', async () => {
+    script(gpus(3, '0'));
+    const collector = probeNvml(ctx(), { energyReads: 'async' }).collector as NvmlCollector;
     expect(collector.energyReads).toBe('async');
     const pending = collector.read();
     expect(pending).toBeInstanceOf(Promise);
@@ -194,8 +193,10 @@ describe('nvml energy reads off the event loop', () => {
   });
 
   it('reads 4 GPUs x 20 ms in parallel while timers keep firing; the sync path takes the sum', async () => {
-    script(gpus(4, 20_000));
-    const probe = probeNvml(ctx());
+    script(gpus(4, '20000'));
+    // The default ('auto') saw 20 ms energy calls at probe, far above NVML_ASYNC_ABOVE_MICROS: thread pool.
+    const probe = await nvmlFactory.probe(ctx());
+    expect((probe.collector as NvmlCollector).energyReads).toBe('async');
     const order: string[] = [];
     setImmediate(() => order.push('immediate'));
     setTimeout(() => order.push('timer 5 ms'), 5);
@@ -209,7 +210,7 @@ describe('nvml energy reads off the event loop', () => {
     expect(joulesOf(result)).toEqual([['gpu0', 0.25], ['gpu1', 1.25], ['gpu2', 2.25], ['gpu3', 3.25]]);
     probe.collector!.close();
 
-    script(gpus(4, 20_000));
+    script(gpus(4, '20000'));
     const sync = probeNvml(ctx(), { energyReads: 'sync' });
     const syncStarted = performance.now();
     const syncResult = sync.collector!.read() as ReadResult;
@@ -218,9 +219,23 @@ describe('nvml energy reads off the event loop', () => {
     sync.collector!.close();
   });
 
+  it("'auto' moves to the thread pool after the first slow tick and keeps the counter exact", async () => {
+    // Probe and first read: instant calls; from the second read on each call sleeps 20 ms.
+    script(gpus(2, '0 0 20000'));
+    const collector = probeNvml(ctx()).collector as NvmlCollector;
+    expect(joulesOf(await collector.read())).toEqual([['gpu0', 0.25], ['gpu1', 1.25]]);
+    expect(joulesOf(await collector.read())).toEqual([['gpu0', 0.5], ['gpu1', 1.5]]);
+    expect(collector.energyReads).toBe('async');
+    const third = collector.read();
+    expect(third).toBeInstanceOf(Promise);
+    // Awaited before the next test re-scripts the stub, which would reset GPU state under the pool thread.
+    expect(joulesOf(await third)).toEqual([['gpu0', 0.5], ['gpu1', 1.5]]);
+    collector.close();
+  });
+
   it('shares a read still in flight instead of stacking calls, and unloads only after it finishes', async () => {
-    script(gpus(2, 20_000));
-    const probe = probeNvml(ctx());
+    script(gpus(2, '20000'));
+    const probe = probeNvml(ctx(), { energyReads: 'async' });
     const first = probe.collector!.read();
     expect(probe.collector!.read()).toBe(first);
     probe.collector!.close(); // deferred: the pool threads are still inside the library
