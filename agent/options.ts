@@ -52,7 +52,8 @@ export function addCarbonOptions(cmd: Command): Command {
     .addOption(opt('--intensity-url <url>', 'override the intensity provider\'s base URL'))
     .addOption(opt('--emission-factor <kind>', 'lifecycle|direct columns of Electricity Maps files').choices(['lifecycle', 'direct']).default('lifecycle'))
     .addOption(opt('--market-intensity <g>', 'market-based (contractual) intensity, gCO2e/kWh').argParser(nonNegativeNumber('--market-intensity')))
-    .addOption(opt('--cfe <fraction>', 'carbon-free energy fraction bought on the same grid (0..1)').argParser(fraction));
+    .addOption(opt('--cfe <fraction>', 'carbon-free energy fraction bought on the same grid (0..1)').argParser(fraction))
+    .addOption(opt('--uk-region <n>', 'carbonintensity.org.uk region 1..17 for --intensity-source uk (13 is London; default: national)').argParser(positiveNumber('--uk-region')));
 }
 
 /** addTrackingOptions adds the options of run and agent. */

@@ -77,11 +77,11 @@ export function collectorContext(flags: Pick<TrackingFlags, 'sysfs' | 'procfs' |
 export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv, command?: string): Promise<Session> {
   const ctx = collectorContext(flags, env);
   const cloud = await detectCloud({ sysfsRoot: flags.sysfs, metadataUrl: flags.metadataUrl, env });
-  const carbon = await setupCarbon(flags, { cloud, env, dbPath: flags.db ?? defaultDbPath(env), firstFetchMs: 3000 });
   const store = flags.db ? openStore(flags.db) : openStore(defaultDbPath(env), true);
   let server: LiveServer | undefined;
   let tracker: Tracker | undefined;
   try {
+    const carbon = await setupCarbon(flags, { cloud, env, db: store.db, firstFetchMs: 3000 });
     const selection = await selectCollectors(ctx, flags.collectors, flags.dropCollector ?? []);
     if (selection.collectors.length === 0) {
       throw new UsageError('no power source found and no model applies: run `wattprint doctor` to see why, or pass --collectors cpu,ram');

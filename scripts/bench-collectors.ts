@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { probeNvml } from '../collectors/nvml.js';
-import type { NvmlEnergyReads } from '../collectors/nvml-collector.js';
+import type { NvmlCollector, NvmlEnergyReads } from '../collectors/nvml-collector.js';
 import { loadNvml } from '../collectors/nvml-ffi.js';
 import { raplFactory } from '../collectors/rapl.js';
 import type { Collector, CollectorContext } from '../collectors/types.js';
@@ -20,20 +20,25 @@ export interface CollectorBench {
   nvmlDevices: number;
   raplDevices: number;
   reads: number;
-  /** nvmlMicrosPerDevice is CPU µs per GPU per tick on the default path (energy on libuv's thread pool). */
+  /** nvmlMicrosPerDevice is CPU µs per GPU per tick with the default energyReads ('auto'), instant stub. */
   nvmlMicrosPerDevice: number;
-  /** nvmlWallMicrosPerDevice is wall µs per GPU per tick, async path: read() called to its Promise settled. */
-  nvmlWallMicrosPerDevice: number;
-  /** nvmlLoopMicrosPerDevice is event-loop busy µs per GPU per tick, async path (instant stub: ≈ its CPU). */
-  nvmlLoopMicrosPerDevice: number;
+  /** nvmlDefaultPath is the path 'auto' ended on with the instant stub ('sync' expected: calls are fast). */
+  nvmlDefaultPath: 'async' | 'sync';
+  /** nvmlAsyncMicrosPerDevice is CPU µs per GPU per tick with energy on libuv's thread pool (every thread). */
+  nvmlAsyncMicrosPerDevice: number;
+  /** nvmlAsyncLoopMicrosPerDevice is event-loop busy µs per GPU per tick on the async path (instant stub). */
+  nvmlAsyncLoopMicrosPerDevice: number;
   /** nvmlSyncMicrosPerDevice is CPU µs per GPU per tick with energyReads 'sync' (all of it on the loop). */
   nvmlSyncMicrosPerDevice: number;
   /** nvmlRawEnergyCallMicros is one synchronous koffi call of nvmlDeviceGetTotalEnergyConsumption (stub). */
   nvmlRawEnergyCallMicros: number;
   /** nvmlRawPowerCallMicros is one synchronous koffi call of nvmlDeviceGetPowerUsage (stub). */
   nvmlRawPowerCallMicros: number;
-  /** nvmlSlowDriver repeats the NVML runs with the stub sleeping H100-like 2.7 ms per energy call. */
-  nvmlSlowDriver: { delayMicros: number; reads: number; asyncLoopMsPerTick: number; asyncWallMsPerTick: number; syncLoopMsPerTick: number };
+  /** nvmlSlowDriver: ms per tick of all GPUs with the stub sleeping H100-like 2.7 ms per energy call. */
+  nvmlSlowDriver: {
+    delayMicros: number; reads: number; defaultPath: 'async' | 'sync';
+    defaultLoopMsPerTick: number; defaultWallMsPerTick: number; syncLoopMsPerTick: number;
+  };
   /** raplMicrosPerDevice is CPU µs per zone per tick (one pread of energy_uj kept open). */
   raplMicrosPerDevice: number;
   /** raplWallMicrosPerDevice is wall µs per zone per tick. */
@@ -52,27 +57,30 @@ export async function benchCollectors(reads = 3000): Promise<CollectorBench> {
   try {
     const ctx = fixtureContext(dir);
     nvmlScript(dir, 0);
-    const asyncRun = await timeReads(nvmlCollector(ctx, 'async'), reads);
-    const syncRun = await timeReads(nvmlCollector(ctx, 'sync'), reads);
+    const autoRun = await timeNvml(ctx, 'auto', reads);
+    const asyncRun = await timeNvml(ctx, 'async', reads);
+    const syncRun = await timeNvml(ctx, 'sync', reads);
     const raw = rawCallMicros(ctx.nvmlLibraryPath, reads * GPUS);
     nvmlScript(dir, H100_ENERGY_CALL_MICROS);
     const slowReads = Math.max(10, Math.round(reads / 30));
-    const slowAsync = await timeReads(nvmlCollector(ctx, 'async'), slowReads, 5);
-    const slowSync = await timeReads(nvmlCollector(ctx, 'sync'), slowReads, 5);
+    const slowAuto = await timeNvml(ctx, 'auto', slowReads, 5);
+    const slowSync = await timeNvml(ctx, 'sync', slowReads, 5);
     const rapl = await raplFactory.probe(ctx);
     if (!rapl.collector) throw new Error(`bench RAPL tree not picked up: ${rapl.why}`);
     const raplRun = await timeReads(rapl.collector, reads);
     return {
       nvmlDevices: GPUS, raplDevices: rapl.devices.length, reads,
-      nvmlMicrosPerDevice: asyncRun.cpuMicros / GPUS,
-      nvmlWallMicrosPerDevice: asyncRun.wallMicros / GPUS,
-      nvmlLoopMicrosPerDevice: asyncRun.loopMicros / GPUS,
+      nvmlMicrosPerDevice: autoRun.cpuMicros / GPUS,
+      nvmlDefaultPath: autoRun.path,
+      nvmlAsyncMicrosPerDevice: asyncRun.cpuMicros / GPUS,
+      nvmlAsyncLoopMicrosPerDevice: asyncRun.loopMicros / GPUS,
       nvmlSyncMicrosPerDevice: syncRun.cpuMicros / GPUS,
       nvmlRawEnergyCallMicros: raw.energyMicros,
       nvmlRawPowerCallMicros: raw.powerMicros,
       nvmlSlowDriver: {
-        delayMicros: H100_ENERGY_CALL_MICROS, reads: slowReads, asyncLoopMsPerTick: slowAsync.loopMicros / 1000,
-        asyncWallMsPerTick: slowAsync.wallMicros / 1000, syncLoopMsPerTick: slowSync.loopMicros / 1000,
+        delayMicros: H100_ENERGY_CALL_MICROS, reads: slowReads, defaultPath: slowAuto.path,
+        defaultLoopMsPerTick: slowAuto.loopMicros / 1000, defaultWallMsPerTick: slowAuto.wallMicros / 1000,
+        syncLoopMsPerTick: slowSync.loopMicros / 1000,
       },
       raplMicrosPerDevice: raplRun.cpuMicros / rapl.devices.length,
       raplWallMicrosPerDevice: raplRun.wallMicros / rapl.devices.length,
@@ -112,10 +120,12 @@ function fixtureContext(dir: string): CollectorContext {
   };
 }
 
-function nvmlCollector(ctx: CollectorContext, energyReads: NvmlEnergyReads): Collector {
+/** timeNvml probes the stub with energyReads and times its reads; path is where 'auto' ended up. */
+async function timeNvml(ctx: CollectorContext, energyReads: NvmlEnergyReads, reads: number, warmReads?: number) {
   const probe = probeNvml(ctx, { energyReads });
   if (!probe.collector || probe.devices.length !== GPUS) throw new Error(`bench NVML stub not picked up: ${probe.why}`);
-  return probe.collector;
+  const collector = probe.collector as NvmlCollector;
+  return { ...(await timeReads(collector, reads, warmReads)), path: collector.energyReads };
 }
 
 /** timeReads runs read() `reads` times after a warm-up and returns µs per read: CPU, wall, event-loop busy. */
@@ -163,14 +173,16 @@ function rawCallMicros(libraryPath: string, calls: number): { energyMicros: numb
 /** formatCollectorBench renders the figures as the lines `npm run bench` prints (µs per device, ms per tick). */
 export function formatCollectorBench(b: CollectorBench): string {
   const f = (n: number) => n.toFixed(2);
+  const slow = b.nvmlSlowDriver;
   return (
-    `collectors, µs per device per tick (target ≤ 10), ${b.reads} reads:\n` +
-      `  nvml async (default), ${b.nvmlDevices} stub GPUs: ${f(b.nvmlMicrosPerDevice)} CPU, ${f(b.nvmlLoopMicrosPerDevice)} event loop, ${f(b.nvmlWallMicrosPerDevice)} wall\n` +
-      `  nvml sync, ${b.nvmlDevices} stub GPUs: ${f(b.nvmlSyncMicrosPerDevice)} CPU\n` +
-      `  nvml raw koffi call: energy ${f(b.nvmlRawEnergyCallMicros)}, power ${f(b.nvmlRawPowerCallMicros)} CPU per call\n` +
-      `  rapl, ${b.raplDevices} zones (fixture tree): ${f(b.raplMicrosPerDevice)} CPU, ${f(b.raplWallMicrosPerDevice)} wall\n` +
-      `nvml with the stub sleeping ${b.nvmlSlowDriver.delayMicros} µs per energy call (H100 median), ms per tick of ${b.nvmlDevices} GPUs:\n` +
-      `  async: event loop busy ${f(b.nvmlSlowDriver.asyncLoopMsPerTick)}, wall ${f(b.nvmlSlowDriver.asyncWallMsPerTick)}; sync: event loop blocked ${f(b.nvmlSlowDriver.syncLoopMsPerTick)}\n`
+    `collectors, µs per device per tick (target ≤ 10), ${b.reads} reads, CPU of all threads:\n` +
+      `  nvml default ('auto', ended ${b.nvmlDefaultPath}), ${b.nvmlDevices} stub GPUs: ${f(b.nvmlMicrosPerDevice)}\n` +
+      `  nvml forced async (thread pool): ${f(b.nvmlAsyncMicrosPerDevice)} (event loop busy ${f(b.nvmlAsyncLoopMicrosPerDevice)})\n` +
+      `  nvml forced sync: ${f(b.nvmlSyncMicrosPerDevice)}; raw koffi call: energy ${f(b.nvmlRawEnergyCallMicros)}, power ${f(b.nvmlRawPowerCallMicros)}\n` +
+      `  rapl, ${b.raplDevices} zones (fixture tree): ${f(b.raplMicrosPerDevice)} (wall ${f(b.raplWallMicrosPerDevice)})\n` +
+      `nvml with the stub sleeping ${slow.delayMicros} µs per energy call (H100 median), ms per tick of ${b.nvmlDevices} GPUs:\n` +
+      `  default ('auto', ended ${slow.defaultPath}): event loop busy ${f(slow.defaultLoopMsPerTick)}, wall ${f(slow.defaultWallMsPerTick)}; ` +
+      `forced sync: event loop blocked ${f(slow.syncLoopMsPerTick)}\n`
   );
 }
 

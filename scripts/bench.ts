@@ -8,16 +8,16 @@ import { benchMonth } from './bench-month.js';
  */
 async function main(): Promise<void> {
   const days = Number(process.env.BENCH_DAYS ?? 2);
+  const month = await benchMonth(8, days, 30);
+  line(`storage: ${days} simulated days at 1 Hz, 8 devices, through the real tracker`,
+    `${(month.dbBytesPerDeviceDay / 1024).toFixed(1)} KiB per device-day (target ≤ 1024); ${Math.round(month.ticksPerSecondSimulated)} ticks/s`);
+  line('memory: RSS of the tracking process at the end of each simulated day', `${month.rssMbByDay.join(', ')} MiB (target ≤ 80, flat)`);
+  line('report: 30-day 8-device run (per-minute rows for the whole month)', `${month.reportMs.toFixed(1)} ms (target ≤ 200); ${month.reportEnergyKwh.toFixed(1)} kWh`);
   for (const scrapeEvery of [1, 15]) {
     const tick = await benchTick(10, 3000, scrapeEvery);
     line(`tick: 10 sim devices, SQLite commit, snapshot, 1 WebSocket client, /metrics scraped every ${scrapeEvery === 1 ? 'tick (1 s)' : `${scrapeEvery} ticks (Prometheus default 15 s)`}`,
       `${tick.cpuMsPerTick.toFixed(3)} ms CPU/tick (target ≤ 0.25): user ${tick.userMsPerTick.toFixed(3)} + system ${tick.systemMsPerTick.toFixed(3)}; wall p50 ${tick.wallMsPerTickP50.toFixed(3)} ms, p99 ${tick.wallMsPerTickP99.toFixed(3)} ms`);
   }
-  const month = await benchMonth(8, days, 30);
-  line(`storage: ${days} simulated days at 1 Hz, 8 devices, through the real tracker`,
-    `${(month.dbBytesPerDeviceDay / 1024).toFixed(1)} KiB per device-day (target ≤ 1024); ${Math.round(month.ticksPerSecondSimulated)} ticks/s`);
-  line('memory: RSS at the end of each simulated day', `${month.rssMbByDay.join(', ')} MiB (target ≤ 80, flat)`);
-  line('report: 30-day 8-device run (per-minute rows for the whole month)', `${month.reportMs.toFixed(1)} ms (target ≤ 200); ${month.reportEnergyKwh.toFixed(1)} kWh`);
 }
 
 function line(what: string, figure: string): void {

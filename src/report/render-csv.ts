@@ -36,6 +36,14 @@ export function renderCsv(r: Report): string {
       intensity_g_per_kwh: r.intensity.avgGramsPerKwh, co2e_location_kg: r.co2e.locationKg, co2e_market_kg: r.co2e.marketKg,
       source: `pue: ${r.pueSource}; intensity: ${r.intensity.source}; market: ${r.intensity.marketBasis}`,
     },
+    ...(r.counterfactuals ?? []).map((c): Row => ({
+      record: 'counterfactual', id: c.zone, name: c.name, it_kwh: r.energy.itKwh, facility_kwh: r.energy.facilityKwh, pue: r.pue,
+      intensity_g_per_kwh: c.avgGramsPerKwh, co2e_location_kg: c.co2eLocationKg, source: c.source,
+    })),
+    ...(r.restatement ? (['before', 'after'] as const).map((k): Row => ({
+      record: `restatement_${k}`, start_utc: r.restatement!.createdAt, intensity_g_per_kwh: r.restatement![k].avgGramsPerKwh,
+      co2e_location_kg: r.restatement![k].co2eLocationKg, co2e_market_kg: r.restatement![k].co2eMarketKg, source: r.restatement![k].intensitySource,
+    })) : []),
     {
       record: 'disclosure', name: d.processor, count: d.count, hours: d.hours, facility_kwh: d.mwh * 1000,
       avg_watts: d.avgWattsPerAccelerator, pue: d.pue, intensity_g_per_kwh: d.kgCo2ePerKwh * 1000,
@@ -45,7 +53,8 @@ export function renderCsv(r: Report): string {
   const head = [
     `# wattprint report for run ${r.runId} (${r.status}); one row per record, filter on "record":`,
     '# device = IT energy of one device; hour = one accounting period; gap = unbridged or recovered time;',
-    '# total = the run; disclosure = the Table 4 row (avg_watts per chip, facility_kwh = MWh x 1000).',
+    '# total = the run; disclosure = the Table 4 row (avg_watts per chip, facility_kwh = MWh x 1000);',
+    '# counterfactual = the same energy in another zone; restatement_before/_after = figures as tracked and restated.',
     '# Units: kWh, W, hours, gCO2e/kWh, kgCO2e; times ISO 8601 UTC.',
   ];
   const body = rows.map((row) => COLUMNS.map((c) => cell(row[c])).join(','));

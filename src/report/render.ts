@@ -85,6 +85,29 @@ function blocks(r: Report): Block[] {
         g.recoveredJoules === undefined ? '-' : sig(g.recoveredJoules / 3_600_000, 4)]),
     });
   }
+  if (r.restatement) {
+    const { before, after } = r.restatement;
+    out.push({
+      kind: 'table',
+      title: `Restatement (${formatUtc(r.restatement.createdAt)}, ${r.restatement.source})`,
+      header: ['', 'gCO2e/kWh', 'CO2e location', 'CO2e market', 'Intensity source'],
+      right: [1, 2, 3],
+      rows: [
+        ['as tracked', sig(before.avgGramsPerKwh, 3), formatCo2eKg(before.co2eLocationKg), formatCo2eKg(before.co2eMarketKg), before.intensitySource],
+        ['restated', sig(after.avgGramsPerKwh, 3), formatCo2eKg(after.co2eLocationKg), formatCo2eKg(after.co2eMarketKg), after.intensitySource],
+      ],
+    });
+  }
+  if (r.counterfactuals?.length) {
+    out.push({
+      kind: 'table',
+      title: 'The same energy elsewhere (annual averages)',
+      header: ['Zone', 'Name', 'gCO2e/kWh', 'CO2e location', 'vs this run'],
+      right: [2, 3, 4],
+      rows: r.counterfactuals.map((c) => [c.zone, c.name ?? '', sig(c.avgGramsPerKwh, 3), formatCo2eKg(c.co2eLocationKg),
+        r.co2e.locationKg > 0 ? `${sig(c.co2eLocationKg / r.co2e.locationKg, 2)}x` : '-']),
+    });
+  }
   if (r.hourly.length) out.push(hourlyBlock(r.hourly));
   if (r.powerSeries.length) {
     const first = r.powerSeries[0]!.at;

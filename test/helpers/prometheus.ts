@@ -111,7 +111,7 @@ export async function startPrometheus(opts: {
 export async function startPushgateway(opts: { binary?: string } = {}): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'wattprint-pushgw-'));
   const port = await freePort();
-  const child = spawn(opts.binary ?? PUSHGATEWAY_BIN, [`--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
+  const child = spawn(opts.binary ?? PUSHGATEWAY_BIN, [`--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', '--persistence.file='], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const url = `http://127.0.0.1:${port}`;
