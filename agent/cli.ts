@@ -23,7 +23,7 @@ export function buildCli(env: NodeJS.ProcessEnv, done: (code: number) => void): 
   const trackingFlags = (cmd: Command): TrackingFlags => {
     const config = cmd.opts().config as string | undefined;
     if (config) applyConfigFile(cmd, config);
-    return cmd.opts() as TrackingFlags;
+    return { ...cmd.opts(), listenIsDefault: cmd.getOptionValueSource('listen') === 'default' } as TrackingFlags;
   };
 
   addTrackingOptions(program.command('run').description('run a command and track it from start to exit; prints the report to stderr')

@@ -24,6 +24,8 @@ export interface TrackingFlags extends CarbonFlags {
   runId?: string;
   label?: Record<string, string>;
   listen: ListenAddress | false;
+  /** True when --listen was not given (flag, env or config): a taken default port falls back to a free one. */
+  listenIsDefault?: boolean;
   token?: string;
   insecure?: boolean;
   pushgateway?: string;
@@ -93,13 +95,22 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
       onTick: (snapshot) => server?.publish(snapshot),
     });
     if (flags.listen) {
-      server = await startLiveServer({
-        host: flags.listen.host, port: flags.listen.port, token: flags.token, insecure: flags.insecure,
-        getSnapshot: () => tracker!.snapshot,
+      const live = tracker;
+      const serve = (port: number) => startLiveServer({
+        host: flags.listen ? flags.listen.host : '127.0.0.1', port, token: flags.token, insecure: flags.insecure,
+        getSnapshot: () => live.snapshot,
         onProgress: (p) => {
-          if (p.fraction !== undefined) tracker?.setProgress(p.fraction, p.step !== undefined ? `POST /api/progress step ${p.step}/${p.totalSteps}` : 'POST /api/progress fraction');
+          if (p.fraction !== undefined) live.setProgress(p.fraction, p.step !== undefined ? `POST /api/progress step ${p.step}/${p.totalSteps}` : 'POST /api/progress fraction');
         },
-      }).catch((err: unknown) => {
+      });
+      server = await serve(flags.listen.port).catch(async (err: unknown) => {
+        // The default port taken (an agent on this node, another job) must not stop a job from being tracked:
+        // take a free port and say where. A port the user chose is theirs to fix.
+        if (err instanceof ListenError && err.code === 'EADDRINUSE' && flags.listenIsDefault) {
+          const fallback = await serve(0);
+          if (!flags.quiet) process.stderr.write(`wattprint: port ${(flags.listen as ListenAddress).port} is in use; serving on ${fallback.url}/ instead\n`);
+          return fallback;
+        }
         if (err instanceof ListenError) throw new UsageError(err.message);
         throw err;
       });

@@ -12,6 +12,7 @@ import type { Store } from '../src/store/store.js';
 import type { Reading } from '../src/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { CollectorRunner } from './collector-runner.js';
+import { UsageError } from './errors.js';
 import { buildSnapshot, type LiveDevice } from './snapshot-builder.js';
 
 /** TrackerOptions is everything a tracking session needs; agent/ builds it from flags, env and config. */
@@ -67,6 +68,7 @@ export class Tracker {
     this.resumed = existing !== undefined;
     const settings = { pue: options.pue.value, pueSource: options.pue.source, zone: options.zone, intensitySource: options.intensity.name };
     if (existing) {
+      assertNotTrackedElsewhere(existing, options.hostname);
       store.reopenRun(existing.runKey, settings);
       this.run = store.findRun(options.runId)!;
       this.co2e = { location: existing.co2eLocationGrams, market: existing.co2eMarketGrams };
@@ -76,6 +78,7 @@ export class Tracker {
         market: options.market, labels: options.labels, command: options.command,
       });
     }
+    store.claimRun(this.run.runKey, options.hostname, process.pid);
     for (const collector of options.collectors) {
       for (const info of collector.devices) {
         const row = store.upsertDevice(this.run.runKey, info);
@@ -197,6 +200,26 @@ export class Tracker {
     this.snapshot = this.makeSnapshot(endedAtMs);
     for (const c of this.options.collectors) c.close();
     return loadReport(this.options.store, this.options.store.findRun(this.run.runId)!);
+  }
+}
+
+/**
+ * assertNotTrackedElsewhere refuses to resume a run that a live process on this host is tracking: two
+ * trackers writing one run would count its energy twice (several ranks sharing one SLURM job id, say).
+ */
+function assertNotTrackedElsewhere(run: RunRow, host: string): void {
+  if (run.status !== 'running' || run.ownerHost !== host || !run.ownerPid || run.ownerPid === process.pid) return;
+  if (!processAlive(run.ownerPid)) return;
+  throw new UsageError(`run '${run.runId}' is being tracked by process ${run.ownerPid} on this host: pass another --run-id ` +
+    '(one tracker per node: wrap the launcher, not each rank), or stop that process first');
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

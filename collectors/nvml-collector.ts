@@ -24,18 +24,21 @@ interface GpuState {
 /**
  * NvmlEnergyReads picks how nvmlDeviceGetTotalEnergyConsumption is called: 'async' (all GPUs in parallel on
  * libuv's thread pool; read() returns a Promise), 'sync' (one after another on the event loop), or 'auto'
- * (sync while the calls are fast, async from the first sign they are slow).
+ * (async when the probe's calls were slow, else sync until NVML_SLOW_TICKS ticks in a row are slow).
  */
 export type NvmlEnergyReads = 'auto' | 'async' | 'sync';
 
 /**
  * NVML_ASYNC_ABOVE_MICROS is the energy call time (µs) above which 'auto' moves to the thread pool. The hop
- * costs about 10-20 µs CPU per call; the call takes ~1 µs on some drivers and a median 2.7 ms on an H100
- * (driver 580.159.04), so the threshold sits far from both.
+ * costs 9-21 µs CPU per call (scripts/bench-collectors.ts, 2-core box); a call takes 0.3 µs into the stub
+ * and a median 2.7 ms on an H100 (driver 580.159.04), so the threshold sits far from both.
  */
 export const NVML_ASYNC_ABOVE_MICROS = 100;
 
-/** NvmlCollectorOptions: the clock (seconds), the energy read path and the slowest energy call seen at probe. */
+/** NVML_SLOW_TICKS slow ticks in a row move 'auto' to the thread pool: a lone one is the scheduler, not NVML. */
+export const NVML_SLOW_TICKS = 3;
+
+/** NvmlCollectorOptions: the clock (seconds), the energy read path and the fastest energy call at probe (µs). */
 export interface NvmlCollectorOptions {
   nowSeconds?: () => number;
   energyReads?: NvmlEnergyReads;
@@ -52,6 +55,7 @@ export class NvmlCollector implements Collector {
   private useAsync: boolean;
   /** True in 'auto' while still synchronous: each tick's calls are timed and may switch it to async. */
   private watching: boolean;
+  private slowTicks = 0;
   private pending?: Promise<ReadResult>;
   private closeRequested = false;
   private closed = false;
@@ -109,10 +113,14 @@ export class NvmlCollector implements Collector {
       calls++;
       return this.nvml.totalEnergy(s.gpu.handle, s.energyScratch);
     });
-    // One slow tick is enough to leave the event loop for good; a needless switch only costs the hop.
-    if (this.watching && calls > 0 && ((performance.now() - started) * 1000) / calls > NVML_ASYNC_ABOVE_MICROS) {
-      this.useAsync = true;
-      this.watching = false;
+    if (this.watching && calls > 0) {
+      const slow = ((performance.now() - started) * 1000) / calls > NVML_ASYNC_ABOVE_MICROS;
+      this.slowTicks = slow ? this.slowTicks + 1 : 0;
+      // The switch is for good: calls slow several ticks running are the driver's pace, not a preemption.
+      if (this.slowTicks >= NVML_SLOW_TICKS) {
+        this.useAsync = true;
+        this.watching = false;
+      }
     }
     return codes;
   }

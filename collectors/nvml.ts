@@ -62,7 +62,7 @@ export function probeNvml(ctx: CollectorContext, options: NvmlProbeOptions = {})
   const selection = selectGpus(ctx.gpus, visible);
   const unmatched = describeUnmatched(selection, visible.length);
   const gpus: NvmlGpu[] = [];
-  const timing = { slowestEnergyCallMicros: 0 };
+  const timing = { fastestEnergyCallMicros: Infinity };
   for (const index of selection.indices) {
     const gpu = visible.find((v) => v.index === index)!;
     const info = describeGpu(nvml, gpu.handle, index, gpu.uuid, details, selection.viaMig.includes(index), timing);
@@ -76,7 +76,7 @@ export function probeNvml(ctx: CollectorContext, options: NvmlProbeOptions = {})
   const collector = new NvmlCollector(nvml, gpus, epoch, {
     nowSeconds: options.nowSeconds,
     energyReads: options.energyReads,
-    probeEnergyCallMicros: timing.slowestEnergyCallMicros,
+    probeEnergyCallMicros: Number.isFinite(timing.fastestEnergyCallMicros) ? timing.fastestEnergyCallMicros : undefined,
   });
   const devices = gpus.map((g) => g.info);
   const result: ProbeResult = { found: true, devices, details, collector };
@@ -86,7 +86,8 @@ export function probeNvml(ctx: CollectorContext, options: NvmlProbeOptions = {})
 
 /**
  * describeGpu reads one GPU's static facts and picks its method; undefined when it has neither counter nor
- * power. It times the energy call (µs) into timing: slow calls send the collector to the thread pool.
+ * power. It times the energy call (µs) into timing: the fastest GPU's call (one preempted call does not
+ * count) decides whether the collector starts on the thread pool.
  */
 function describeGpu(
   nvml: NvmlBindings,
@@ -95,7 +96,7 @@ function describeGpu(
   uuid: string | undefined,
   details: Record<string, string | number | boolean>,
   viaMig: boolean,
-  timing: { slowestEnergyCallMicros: number },
+  timing: { fastestEnergyCallMicros: number },
 ): DeviceInfo | undefined {
   const id = `gpu${index}`;
   const notes: string[] = [];
@@ -111,7 +112,7 @@ function describeGpu(
   const started = performance.now();
   const energyCode = nvml.totalEnergy(handle, new Uint32Array(2));
   const callMicros = (performance.now() - started) * 1000;
-  if (energyCode === NVML_RETURN.SUCCESS) timing.slowestEnergyCallMicros = Math.max(timing.slowestEnergyCallMicros, callMicros);
+  if (energyCode === NVML_RETURN.SUCCESS) timing.fastestEnergyCallMicros = Math.min(timing.fastestEnergyCallMicros, callMicros);
   let method: DeviceInfo['method'] = 'counter';
   if (energyCode !== NVML_RETURN.SUCCESS) {
     const powerCode = nvml.powerUsage(handle, new Uint32Array(2));

@@ -95,7 +95,7 @@ export async function benchCollectors(reads = 3000): Promise<CollectorBench> {
 /** nvmlScript scripts 8 stub H100s whose energy call sleeps delayMicros; read at the next nvmlInit_v2. */
 function nvmlScript(dir: string, delayMicros: number): void {
   const gpu = (i: number) =>
-    `gpu\nname NVIDIA H100 80GB HBM3\nuuid GPU-bench-${i}\nlimit_mw 700000\narch 9\nenergy ${i} ${i + 1000}\npower 250000\ndelay_us ${delayMicros}\n`;
+    `gpu\nname NVIDIA H100 80GB HBM3\nuuid GPU-bench-${i}\nlimit_mw 700000\narch 9\nenergy ${i} ${i + 1000}\npower 250000\n${delayMicros > 0 ? `delay_us ${delayMicros}\n` : ''}`;
   const scriptPath = join(dir, `nvml-script-${delayMicros}.txt`);
   writeFileSync(scriptPath, Array.from({ length: GPUS }, (_, i) => gpu(i)).join(''));
   process.env.NVML_STUB_SCRIPT = scriptPath; // the stub's C getenv sees process.env

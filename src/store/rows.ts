@@ -35,6 +35,9 @@ export interface RunRow {
   exitCode?: number;
   co2eLocationGrams: number;
   co2eMarketGrams: number;
+  /** The process tracking the run while it is running: host name and pid. */
+  ownerHost?: string;
+  ownerPid?: number;
 }
 
 /** DeviceRow is a stored device of a run with its running total and integrator state. */
@@ -105,6 +108,7 @@ export function toRunRow(raw: unknown): RunRow {
     intensitySource: (r.intensity_source as string) ?? '', market: JSON.parse(r.market_json as string),
     labels: JSON.parse(r.labels_json as string), command: opt(r.command), exitCode: opt(r.exit_code),
     co2eLocationGrams: r.co2e_location_g as number, co2eMarketGrams: r.co2e_market_g as number,
+    ownerHost: opt(r.owner_host), ownerPid: opt(r.owner_pid),
   };
 }
 

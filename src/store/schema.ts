@@ -87,6 +87,9 @@ export const MIGRATIONS: readonly string[] = [
      old_json TEXT NOT NULL,
      new_json TEXT NOT NULL
    );`,
+  // v2: which process tracks a run, so a second tracker on the same host cannot resume a live run.
+  `ALTER TABLE runs ADD COLUMN owner_host TEXT;
+   ALTER TABLE runs ADD COLUMN owner_pid INTEGER;`,
 ];
 
 /** migrate brings a database to the latest schema inside one transaction. */

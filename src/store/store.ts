@@ -77,6 +77,11 @@ export class Store {
     return this.stmts.listRuns.all().map(toRunRow);
   }
 
+  /** claimRun records which process tracks a run now. */
+  claimRun(runKey: number, ownerHost: string, ownerPid: number): void {
+    this.db.prepare('UPDATE runs SET owner_host = ?, owner_pid = ? WHERE run_key = ?').run(ownerHost, ownerPid, runKey);
+  }
+
   /** reopenRun marks a stored run as running again (resume) with the settings in force now. */
   reopenRun(runKey: number, settings: { pue: number; pueSource: string; zone?: string; intensitySource: string }): void {
     this.stmts.reopenRun.run({ run_key: runKey, pue: settings.pue, pue_source: settings.pueSource, zone: settings.zone ?? null, intensity_source: settings.intensitySource });
