@@ -100,7 +100,7 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
         host: flags.listen ? flags.listen.host : '127.0.0.1', port, token: flags.token, insecure: flags.insecure,
         getSnapshot: () => live.snapshot,
         onProgress: (p) => {
-          if (p.fraction !== undefined) live.setProgress(p.fraction, p.step !== undefined ? `POST /api/progress step ${p.step}/${p.totalSteps}` : 'POST /api/progress fraction');
+          if (p.fraction !== undefined) live.setProgress(p.fraction, p.step !== undefined ? 'POST /api/progress steps' : 'POST /api/progress fraction');
         },
       });
       server = await serve(flags.listen.port).catch(async (err: unknown) => {

@@ -43,6 +43,10 @@ export function metricValue(text: string, name: string, labelPart = ''): number 
 export interface FeedClients {
   sockets: WebSocket[];
   messages: number[];
+  /** Size of the largest message a client received, in bytes (the connect snapshot, or a tick). */
+  maxMessageBytes: number;
+  /** Size of the last tick message received, in bytes. */
+  tickBytes: number;
   closeAll(): void;
 }
 
@@ -50,18 +54,25 @@ export interface FeedClients {
 export async function openFeedClients(wsUrl: string, n: number, batch = 50): Promise<FeedClients> {
   const sockets: WebSocket[] = [];
   const messages: number[] = [];
+  const sizes = { maxMessageBytes: 0, tickBytes: 0 };
   for (let i = 0; i < n; i += batch) {
     await Promise.all(Array.from({ length: Math.min(batch, n - i) }, () => new Promise<void>((resolve, reject) => {
       const idx = sockets.length;
       const ws = new WebSocket(wsUrl, { perMessageDeflate: false });
       sockets.push(ws);
       messages.push(0);
-      ws.on('message', () => { messages[idx]!++; });
+      ws.on('message', (data: Buffer) => {
+        if (messages[idx]!++ > 0) sizes.tickBytes = data.length;
+        sizes.maxMessageBytes = Math.max(sizes.maxMessageBytes, data.length);
+      });
       ws.once('open', () => resolve());
       ws.once('error', reject);
     })));
   }
-  return { sockets, messages, closeAll: () => { for (const ws of sockets) ws.terminate(); } };
+  return {
+    sockets, messages, get maxMessageBytes() { return sizes.maxMessageBytes; }, get tickBytes() { return sizes.tickBytes; },
+    closeAll: () => { for (const ws of sockets) ws.terminate(); },
+  };
 }
 
 /** RawFeedSocket is a TCP socket that completed the /ws upgrade and reads nothing more. */
@@ -95,26 +106,4 @@ export function stalledFeedSocket(host: string, port: number, timeoutMs = 5000):
       resolve({ socket, closed });
     });
   });
-}
-
-/**
- * floodPings writes `count` masked 125-byte ping frames on a stalled socket. The agent's WebSocket library
- * answers each with a pong it cannot deliver, so the unread backlog passes the kernel's buffers (~4 MB on
- * loopback) and the agent's per-client bound in about a second instead of the tens of minutes 1 Hz ticks take.
- */
-export async function floodPings(socket: Socket, count: number): Promise<void> {
-  const frame = Buffer.alloc(2 + 4 + 125); // FIN|ping, MASK|125, zero mask key, zero payload
-  frame[0] = 0x89;
-  frame[1] = 0x80 | 125;
-  const burst = Buffer.concat(Array.from({ length: 1000 }, () => frame));
-  for (let sent = 0; sent < count; sent += 1000) {
-    if (socket.destroyed) return;
-    if (socket.write(burst)) continue;
-    // Wait for room, or for the agent to cut the connection (then 'drain' never comes).
-    await new Promise<void>((resolve) => {
-      const done = (): void => { socket.off('drain', done); socket.off('close', done); resolve(); };
-      socket.on('drain', done);
-      socket.on('close', done);
-    });
-  }
 }

@@ -25,6 +25,8 @@ export class PrometheusQueryError extends Error {
 export interface PrometheusClient {
   /** instant evaluates expr at atSeconds (Unix seconds) and returns its vector (a scalar is one unlabelled sample). */
   instant(expr: string, atSeconds: number): Promise<PromInstantSample[]>;
+  /** samples returns the raw samples of a range selector (`metric{…}[5m]`) evaluated at atSeconds. */
+  samples(selector: string, atSeconds: number): Promise<PromRangeSeries[]>;
   /** range evaluates expr at startSeconds, startSeconds + stepSeconds, … up to endSeconds. */
   range(expr: string, startSeconds: number, endSeconds: number, stepSeconds: number): Promise<PromRangeSeries[]>;
 }
@@ -79,14 +81,21 @@ export function prometheusClient(baseUrl: string, timeoutMs = 30_000): Prometheu
       return (data.result as { metric: Record<string, string>; value: [number, string] }[])
         .map((r) => ({ metric: r.metric, value: Number(r.value[1]), timestampSeconds: r.value[0] }));
     },
+    async samples(selector, atSeconds) {
+      return matrix((await post('/api/v1/query', { query: selector, time: String(atSeconds) }))!);
+    },
     async range(expr, startSeconds, endSeconds, stepSeconds) {
-      const data = (await post('/api/v1/query_range', {
+      return matrix((await post('/api/v1/query_range', {
         query: expr, start: String(startSeconds), end: String(endSeconds), step: String(stepSeconds),
-      }))!;
-      return (data.result as { metric: Record<string, string>; values: [number, string][] }[])
-        .map((r) => ({ metric: r.metric, values: r.values.map(([t, v]) => [t, Number(v)] as [number, number]) }));
+      }))!);
     },
   };
+}
+
+function matrix(data: NonNullable<ApiBody['data']>): PromRangeSeries[] {
+  if (data.resultType !== 'matrix') throw new PrometheusQueryError(`expected a range vector from Prometheus, got ${data.resultType}`);
+  return (data.result as { metric: Record<string, string>; values: [number, string][] }[])
+    .map((r) => ({ metric: r.metric, values: r.values.map(([t, v]) => [t, Number(v)] as [number, number]) }));
 }
 
 function describe(err: unknown): string {

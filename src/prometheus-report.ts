@@ -63,7 +63,11 @@ export async function reportFromPrometheus(url: string, runId: string, opts: Pro
     q(`last_over_time(wattprint_run_info${sel}[${w}])`),
     q(`max(last_over_time(wattprint_pue${sel}[${w}]))`),
   ]);
-  const endSeconds = Math.max(startSeconds, ...lastSeen.map((s) => s.value), ...fresh.map((s) => s.value));
+  // The subquery's steps can miss the very last sample (a stopped target goes stale at its next failed
+  // scrape), so the exact end comes from the raw samples just around the step it found.
+  const approxEnd = Math.max(startSeconds, ...lastSeen.map((s) => s.value), ...fresh.map((s) => s.value));
+  const tail = await prom.samples(`wattprint_run_start_time_seconds${sel}[${resolution + 900}s]`, Math.min(at, approxEnd + resolution + 600));
+  const endSeconds = Math.max(approxEnd, ...tail.flatMap((s) => s.values.map(([t]) => t)));
   const nodes = uniq(starts.map((s) => s.metric.instance ?? nodeKey(s.metric)));
   const multi = starts.length > 1;
 

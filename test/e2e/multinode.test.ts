@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { reportPrometheusCommand } from '../../agent/commands/report-prometheus.js';
+import { reportFromPrometheus } from '../../src/prometheus-report.js';
 import type { Report } from '../../src/report/types.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { findBinary, freePort, PROMETHEUS_BIN, startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
@@ -56,6 +57,11 @@ describe.skipIf(!prometheus)('wattprint report --prometheus: a job-level report 
     prom = await startPrometheus({ targets: agents.map((a) => a.url), scrapeIntervalSeconds: 1 });
     await prom.waitFor(`count_over_time(wattprint_run_start_time_seconds{run_id="${RUN_ID}"}[5m])`,
       (r) => r.length === 2 && r.every((s) => s.value >= 6), 60_000);
+    const live = await reportFromPrometheus(prom.url, RUN_ID);
+    expect(live.status).toBe('running');
+    expect(live.energy.byDevice).toHaveLength(5);
+    expect(live.notes).toContain(`run ${RUN_ID} is still being scraped: figures are up to the last scrape`);
+
     const results = await Promise.all(agents.map((a) => a.stop()));
     expect(results.map((r) => r.code)).toEqual([0, 0]);
     await prom.waitFor('up{job="wattprint"}', (r) => r.length === 2 && r.every((s) => s.value === 0), 15_000);
@@ -77,6 +83,10 @@ describe.skipIf(!prometheus)('wattprint report --prometheus: a job-level report 
     ].sort());
     expect(job.startedAt).toBe([nodes[0]!.report.startedAt, nodes[1]!.report.startedAt].sort()[0]);
     expect(job.pue).toBeCloseTo(1.1, 9);
+    // The job ends at the last sample Prometheus holds of either node.
+    const raw = await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent(`wattprint_run_start_time_seconds{run_id="${RUN_ID}"}[5m]`)}`);
+    const series = ((await raw.json()) as { data: { result: { values: [number, string][] }[] } }).data.result;
+    expect(Date.parse(job.endedAt)).toBe(Math.round(1000 * Math.max(...series.flatMap((s) => s.values.map(([t]) => t)))));
 
     let expectedJoules = 0;
     let expectedGrams = 0;
