@@ -52,7 +52,7 @@ export async function reportFromPrometheus(url: string, runId: string, opts: Pro
   // After the start is known, every query only needs to cover the run itself (cheaper than the lookback).
   const windowSeconds = Math.ceil(at - startSeconds) + 60;
   const w = `${windowSeconds}s`;
-  // Steps of the last-sample subquery stay well under the 5 min lookback, so it finds the exact last sample.
+  // Subquery steps well under the 5 min lookback land within about one step of each node's last sample.
   const resolution = Math.max(1, Math.min(60, Math.ceil(windowSeconds / 10_000)));
   const [lastSeen, fresh, energy, facility, co2e, info, pue] = await Promise.all([
     q(`max by (job, instance) (max_over_time(timestamp(wattprint_run_start_time_seconds${sel})[${w}:${resolution}s]))`),

@@ -41,7 +41,7 @@ export async function runCommand(argv: string[], flags: TrackingFlags, env: Node
   });
   const exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
   clearInterval(redraw);
-  status?.clear();
+  status?.close();
   const report = await session.finish(exitCode);
   for (const [sig, handler] of handlers) process.off(sig, handler);
   if (!flags.quiet) process.stderr.write(renderReport(report, 'table'));
