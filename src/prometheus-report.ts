@@ -1,7 +1,7 @@
 import { buildReport } from './report/build.js';
 import type { Report } from './report/types.js';
 import type { DeviceRow, PeriodWrite, RunRow } from './store/rows.js';
-import type { DeviceKind } from './types.js';
+import type { DeviceKind, EnergyMethod } from './types.js';
 import { prometheusClient, promString, type PromInstantSample, type PromRangeSeries } from './prometheus-query.js';
 
 /** PrometheusReportOptions tune reportFromPrometheus; every figure has a default. */
@@ -54,7 +54,7 @@ export async function reportFromPrometheus(url: string, runId: string, opts: Pro
   const w = `${windowSeconds}s`;
   // Subquery steps well under the 5 min lookback land within about one step of each node's last sample.
   const resolution = Math.max(1, Math.min(60, Math.ceil(windowSeconds / 10_000)));
-  const [lastSeen, fresh, energy, facility, co2e, info, pue] = await Promise.all([
+  const [lastSeen, fresh, energy, facility, co2e, info, pue, deviceInfo] = await Promise.all([
     q(`max by (job, instance) (max_over_time(timestamp(wattprint_run_start_time_seconds${sel})[${w}:${resolution}s]))`),
     q(`max by (job, instance) (timestamp(wattprint_run_start_time_seconds${sel}))`),
     q(`max by (job, instance, device, kind, name, uuid) (max_over_time(wattprint_energy_joules_total${sel}[${w}]))`),
@@ -62,6 +62,7 @@ export async function reportFromPrometheus(url: string, runId: string, opts: Pro
     q(`max by (job, instance, basis) (max_over_time(wattprint_co2e_grams_total${sel}[${w}]))`),
     q(`last_over_time(wattprint_run_info${sel}[${w}])`),
     q(`max(last_over_time(wattprint_pue${sel}[${w}]))`),
+    q(`max by (job, instance, device, method, collector) (last_over_time(wattprint_device_info${sel}[${w}]))`),
   ]);
   // The subquery's steps can miss the very last sample (a stopped target goes stale at its next failed
   // scrape), so the exact end comes from the raw samples just around the step it found.
@@ -82,8 +83,7 @@ export async function reportFromPrometheus(url: string, runId: string, opts: Pro
     devKey: i, runKey: 0, id: multi ? `${s.metric.instance ?? ''}/${s.metric.device ?? ''}` : (s.metric.device ?? ''),
     kind: (KINDS.has(s.metric.kind ?? '') ? s.metric.kind : 'other') as DeviceKind, name: s.metric.name ?? '',
     ...(s.metric.uuid ? { uuid: s.metric.uuid } : {}),
-    // Not exported to Prometheus; 'modelled' is the claim that never overstates accuracy (see notes).
-    method: 'modelled', collector: 'prometheus', notes: [], energyJoules: s.value, samples: 0,
+    ...methodOf(deviceInfo, s.metric), notes: [], energyJoules: s.value, samples: 0,
   }));
   devices.sort((a, b) => a.id.localeCompare(b.id));
 
@@ -102,12 +102,10 @@ export async function reportFromPrometheus(url: string, runId: string, opts: Pro
     `job-level report from Prometheus at ${url}: ${starts.length} node${multi ? 's' : ''} (${nodes.join(', ')}), counters summed by run_id`,
     'energy and CO2e are each node\'s counters at its last scrape: what a node measured after that (at most one scrape interval) is only in its own `wattprint report`',
     'hourly periods are counter values at UTC hour boundaries (last scrape before each), so up to one scrape interval of energy per boundary falls in the next hour; period intensity is their CO2e over facility energy',
-    'how each device was measured (counter, sampled, modelled) is not exported to Prometheus: devices are listed as modelled; see each node\'s own report',
+    ...(devices.some((d) => d.collector === 'unknown') ? ['some devices exported no wattprint_device_info (an older agent): they are listed as modelled, the claim that never overstates accuracy'] : []),
     ...(fresh.length ? [`run ${runId} is still being scraped: figures are up to the last scrape`] : []),
   ];
   const report = buildReport({ run, devices, periods: hourly, gaps: [], powerSeries, endMs: Math.round(endSeconds * 1000), notes });
-  report.measured = [];
-  report.modelled = [];
   report.intensity.marketBasis = co2eMarketGrams === co2eLocationGrams
     ? 'market-based equals location-based in the exported counters'
     : 'as the agents exported it (wattprint_co2e_grams_total{basis="market"})';
@@ -182,4 +180,16 @@ function commonUserLabels(info: PromInstantSample[]): Record<string, string> {
     if (!NOT_USER_LABELS.has(k) && info.every((s) => s.metric[k] === v)) labels[k] = v;
   }
   return labels;
+}
+
+/**
+ * methodOf finds a device's method and collector in wattprint_device_info; a device without it (an agent from
+ * before that metric) is listed as modelled, the claim that never overstates accuracy.
+ */
+function methodOf(info: { metric: Record<string, string | undefined> }[], m: Record<string, string | undefined>): { method: EnergyMethod; collector: string } {
+  const hit = info.find((i) => i.metric.device === m.device && i.metric.instance === m.instance && i.metric.job === m.job);
+  const method = hit?.metric.method;
+  return method === 'counter' || method === 'sampled' || method === 'modelled'
+    ? { method, collector: hit!.metric.collector ?? 'unknown' }
+    : { method: 'modelled', collector: 'unknown' };
 }

@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { reportPrometheusCommand } from './report-prometheus.js';
 import { compareZones, parseZoneList } from '../../src/compare.js';
 import { loadReport } from '../../src/report/load.js';
 import { renderReport } from '../../src/report/render.js';
@@ -128,9 +129,14 @@ export function runsCommand(flags: { db: string; json?: boolean }): number {
 export function registerReportCommands(program: Command, env: NodeJS.ProcessEnv, done: (code: number) => void): void {
   const report = addDbOption(program.command('report').description('print a stored run\'s report (the latest by default); --restate recomputes its CO2e with new intensity data').argument('[run-id]'))
     .addOption(new Option('--format <format>', 'table|markdown|json|csv').choices(['table', 'markdown', 'json', 'csv']).default('table'))
-    .option('--restate', 'recompute CO2e from the stored per-minute energy with the intensity given (--intensity-file, --zone, --intensity, --intensity-source), keeping both');
+    .option('--restate', 'recompute CO2e from the stored per-minute energy with the intensity given (--intensity-file, --zone, --intensity, --intensity-source), keeping both')
+    .option('--prometheus <url>', 'build the job-level report of a multi-node run from this Prometheus (one agent per node, same run id)')
+    .option('--run-id <id>', 'with --prometheus: the run id (also accepted as the argument)');
   addUkRegionOption(addCompareOption(addCarbonOptions(report)))
-    .action(async (runId: string | undefined, opts) => done(await reportCommand(runId, { ...opts, db: opts.db ?? defaultDbPath(env) }, env)));
+    .action(async (runId: string | undefined, opts) => {
+      if (opts.prometheus) return done(await reportPrometheusCommand({ prometheus: opts.prometheus, runId: opts.runId ?? runId, format: opts.format }));
+      done(await reportCommand(runId, { ...opts, db: opts.db ?? defaultDbPath(env) }, env));
+    });
 
   addDbOption(program.command('runs').description('list stored runs, newest first'))
     .option('--json', 'JSON output')

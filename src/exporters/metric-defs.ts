@@ -86,6 +86,12 @@ export const METRIC_DEFS: readonly MetricDef[] = [
     }, 1),
   },
   {
+    name: 'wattprint_device_info', type: 'gauge', self: false,
+    help: 'Device metadata: how its energy is obtained (method counter|sampled|modelled) and by which collector; always 1.',
+    labelNames: (u) => ['device', 'kind', 'name', 'uuid', 'method', 'collector', ...RUN(u)],
+    fill: (s, u, emit) => { for (const d of s.devices) emit({ ...deviceLabels(s, u, d), method: d.method, collector: d.collector }, 1); },
+  },
+  {
     name: 'wattprint_run_start_time_seconds', type: 'gauge', self: false,
     help: 'Start of the run, in seconds since the Unix epoch.',
     labelNames: RUN,

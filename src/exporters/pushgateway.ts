@@ -26,10 +26,14 @@ export function groupingSegment(name: string, value: string): string {
   return `${name}@base64/${Buffer.from(value, 'utf8').toString('base64url') || '='}`;
 }
 
-/** pushUrl is the PUT target for a run: <gateway>/metrics/job/<job>/run_id/<runId>. */
-export function pushUrl(gatewayUrl: string, job: string, runId: string): string {
+/**
+ * pushUrl is the PUT target for one node of a run: <gateway>/metrics/job/<job>/run_id/<runId>/instance/<host>.
+ * The node is part of the group because a PUT replaces its whole group: with one agent per node and one run
+ * id, grouping by run alone would let each node's push erase the others'.
+ */
+export function pushUrl(gatewayUrl: string, job: string, runId: string, instance: string): string {
   const base = gatewayUrl.replace(/\/+$/, '');
-  return `${base}/metrics/${groupingSegment('job', job)}/${groupingSegment('run_id', runId)}`;
+  return `${base}/metrics/${groupingSegment('job', job)}/${groupingSegment('run_id', runId)}/${groupingSegment('instance', instance)}`;
 }
 
 /**
@@ -38,7 +42,7 @@ export function pushUrl(gatewayUrl: string, job: string, runId: string): string 
  * process, not the run. For jobs shorter than a scrape interval.
  */
 export async function pushFinalTotals(url: string, snapshot: Snapshot, opts: PushOptions = {}): Promise<void> {
-  const target = pushUrl(url, opts.job ?? 'wattprint', snapshot.runId);
+  const target = pushUrl(url, opts.job ?? 'wattprint', snapshot.runId, snapshot.hostname);
   const body = await renderMetricsOnce(snapshot, { includeSelfMetrics: false });
   const timeoutMs = opts.timeoutMs ?? 10_000;
   let res: Response;
