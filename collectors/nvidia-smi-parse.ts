@@ -114,7 +114,8 @@ type XmlNode = Record<string, unknown>;
 interface Xml2js {
   parseString(text: string, options: object, callback: (err: Error | null, result: unknown) => void): void;
 }
-// xml2js has no bundled types; it is node-nvidia-smi's parser, used here with the same options.
+// xml2js (≥ 0.6.2: CVE-2023-0842 fixed) with node-nvidia-smi's options. node-nvidia-smi itself is not used: it shells
+// out to a hard-coded 'nvidia-smi' with no timeout, and --nvidia-smi must be able to name the binary.
 // Required on first use: the XML parser is only needed at probe when NVML is absent (~7 MB resident).
 let xml2js: Xml2js | undefined;
 const loadXml2js = (): Xml2js => (xml2js ??= createRequire(import.meta.url)('xml2js') as Xml2js);

@@ -1,6 +1,7 @@
 import { benchTick } from './bench-tick.js';
 import { benchMonth } from './bench-month.js';
 import { benchCollectors, formatCollectorBench } from './bench-collectors.js';
+import { benchLive, formatLiveBench } from './bench-live.js';
 
 /**
  * `npm run bench`: the figures the README records. Targets (issue 2): ≤ 0.25 ms CPU per tick with 10
@@ -16,11 +17,16 @@ async function main(): Promise<void> {
   line('memory: V8 heap in use at the end of each simulated day (after a GC)', `${month.heapMbByDay.join(', ')} MiB`);
   line('report: 30-day 8-device run (per-minute rows for the whole month)', `${month.reportMs.toFixed(1)} ms (target ≤ 200); ${month.reportEnergyKwh.toFixed(1)} kWh`);
   process.stdout.write(formatCollectorBench(await benchCollectors(3000)));
+  await live();
   for (const scrapeEvery of [1, 15]) {
     const tick = await benchTick(10, 3000, scrapeEvery);
     line(`tick: 10 sim devices, SQLite commit, snapshot, 1 WebSocket client, /metrics scraped every ${scrapeEvery === 1 ? 'tick (1 s)' : `${scrapeEvery} ticks (Prometheus default 15 s)`}`,
       `${tick.cpuMsPerTick.toFixed(3)} ms CPU/tick (target ≤ 0.25): user ${tick.userMsPerTick.toFixed(3)} + system ${tick.systemMsPerTick.toFixed(3)}; wall p50 ${tick.wallMsPerTickP50.toFixed(3)} ms, p99 ${tick.wallMsPerTickP99.toFixed(3)} ms`);
   }
+}
+
+async function live(): Promise<void> {
+  for (const l of formatLiveBench(await benchLive())) process.stdout.write(`${l}\n`);
 }
 
 function line(what: string, figure: string): void {
