@@ -118,6 +118,14 @@ export class Tracker {
     this.progress = { fraction: Math.min(1, Math.max(0, fraction)), source };
   }
 
+  /** progressAt is the job's progress: reported by the job, else elapsed over --expected-duration. */
+  private progressAt(wallMs: number): { fraction: number; source: string } | undefined {
+    if (this.progress) return this.progress;
+    const expected = this.options.expectedDurationSeconds;
+    if (!expected) return undefined;
+    return { fraction: Math.min(1, (wallMs - this.run.startedAtMs) / 1000 / expected), source: `elapsed over --expected-duration ${expected} s` };
+  }
+
   /** tick polls every collector once and commits what it measured. */
   async tick(): Promise<void> {
     // Fetching providers refresh in the background; lookups below never wait on the network.
@@ -196,6 +204,8 @@ export class Tracker {
     await this.inFlight;
     await this.tick();
     const endedAtMs = this.clock.wallMs();
+    const progress = this.progressAt(endedAtMs);
+    if (progress) this.options.store.saveProgress(this.run.runKey, progress);
     this.options.store.endRun(this.run.runKey, endedAtMs, exitCode);
     this.snapshot = this.makeSnapshot(endedAtMs);
     for (const c of this.options.collectors) c.close();

@@ -38,6 +38,7 @@ export function buildReport(input: ReportInputs): Report {
   const sources = [...new Set(periods.map((p) => p.source))];
   const hasCfe = periods.some((p) => p.cfe !== undefined);
   const co2e = { locationKg: totals.co2eLocationGrams / 1000, marketKg: totals.co2eMarketGrams / 1000 };
+  const progress = run.progress && run.progress.fraction > 0 && run.progress.fraction < 1 ? run.progress : undefined;
   return {
     runId: run.runId,
     hostname: run.hostname,
@@ -54,6 +55,12 @@ export function buildReport(input: ReportInputs): Report {
       ...(run.zone ? { zone: run.zone } : {}), marketBasis: marketBasis(run.market, hasCfe),
     },
     co2e,
+    ...(progress ? {
+      projected: {
+        fraction: progress.fraction, source: progress.source, itKwh: joulesToKwh(itJoules) / progress.fraction,
+        facilityKwh: facilityKwh / progress.fraction, co2eLocationKg: co2e.locationKg / progress.fraction, co2eMarketKg: co2e.marketKg / progress.fraction,
+      },
+    } : {}),
     disclosure: disclosure(devices, itJoules, durationSeconds, facilityKwh, run.pue, avgGramsPerKwh, co2e),
     measured: devices.filter((d) => d.method !== 'modelled').map((d) => `${d.id} ${d.name}: ${METHOD_WORDS[d.method]} (${d.collector})`),
     modelled: devices.filter((d) => d.method === 'modelled').map((d) => `${d.id} ${d.name}: ${METHOD_WORDS.modelled} (${d.collector})`),

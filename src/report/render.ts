@@ -62,6 +62,8 @@ function blocks(r: Report): Block[] {
         ['Grid intensity', `${sig(r.intensity.avgGramsPerKwh, 3)} gCO2e/kWh average (${r.intensity.source}${r.intensity.zone ? `, zone ${r.intensity.zone}` : ''})`],
         ['CO2e location-based', formatCo2eKg(r.co2e.locationKg)],
         ['CO2e market-based', `${formatCo2eKg(r.co2e.marketKg)} (${r.intensity.marketBasis})`],
+        ...(r.projected ? [['Projected at completion', `${formatKwh(r.projected.facilityKwh)}, ${formatCo2eKg(r.projected.co2eLocationKg)} CO2e ` +
+          `(the run ended at ${sig(r.projected.fraction * 100, 3)}% of the job: ${r.projected.source})`] as [string, string]] : []),
       ],
     },
     {

@@ -87,6 +87,8 @@ export interface Report {
     before: { co2eLocationKg: number; co2eMarketKg: number; avgGramsPerKwh: number; intensitySource: string };
     after: { co2eLocationKg: number; co2eMarketKg: number; avgGramsPerKwh: number; intensitySource: string };
   };
+  /** Totals at completion projected from the job's progress when the run ended before it (fraction < 1). */
+  projected?: { fraction: number; source: string; itKwh: number; facilityKwh: number; co2eLocationKg: number; co2eMarketKg: number };
   /** Total IT power per minute for the ASCII chart (watts), oldest first. */
   powerSeries: { at: string; watts: number }[];
   notes: string[];

@@ -38,6 +38,8 @@ export interface RunRow {
   /** The process tracking the run while it is running: host name and pid. */
   ownerHost?: string;
   ownerPid?: number;
+  /** The job's progress when the run was last closed (0..1) and where it came from. */
+  progress?: { fraction: number; source: string };
 }
 
 /** DeviceRow is a stored device of a run with its running total and integrator state. */
@@ -109,6 +111,7 @@ export function toRunRow(raw: unknown): RunRow {
     labels: JSON.parse(r.labels_json as string), command: opt(r.command), exitCode: opt(r.exit_code),
     co2eLocationGrams: r.co2e_location_g as number, co2eMarketGrams: r.co2e_market_g as number,
     ownerHost: opt(r.owner_host), ownerPid: opt(r.owner_pid),
+    progress: r.progress_json ? JSON.parse(r.progress_json as string) : undefined,
   };
 }
 

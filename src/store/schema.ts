@@ -90,6 +90,8 @@ export const MIGRATIONS: readonly string[] = [
   // v2: which process tracks a run, so a second tracker on the same host cannot resume a live run.
   `ALTER TABLE runs ADD COLUMN owner_host TEXT;
    ALTER TABLE runs ADD COLUMN owner_pid INTEGER;`,
+  // v3: the job's last known progress, so a report can project the run's totals at completion.
+  `ALTER TABLE runs ADD COLUMN progress_json TEXT;`,
 ];
 
 /** migrate brings a database to the latest schema inside one transaction. */

@@ -77,6 +77,11 @@ export class Store {
     return this.stmts.listRuns.all().map(toRunRow);
   }
 
+  /** saveProgress records the job's progress (0..1) for projections in reports. */
+  saveProgress(runKey: number, progress: { fraction: number; source: string }): void {
+    this.db.prepare('UPDATE runs SET progress_json = ? WHERE run_key = ?').run(JSON.stringify(progress), runKey);
+  }
+
   /** claimRun records which process tracks a run now. */
   claimRun(runKey: number, ownerHost: string, ownerPid: number): void {
     this.db.prepare('UPDATE runs SET owner_host = ?, owner_pid = ? WHERE run_key = ?').run(ownerHost, ownerPid, runKey);

@@ -104,3 +104,25 @@ describe('wattprint run', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
+
+describe('wattprint run with progress', () => {
+  it('projects the totals at completion from the job\'s progress when it stops early', async () => {
+    // The job reports 25% done, then ends: the report projects 4x its energy and CO2e.
+    const script = `(async () => {
+      const r = await fetch(process.env.WATTPRINT_URL + '/api/progress', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ step: 25, totalSteps: 100 }) });
+      console.log('progress', r.status);
+      const t = Date.now(); while (Date.now() - t < 600) {}
+    })()`;
+    const listen = ['--listen', '127.0.0.1:0'];
+    const args = ['run', ...common.filter((a) => a !== '--no-listen'), ...listen, '--run-id', 'early', '--report-file', join(dir, 'early.json'), '--', node, '-e', script];
+    const r = await runCli(args);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('progress 200');
+    const { readFileSync } = await import('node:fs');
+    const report = JSON.parse(readFileSync(join(dir, 'early.json'), 'utf8'));
+    expect(report.projected).toMatchObject({ fraction: 0.25, source: 'POST /api/progress steps' });
+    expect(report.projected.itKwh).toBeCloseTo(report.energy.itKwh * 4, 12);
+    expect(report.projected.co2eLocationKg).toBeCloseTo(report.co2e.locationKg * 4, 12);
+    expect(r.stderr).toContain('Projected at completion');
+  });
+});
