@@ -10,6 +10,8 @@ export const AMD_PCI_VENDOR = '0x1002';
 /** AmdGpuSource is the hwmon file a card is read from: an energy counter (µJ) or a power reading (µW). */
 export interface AmdGpuSource {
   card: string;
+  /** The GPU's unique id (sysfs `device/unique_id`, hex), which ROCm prints as GPU-<id>. */
+  uniqueId?: string;
   hwmonDir: string;
   file: 'energy1_input' | 'power1_average' | 'power1_input';
   name: string;
@@ -43,6 +45,7 @@ export function findAmdGpus(sysfsRoot: string): { sources: AmdGpuSource[]; skipp
     const capMicrowatts = parseIntStrict(readTextOr(join(hwmonDir, 'power1_cap')) ?? '');
     sources.push({
       card,
+      uniqueId: readTextOr(join(deviceDir, 'unique_id'))?.toLowerCase(),
       hwmonDir,
       file,
       name,
@@ -103,7 +106,13 @@ class AmdGpuCollector implements Collector {
 
 /** probeAmdGpu finds AMD GPUs' hwmon energy/power files, opens each once and returns the live collector. */
 export async function probeAmdGpu(ctx: CollectorContext): Promise<ProbeResult> {
-  const { sources, skipped } = findAmdGpus(ctx.sysfsRoot);
+  const found = findAmdGpus(ctx.sysfsRoot);
+  const { skipped } = found;
+  const requested = visibleAmdGpus(ctx);
+  const sources = requested ? selectAmdGpus(found.sources, requested) : found.sources;
+  if (requested && sources.length === 0 && found.sources.length > 0) {
+    return { found: false, devices: [], why: `the job's GPUs (${requested.join(',')}) match none of the ${found.sources.length} AMD GPUs`, fix: 'check ROCR_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES / --gpus' };
+  }
   const drmDir = join(ctx.sysfsRoot, 'class', 'drm');
   if (sources.length === 0) {
     const why = skipped.length > 0 ? `AMD GPU without power sensor: ${skipped.join('; ')}` : `no AMD GPU (PCI vendor ${AMD_PCI_VENDOR}) under ${drmDir}`;
@@ -139,6 +148,32 @@ export async function probeAmdGpu(ctx: CollectorContext): Promise<ProbeResult> {
   const details: Record<string, string> = {};
   if (skipped.length > 0) details.skipped = skipped.join('; ');
   return { found: true, devices: cards.map((c) => c.device), details, collector: new AmdGpuCollector(cards, readBootId(ctx.procfsRoot)) };
+}
+
+/**
+ * visibleAmdGpus is the job's AMD GPUs as ROCm sees them: ROCR_VISIBLE_DEVICES, else HIP_VISIBLE_DEVICES, else
+ * --gpus / CUDA_VISIBLE_DEVICES (which HIP also honours); undefined = all.
+ */
+function visibleAmdGpus(ctx: CollectorContext): string[] | undefined {
+  const env = ctx.env.ROCR_VISIBLE_DEVICES ?? ctx.env.HIP_VISIBLE_DEVICES;
+  if (env !== undefined) return env.split(',').map((x) => x.trim()).filter(Boolean);
+  return ctx.gpus;
+}
+
+/**
+ * selectAmdGpus picks GPUs by ROCm index (AMD GPUs in card order) or by UUID ('GPU-<unique_id>'), in the
+ * order requested; an entry that matches nothing ends the list, as ROCm does.
+ */
+export function selectAmdGpus(sources: AmdGpuSource[], requested: string[]): AmdGpuSource[] {
+  const picked: AmdGpuSource[] = [];
+  for (const entry of requested) {
+    const uuid = /^GPU-([0-9a-f]+)$/i.exec(entry)?.[1]?.toLowerCase();
+    const hit = uuid !== undefined ? sources.find((s) => s.uniqueId?.replace(/^0x/, '') === uuid)
+      : /^\d+$/.test(entry) ? sources[Number(entry)] : undefined;
+    if (!hit) break;
+    if (!picked.includes(hit)) picked.push(hit);
+  }
+  return picked;
 }
 
 /** amdgpuFactory registers the AMD GPU collector: hwmon energy (µJ → J) or power (µW → W). */

@@ -106,3 +106,18 @@ describe('amdgpu collector', () => {
     });
   });
 });
+
+describe('amdgpu GPU selection', () => {
+  it('tracks only the job\'s GPUs: ROCR_VISIBLE_DEVICES, HIP_VISIBLE_DEVICES, --gpus, by index or GPU-<unique_id>', async () => {
+    const spec: TreeSpec = { ...twoCards, 'sys/class/drm/card1/device/unique_id': '0x5f4a3c2b1a09' };
+    const root = tree(spec);
+    const ids = async (overrides: Parameters<typeof contextFor>[1]) => (await probeAmdGpu(contextFor(root, overrides))).devices.map((d) => d.id);
+    expect(await ids({})).toEqual(['amdgpu0', 'amdgpu1']);
+    expect(await ids({ env: { ROCR_VISIBLE_DEVICES: '1' } })).toEqual(['amdgpu1']);
+    expect(await ids({ env: { HIP_VISIBLE_DEVICES: '0' } })).toEqual(['amdgpu0']);
+    expect(await ids({ gpus: ['GPU-5F4A3C2B1A09'] })).toEqual(['amdgpu1']);
+    expect(await ids({ env: { ROCR_VISIBLE_DEVICES: '1' }, gpus: ['0'] })).toEqual(['amdgpu1']);
+    const none = await probeAmdGpu(contextFor(root, { env: { ROCR_VISIBLE_DEVICES: '7' } }));
+    expect(none).toMatchObject({ found: false, why: "the job's GPUs (7) match none of the 2 AMD GPUs" });
+  });
+});
