@@ -8,3 +8,10 @@ export class UsageError extends Error {
     super(message);
   }
 }
+
+/** RunBusyError is a run that a live process on this host is already tracking. */
+export class RunBusyError extends UsageError {
+  constructor(message: string, readonly ownerPid: number) {
+    super(message);
+  }
+}

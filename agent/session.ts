@@ -10,7 +10,7 @@ import { renderReport } from '../src/report/render.js';
 import type { Report } from '../src/report/types.js';
 import { Store } from '../src/store/store.js';
 import { setupCarbon, type CarbonFlags } from './carbon-setup.js';
-import { UsageError } from './errors.js';
+import { RunBusyError, UsageError } from './errors.js';
 import { defaultDbPath } from './options.js';
 import type { ListenAddress } from './parse.js';
 import { selectCollectors } from './select-collectors.js';
@@ -88,12 +88,13 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
     if (selection.collectors.length === 0) {
       throw new UsageError('no power source found and no model applies: run `wattprint doctor` to see why, or pass --collectors cpu,ram');
     }
-    tracker = new Tracker({
-      store, runId: flags.runId ?? defaultRunId(env), hostname: hostname(), labels: flags.label ?? {}, command,
+    const trackerFor = (runId: string) => new Tracker({
+      store, runId, hostname: hostname(), labels: flags.label ?? {}, command,
       intervalSeconds: flags.interval, pue: carbon.pue, zone: carbon.zone, intensity: carbon.intensity, market: carbon.market,
       collectors: selection.collectors, sampleRetentionSeconds: flags.sampleRetention, expectedDurationSeconds: flags.expectedDuration,
       onTick: (snapshot) => server?.publish(snapshot),
     });
+    tracker = startTracker(trackerFor, flags, env);
     if (flags.listen) {
       const live = tracker;
       const serve = (port: number) => startLiveServer({
@@ -133,6 +134,23 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
     if (tracker && !tracker.resumed && tracker.snapshot.tick === 0) store.discardRun(tracker.run.runKey);
     store.close();
     throw err;
+  }
+}
+
+/**
+ * startTracker creates the tracker. When the run id came from the scheduler (not --run-id) and a live
+ * process here already tracks it — the node agent of a SLURM job, say — this command is tracked under its
+ * own id instead of being refused, and says so: the job must run either way.
+ */
+function startTracker(make: (runId: string) => Tracker, flags: TrackingFlags, env: NodeJS.ProcessEnv): Tracker {
+  const runId = flags.runId ?? defaultRunId(env);
+  try {
+    return make(runId);
+  } catch (err) {
+    if (!(err instanceof RunBusyError) || flags.runId) throw err;
+    const own = `${runId}.${process.pid}`;
+    if (!flags.quiet) process.stderr.write(`wattprint: run ${runId} is tracked by process ${err.ownerPid} on this host; tracking this command as ${own}\n`);
+    return make(own);
   }
 }
 

@@ -12,7 +12,7 @@ import type { Store } from '../src/store/store.js';
 import type { Reading } from '../src/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { CollectorRunner } from './collector-runner.js';
-import { UsageError } from './errors.js';
+import { RunBusyError } from './errors.js';
 import { buildSnapshot, type LiveDevice } from './snapshot-builder.js';
 
 /** TrackerOptions is everything a tracking session needs; agent/ builds it from flags, env and config. */
@@ -220,8 +220,8 @@ export class Tracker {
 function assertNotTrackedElsewhere(run: RunRow, host: string): void {
   if (run.status !== 'running' || run.ownerHost !== host || !run.ownerPid || run.ownerPid === process.pid) return;
   if (!processAlive(run.ownerPid)) return;
-  throw new UsageError(`run '${run.runId}' is being tracked by process ${run.ownerPid} on this host: pass another --run-id ` +
-    '(one tracker per node: wrap the launcher, not each rank), or stop that process first');
+  throw new RunBusyError(`run '${run.runId}' is being tracked by process ${run.ownerPid} on this host: pass another --run-id ` +
+    '(one tracker per node: wrap the launcher, not each rank), or stop that process first', run.ownerPid);
 }
 
 function processAlive(pid: number): boolean {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, startCli, tempDir, waitFor, writeTree } from '../helpers/cli.js';
+import { baseEnv, runCli, startCli, tempDir, waitFor, writeTree } from '../helpers/cli.js';
 
 let dir: string;
 let common: string[];
@@ -124,5 +124,29 @@ describe('wattprint run with progress', () => {
     expect(report.projected.itKwh).toBeCloseTo(report.energy.itKwh * 4, 12);
     expect(report.projected.co2eLocationKg).toBeCloseTo(report.co2e.locationKg * 4, 12);
     expect(r.stderr).toContain('Projected at completion');
+  });
+});
+
+describe('one tracker per run', () => {
+  it('never lets two live trackers write one run: an explicit id is refused, a scheduler id gets its own', async () => {
+    const env = baseEnv({ SLURM_JOB_ID: '4242' });
+    const agent = startCli(['agent', ...common, '--quiet'], env);
+    const db = join(dir, 'w.db');
+    await waitFor(() => {
+      try {
+        const d = new Database(db, { readonly: true });
+        const row = d.prepare("SELECT owner_pid FROM runs WHERE run_id = 'slurm-4242' AND status = 'running'").get();
+        d.close();
+        return row;
+      } catch { return undefined; }
+    }, 15_000, 'node agent running');
+    const explicit = await runCli(['run', ...common, '--run-id', 'slurm-4242', '--', 'true'], env);
+    expect(explicit.code).toBe(2);
+    expect(explicit.stderr).toMatch(/run 'slurm-4242' is being tracked by process \d+ on this host/);
+    const implicit = await runCli(['run', ...common, '--', 'true'], env);
+    expect(implicit.code).toBe(0);
+    expect(implicit.stderr).toMatch(/run slurm-4242 is tracked by process \d+ on this host; tracking this command as slurm-4242\.\d+/);
+    agent.kill('SIGTERM');
+    expect((await agent.result).code).toBe(0);
   });
 });
