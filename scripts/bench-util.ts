@@ -1,18 +1,4 @@
-import type { Clock } from '../agent/clock.js';
-
-/** manualClock is a clock the bench advances: simulated time, real work. */
-export function manualClock(wallMs: number): Clock & { advance(seconds: number): void } {
-  let mono = 1_000;
-  let wall = wallMs;
-  return {
-    monoSeconds: () => mono,
-    wallMs: () => wall,
-    advance(seconds: number) {
-      mono += seconds;
-      wall += seconds * 1000;
-    },
-  };
-}
+export { manualClock } from '../agent/clock.js';
 
 /** percentile returns the p-quantile (0..1) of values. */
 export function percentile(values: number[], p: number): number {

@@ -1,7 +1,7 @@
 import type { Collector } from '../../collectors/types.js';
 import type { IntensityProvider, IntensityValue } from '../../src/intensity/types.js';
 import type { DeviceInfo, ReadResult } from '../../src/types.js';
-import type { Clock } from '../../agent/clock.js';
+export { manualClock } from '../../agent/clock.js';
 
 /** scriptedCollector returns the queued results in order (pipeline tests; hardware collectors have their own). */
 export function scriptedCollector(devices: DeviceInfo[], queue: ReadResult[]): Collector & { queue: ReadResult[] } {
@@ -13,20 +13,6 @@ export function scriptedCollector(devices: DeviceInfo[], queue: ReadResult[]): C
       return next;
     },
     close() {},
-  };
-}
-
-/** manualClock is a clock tests advance by hand. */
-export function manualClock(wallMs: number): Clock & { advance(seconds: number): void } {
-  let mono = 1000;
-  let wall = wallMs;
-  return {
-    monoSeconds: () => mono,
-    wallMs: () => wall,
-    advance(seconds: number) {
-      mono += seconds;
-      wall += seconds * 1000;
-    },
   };
 }
 
