@@ -1,7 +1,7 @@
 import type { Collector } from '../collectors/types.js';
 import { accountMinutes, type MinuteEnergy } from '../src/accounting.js';
 import type { MarketInstruments } from '../src/carbon.js';
-import { Integrator } from '../src/energy/integrator.js';
+import { GAP_INTERVALS, Integrator } from '../src/energy/integrator.js';
 import { MINUTE_MS, splitByTime } from '../src/energy/split.js';
 import type { IntensityProvider } from '../src/intensity/types.js';
 import { loadReport } from '../src/report/load.js';
@@ -118,6 +118,20 @@ export class Tracker {
     this.progress = { fraction: Math.min(1, Math.max(0, fraction)), source };
   }
 
+  /**
+   * recordSilentDevices closes the run's account of devices that stopped answering (a GPU that fell off the
+   * bus, a collector failing to the end): a gap from their last reading to the end, so the report shows it.
+   */
+  private recordSilentDevices(endedAtMs: number): void {
+    const limitMs = GAP_INTERVALS * this.options.intervalSeconds * 1000;
+    for (const device of this.devices.values()) {
+      const lastMs = this.integrator.state(device.row.id)?.wallMs ?? this.run.startedAtMs;
+      if (endedAtMs - lastMs > limitMs) {
+        this.options.store.addGap(device.row.devKey, lastMs, endedAtMs, 'no readings until the end of the run (device lost or collector failing)');
+      }
+    }
+  }
+
   /** progressAt is the job's progress: reported by the job, else elapsed over --expected-duration. */
   private progressAt(wallMs: number): { fraction: number; source: string } | undefined {
     if (this.progress) return this.progress;
@@ -204,6 +218,7 @@ export class Tracker {
     await this.inFlight;
     await this.tick();
     const endedAtMs = this.clock.wallMs();
+    this.recordSilentDevices(endedAtMs);
     const progress = this.progressAt(endedAtMs);
     if (progress) this.options.store.saveProgress(this.run.runKey, progress);
     this.options.store.endRun(this.run.runKey, endedAtMs, exitCode);

@@ -77,6 +77,11 @@ export class Store {
     return this.stmts.listRuns.all().map(toRunRow);
   }
 
+  /** addGap records a gap outside a tick (a device silent until the run's end). */
+  addGap(devKey: number, startMs: number, endMs: number, reason: string): void {
+    this.stmts.addGap.run(devKey, startMs, endMs, reason, null);
+  }
+
   /** saveProgress records the job's progress (0..1) for projections in reports. */
   saveProgress(runKey: number, progress: { fraction: number; source: string }): void {
     this.db.prepare('UPDATE runs SET progress_json = ? WHERE run_key = ?').run(JSON.stringify(progress), runKey);

@@ -109,3 +109,32 @@ describe('Tracker', () => {
     store.close();
   });
 });
+
+describe('Tracker: devices that stop answering', () => {
+  it('shows a gap to the end of the run for a device silent since its last reading', async () => {
+    const store = Store.open(join(dir, 'w.db'));
+    const clock = manualClock(T0 + 10 * 60_000);
+    const readings = [
+      { readings: [{ deviceId: 'gpu0', counterJoules: 100 }, { deviceId: 'cpu', powerWatts: 50 }] },
+      { readings: [{ deviceId: 'gpu0', counterJoules: 400 }, { deviceId: 'cpu', powerWatts: 50 }] },
+      ...Array.from({ length: 8 }, () => ({ readings: [{ deviceId: 'cpu', powerWatts: 50 }], dropped: [{ deviceId: 'gpu0', reason: 'lost' }] })),
+    ];
+    const tracker = new Tracker(options(store, { clock, intervalSeconds: 1, collectors: [scriptedCollector([gpu, cpu], readings)] }));
+    await tracker.tick();
+    clock.advance(1);
+    await tracker.tick();
+    for (let i = 0; i < 7; i++) {
+      clock.advance(1);
+      await tracker.tick();
+    }
+    clock.advance(1);
+    const report = await tracker.stop(0);
+    expect(report.gaps).toEqual([{
+      deviceId: 'gpu0', startAt: new Date(T0 + 10 * 60_000 + 1000).toISOString(), endAt: new Date(T0 + 10 * 60_000 + 9000).toISOString(),
+      reason: 'no readings until the end of the run (device lost or collector failing)',
+    }]);
+    expect(report.energy.byDevice.find((d) => d.id === 'gpu0')!.kwh * 3.6e6).toBeCloseTo(300, 9);
+    expect(tracker.snapshot.collectors[0]!.errorsTotal).toEqual({ lost: 8 });
+    store.close();
+  });
+});
