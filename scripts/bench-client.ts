@@ -15,7 +15,7 @@ const ws = new WebSocket(`${base.replace('http', 'ws')}/ws`);
 
 function scrape(): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = request(`${base}/metrics`, { agent }, (res) => {
+    const req = request(`${base}${process.env.BENCH_PATH ?? '/metrics'}`, { agent }, (res) => {
       res.resume();
       res.on('end', resolve);
     });

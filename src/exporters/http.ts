@@ -139,8 +139,7 @@ async function handle(
   }
   if (method !== route) return methodNotAllowed(res, route);
   if (path === '/metrics') {
-    const text = await renderer.render(opts.getSnapshot());
-    return send(res, 200, METRICS_CONTENT_TYPE, text);
+    return send(res, 200, METRICS_CONTENT_TYPE, renderer.renderBody(opts.getSnapshot()));
   }
   if (path === '/api/snapshot') return send(res, 200, 'application/json', JSON.stringify(opts.getSnapshot()));
   return postProgress(req, res, opts);

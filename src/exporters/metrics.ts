@@ -34,6 +34,7 @@ export class MetricsRenderer {
   private cachedFor: Snapshot | undefined;
   private cachedStatsKey = '';
   private cachedText = '';
+  private cachedBody: Buffer | undefined;
   /**
    * Highest value each counter series has reported. A Prometheus counter must never decrease, or rate() and
    * increase() read it as a reset and count the whole total again. Snapshots are cumulative run totals (the
@@ -71,7 +72,14 @@ export class MetricsRenderer {
     this.cachedFor = snapshot;
     this.cachedStatsKey = statsKey;
     this.cachedText = joinFamilies(families);
+    this.cachedBody = undefined;
     return this.cachedText;
+  }
+
+  /** renderBody is renderSync as bytes, encoded once per snapshot for every scrape that follows. */
+  renderBody(snapshot: Snapshot): Buffer {
+    const text = this.renderSync(snapshot);
+    return (this.cachedBody ??= Buffer.from(text, 'utf8'));
   }
 
   private family(def: MetricDef, snapshot: Snapshot, user: UserLabels): string {
