@@ -131,7 +131,12 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
     return { tracker: started, store, server, cloud, finish };
   } catch (err) {
     await server?.close();
-    if (tracker && !tracker.resumed && tracker.snapshot.tick === 0) store.discardRun(tracker.run.runKey);
+    // A session that never ticked leaves the store as it found it: a new run is removed, a closed one closed again.
+    if (tracker && tracker.snapshot.tick === 0) {
+      const previous = tracker.previous;
+      if (!tracker.resumed) store.discardRun(tracker.run.runKey);
+      else if (previous?.status === 'ended') store.endRun(tracker.run.runKey, previous.endedAtMs ?? previous.lastTickMs, previous.exitCode);
+    }
     store.close();
     throw err;
   }

@@ -27,6 +27,8 @@ export interface SnapshotInputs {
   wallMs: number;
   tick: number;
   co2e: { location: number; market: number };
+  /** Facility energy accounted so far (each period at the PUE in force then), joules. */
+  facilityJoules: number;
   collectors: CollectorStatus[];
   tickLagSeconds: number;
   status: 'running' | 'ended';
@@ -40,7 +42,7 @@ export function buildSnapshot(s: SnapshotInputs): Snapshot {
   const intensity = s.options.intensity.lookup(s.wallMs);
   const elapsedSeconds = Math.max(0, (s.wallMs - s.run.startedAtMs) / 1000);
   const collectors = s.collectors.map((c) => ({ ...c, errorsTotal: { ...c.errorsTotal } }));
-  const facility = facilityJoules(itEnergyJoules, s.options.pue.value);
+  const facility = s.facilityJoules;
   const snapshot: Snapshot = {
     runId: s.run.runId,
     hostname: s.run.hostname || hostname(),

@@ -12,7 +12,7 @@ import type { Store } from '../src/store/store.js';
 import type { Reading } from '../src/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { CollectorRunner } from './collector-runner.js';
-import { RunBusyError } from './errors.js';
+import { assertNotTrackedElsewhere, resumeDevices, type PendingGap } from './resume.js';
 import { buildSnapshot, type LiveDevice } from './snapshot-builder.js';
 
 /** TrackerOptions is everything a tracking session needs; agent/ builds it from flags, env and config. */
@@ -47,8 +47,18 @@ export class Tracker {
   private readonly clock: Clock;
   private readonly integrator: Integrator;
   private readonly runners: CollectorRunner[];
-  private readonly devices = new Map<string, LiveDevice>();
+  private readonly devices: Map<string, LiveDevice>;
+  /** Devices of a resumed run that no collector offers in this session. */
+  private readonly absent: Set<string>;
+  private pendingGaps: PendingGap[];
+  /** The stored run as it was before this session reopened it. */
+  readonly previous?: RunRow;
+  private readonly resumedAtMs: number;
   private co2e = { location: 0, market: 0 };
+  /** Facility energy accumulated period by period, so a PUE change on resume never lowers the total. */
+  private facilityJoules = 0;
+  private tickErrors = 0;
+  private lastErrorReportMs = -Infinity;
   private tickCount = 0;
   private tickLagSeconds = 0;
   private timer?: NodeJS.Timeout;
@@ -61,35 +71,33 @@ export class Tracker {
     this.clock = options.clock ?? systemClock;
     this.integrator = new Integrator({
       intervalSeconds: options.intervalSeconds,
-      maxPowerWatts: (id) => Math.max(2 * (this.devices.get(id)?.row.powerLimitWatts ?? 0), 5_000),
+      maxPowerWatts: (id) => maxPlausibleWatts(this.devices.get(id)?.row),
     });
     this.runners = options.collectors.map((c) => new CollectorRunner(c, Math.max(500, options.intervalSeconds * 800)));
     const existing = store.findRun(options.runId);
+    this.previous = existing;
     this.resumed = existing !== undefined;
-    const settings = { pue: options.pue.value, pueSource: options.pue.source, zone: options.zone, intensitySource: options.intensity.name };
+    this.resumedAtMs = this.clock.wallMs();
+    const settings = {
+      pue: options.pue.value, pueSource: options.pue.source, zone: options.zone, intensitySource: options.intensity.name,
+      market: options.market, labels: options.labels,
+    };
     if (existing) {
       assertNotTrackedElsewhere(existing, options.hostname);
       store.reopenRun(existing.runKey, settings);
       this.run = store.findRun(options.runId)!;
       this.co2e = { location: existing.co2eLocationGrams, market: existing.co2eMarketGrams };
+      this.facilityJoules = store.facilityJoulesOf(existing.runKey);
     } else {
       this.run = store.createRun({
-        runId: options.runId, hostname: options.hostname, startedAtMs: this.clock.wallMs(), ...settings,
-        market: options.market, labels: options.labels, command: options.command,
+        runId: options.runId, hostname: options.hostname, startedAtMs: this.clock.wallMs(), ...settings, command: options.command,
       });
     }
     store.claimRun(this.run.runKey, options.hostname, process.pid);
-    for (const collector of options.collectors) {
-      for (const info of collector.devices) {
-        const row = store.upsertDevice(this.run.runKey, info);
-        this.devices.set(info.id, { row, energyJoules: row.energyJoules, samples: row.samples, powerWatts: 0 });
-        if (this.resumed && row.stateWallMs !== undefined) {
-          this.integrator.restore(info.id, {
-            counterJoules: row.counterJoules, counterEpoch: row.counterEpoch, powerWatts: row.powerWatts, wallMs: row.stateWallMs,
-          });
-        }
-      }
-    }
+    const resumed = resumeDevices(store, this.run, existing, options.collectors.flatMap((c) => c.devices), this.integrator, this.resumedAtMs);
+    this.devices = resumed.devices;
+    this.absent = resumed.absent;
+    this.pendingGaps = resumed.gaps;
     this.snapshot = this.makeSnapshot(this.clock.wallMs());
   }
 
@@ -102,7 +110,7 @@ export class Tracker {
       const delayMs = Math.max(0, (nextDue - this.clock.monoSeconds()) * 1000);
       this.timer = setTimeout(() => {
         this.tickLagSeconds = Math.max(0, this.clock.monoSeconds() - nextDue);
-        this.inFlight = this.tick().finally(() => {
+        this.inFlight = this.tick().catch((err: unknown) => this.noteTickError(err)).finally(() => {
           nextDue += this.options.intervalSeconds;
           // After a stall (suspend, overload) skip the missed ticks instead of firing a burst.
           if (nextDue < this.clock.monoSeconds()) nextDue = this.clock.monoSeconds() + this.options.intervalSeconds;
@@ -125,11 +133,27 @@ export class Tracker {
   private recordSilentDevices(endedAtMs: number): void {
     const limitMs = GAP_INTERVALS * this.options.intervalSeconds * 1000;
     for (const device of this.devices.values()) {
-      const lastMs = this.integrator.state(device.row.id)?.wallMs ?? this.run.startedAtMs;
+      if (this.absent.has(device.row.id)) {
+        this.options.store.addGap(device.row.devKey, this.resumedAtMs, endedAtMs, 'not found when the run resumed: its energy in this session is not counted');
+        continue;
+      }
+      const lastMs = this.integrator.state(device.row.id)?.wallMs ?? this.resumedAtMs;
       if (endedAtMs - lastMs > limitMs) {
         this.options.store.addGap(device.row.devKey, lastMs, endedAtMs, 'no readings until the end of the run (device lost or collector failing)');
       }
     }
+  }
+
+  /**
+   * noteTickError keeps the agent (and the job it wraps) alive through a failed tick — a locked or full
+   * database, say: the tick's energy stays in the counters for the next one. One line on stderr a minute.
+   */
+  private noteTickError(err: unknown, always = false): void {
+    this.tickErrors++;
+    const now = Date.now();
+    if (!always && now - this.lastErrorReportMs < 60_000) return;
+    this.lastErrorReportMs = now;
+    process.stderr.write(`wattprint: tick failed (${this.tickErrors} so far): ${(err as Error).message}; retrying every interval\n`);
   }
 
   /** progressAt is the job's progress: reported by the job, else elapsed over --expected-duration. */
@@ -148,7 +172,14 @@ export class Tracker {
     const monoSeconds = this.clock.monoSeconds();
     const wallMs = this.clock.wallMs();
     const write: TickWrite = {
-      runKey: this.run.runKey, wallMs, minutes: [], periods: [], devices: [], samples: [], gaps: [], co2eLocationGrams: 0, co2eMarketGrams: 0,
+      runKey: this.run.runKey, wallMs, minutes: [], periods: [], devices: [], samples: [], gaps: [...this.pendingGaps],
+      co2eLocationGrams: 0, co2eMarketGrams: 0,
+    };
+    // What this tick changes in memory is undone if its commit fails: the next tick's counter deltas and
+    // samples then cover both intervals, so nothing is lost and nothing is counted without being stored.
+    const saved = {
+      states: this.integrator.saveStates(), co2e: { ...this.co2e }, facilityJoules: this.facilityJoules,
+      devices: [...this.devices.values()].map((d) => [d, d.energyJoules, d.samples, d.powerWatts] as const),
     };
     const itByMinute = new Map<number, number>();
     for (const result of results) {
@@ -156,6 +187,7 @@ export class Tracker {
     }
     // Every device's total and state goes into each commit, read this tick or not: the state is one value.
     for (const device of this.devices.values()) {
+      if (this.absent.has(device.row.id)) continue;
       const state = this.integrator.state(device.row.id);
       write.devices.push({
         devKey: device.row.devKey, energyJoules: device.energyJoules, samples: device.samples, counterJoules: state?.counterJoules,
@@ -167,10 +199,20 @@ export class Tracker {
     for (const p of write.periods) {
       this.co2e.location += p.co2eLocationGrams;
       this.co2e.market += p.co2eMarketGrams;
+      this.facilityJoules += p.facilityJoules;
     }
     write.co2eLocationGrams = this.co2e.location;
     write.co2eMarketGrams = this.co2e.market;
-    this.options.store.commitTick(write);
+    try {
+      this.options.store.commitTick(write);
+    } catch (err) {
+      this.integrator.restoreStates(saved.states);
+      this.co2e = saved.co2e;
+      this.facilityJoules = saved.facilityJoules;
+      for (const [d, energyJoules, samples, powerWatts] of saved.devices) Object.assign(d, { energyJoules, samples, powerWatts });
+      throw err;
+    }
+    this.pendingGaps = [];
     this.tickCount++;
     if (this.tickCount % 60 === 0) this.options.store.pruneSamples(this.run.runKey, wallMs - this.options.sampleRetentionSeconds * 1000);
     this.snapshot = this.makeSnapshot(wallMs);
@@ -184,7 +226,7 @@ export class Tracker {
     const devKey = device.row.devKey;
     if (contribution) {
       const { energyJoules, startMs, endMs, event } = contribution;
-      if (event === 'gap' || event === 'epoch-change' || event === 'recovered') {
+      if (event === 'gap' || event === 'epoch-change' || event === 'recovered' || event === 'reset') {
         write.gaps!.push({ devKey, startMs, endMs, reason: gapReason(event), ...(event === 'recovered' ? { recoveredJoules: energyJoules } : {}) });
       }
       if (energyJoules > 0) {
@@ -206,7 +248,7 @@ export class Tracker {
   private makeSnapshot(wallMs: number): Snapshot {
     return buildSnapshot({
       run: this.run, options: this.options, devices: [...this.devices.values()], wallMs, tick: this.tickCount,
-      co2e: this.co2e, collectors: this.runners.map((r) => r.status), tickLagSeconds: this.tickLagSeconds,
+      co2e: this.co2e, facilityJoules: this.facilityJoules, collectors: this.runners.map((r) => r.status), tickLagSeconds: this.tickLagSeconds,
       status: this.stopped ? 'ended' : 'running', progress: this.progress,
     });
   }
@@ -216,39 +258,36 @@ export class Tracker {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.inFlight;
-    await this.tick();
-    const endedAtMs = this.clock.wallMs();
-    this.recordSilentDevices(endedAtMs);
-    const progress = this.progressAt(endedAtMs);
-    if (progress) this.options.store.saveProgress(this.run.runKey, progress);
-    this.options.store.endRun(this.run.runKey, endedAtMs, exitCode);
-    this.snapshot = this.makeSnapshot(endedAtMs);
-    for (const c of this.options.collectors) c.close();
-    return loadReport(this.options.store, this.options.store.findRun(this.run.runId)!);
+    try {
+      await this.tick();
+    } catch (err) {
+      this.noteTickError(err, true);
+    }
+    try {
+      const endedAtMs = this.clock.wallMs();
+      this.recordSilentDevices(endedAtMs);
+      const progress = this.progressAt(endedAtMs);
+      if (progress) this.options.store.saveProgress(this.run.runKey, progress);
+      this.options.store.endRun(this.run.runKey, endedAtMs, exitCode);
+      this.snapshot = this.makeSnapshot(endedAtMs);
+      return loadReport(this.options.store, this.options.store.findRun(this.run.runId)!);
+    } finally {
+      for (const c of this.options.collectors) c.close();
+    }
   }
 }
 
 /**
- * assertNotTrackedElsewhere refuses to resume a run that a live process on this host is tracking: two
- * trackers writing one run would count its energy twice (several ranks sharing one SLURM job id, say).
+ * maxPlausibleWatts bounds a device's power, to tell a counter wrap from a reset and to know when downtime
+ * could hide a wrap: twice its power limit, else 1 kW for a CPU package or DRAM, 5 kW for anything else.
  */
-function assertNotTrackedElsewhere(run: RunRow, host: string): void {
-  if (run.status !== 'running' || run.ownerHost !== host || !run.ownerPid || run.ownerPid === process.pid) return;
-  if (!processAlive(run.ownerPid)) return;
-  throw new RunBusyError(`run '${run.runId}' is being tracked by process ${run.ownerPid} on this host: pass another --run-id ` +
-    '(one tracker per node: wrap the launcher, not each rank), or stop that process first', run.ownerPid);
+function maxPlausibleWatts(row: DeviceRow | undefined): number {
+  if (row?.powerLimitWatts) return 2 * row.powerLimitWatts;
+  return row?.kind === 'cpu' || row?.kind === 'dram' ? 1_000 : 5_000;
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function gapReason(event: 'gap' | 'epoch-change' | 'recovered'): string {
+function gapReason(event: 'gap' | 'epoch-change' | 'recovered' | 'reset'): string {
+  if (event === 'reset') return 'counter reset (driver reload): energy since the reset counted, before it in this interval unknown';
   if (event === 'recovered') return 'agent downtime: energy recovered from the hardware counter';
   if (event === 'epoch-change') return 'counter restarted (reboot or driver reload): energy in between unknown';
   return 'no readings for more than 5 intervals: not bridged';

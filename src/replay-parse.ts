@@ -89,9 +89,11 @@ function parseCsvTrace(text: string, file: string): ParsedTrace {
   }
   const trace = emptyTrace(wide || joulesCol >= 0 ? 'joules_total' : 'watts');
   const raw = (col: number): string => (header.fields[col] ?? '').trim();
-  const seriesDevices = seriesCols.map((col) => {
-    const labels = parseLabels(raw(col));
-    const device = labels.get('device') ?? raw(col);
+  const columnLabels = seriesCols.map((col) => parseLabels(raw(col)));
+  const idOf = seriesIds(columnLabels);
+  const seriesDevices = seriesCols.map((col, i) => {
+    const labels = columnLabels[i]!;
+    const device = labels.has('device') ? idOf(labels) : raw(col);
     const kind = labels.get('kind');
     if (kind) trace.deviceKinds.set(device, kind);
     return { col, device };
@@ -120,6 +122,7 @@ const SERIES_LINE = /^(wattprint_energy_joules_total)?\{([^}]*)\}\s+(\S+)\s+(\S+
 function parseSeriesLines(text: string, file: string): ParsedTrace {
   const trace = emptyTrace('joules_total');
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const points: { labels: Map<string, string>; lineNumber: number; tMs: number; value: number }[] = [];
   lines.forEach((line, index) => {
     const lineNumber = index + 1;
     if (line.trim() === '' || line.startsWith('#')) return;
@@ -136,11 +139,30 @@ function parseSeriesLines(text: string, file: string): ParsedTrace {
     if (value === undefined || value < 0) throw cellError(file, lineNumber, 'value', valueText, 'is not a non-negative number');
     const tMs = parseStrictNumber(msText);
     if (tMs === undefined || !Number.isInteger(tMs)) throw cellError(file, lineNumber, 'timestamp', msText, 'is not a Unix time in milliseconds');
+    points.push({ labels, lineNumber, tMs, value });
+  });
+  const idOf = seriesIds(points.map((p) => p.labels));
+  for (const { labels, lineNumber, tMs, value } of points) {
+    const device = idOf(labels);
     const kind = labels.get('kind');
     if (kind) trace.deviceKinds.set(device, kind);
     addPoint(trace, file, lineNumber, device, tMs, value);
-  });
+  }
   return finish(trace);
+}
+
+/**
+ * seriesIds names each series by its device — prefixed by its node (instance, else hostname, else job) and run
+ * when the dump holds several: one agent per node exports a `gpu0` each, and those are different GPUs.
+ */
+function seriesIds(all: Map<string, string>[]): (labels: Map<string, string>) => string {
+  const node = (l: Map<string, string>) => l.get('instance') ?? l.get('hostname') ?? l.get('job');
+  // Series without the label (plain exposition lines) do not count as another node or run.
+  const distinct = (values: (string | undefined)[]) => new Set(values.filter((v) => v !== undefined)).size > 1;
+  const manyNodes = distinct(all.map(node));
+  const manyRuns = distinct(all.map((l) => l.get('run_id')));
+  return (l) => [manyRuns ? l.get('run_id') : undefined, manyNodes ? node(l) : undefined, l.get('device') ?? '']
+    .filter((x) => x !== undefined).join('/');
 }
 
 /** parseLabels reads the `{a="x",b="y"}` part of a Prometheus series name (\" and \\ escapes). */

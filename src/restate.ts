@@ -91,6 +91,15 @@ export function latestRestatement(db: Database.Database, runKey: number): Restat
  * with `restatement` holding the figures before and after side by side.
  */
 export function restatedReport(store: Store, run: RunRow, r: Restatement, notes: string[] = []): Report {
+  // A restatement covers the energy stored when it was made; a run resumed after it has more, whose CO2e the
+  // restated periods lack. Then the tracked figures hold, and the report says to restate again.
+  const coveredJoules = r.after.periods.reduce((s, p) => s + p.itJoules, 0);
+  const trackedJoules = store.devicesOf(run.runKey).reduce((s, d) => s + d.energyJoules, 0);
+  if (trackedJoules > coveredJoules * (1 + 1e-9) + 1e-6) {
+    return loadReport(store, run, [...notes, `the restatement of ${new Date(r.createdAtMs).toISOString()} (${r.source}) covers ` +
+      `${(coveredJoules / 3.6e6).toPrecision(4)} of the run's ${(trackedJoules / 3.6e6).toPrecision(4)} kWh (the run went on after it): ` +
+      `figures are as tracked; restate again with \`wattprint report ${run.runId} --restate\``]);
+  }
   const restatedRun: RunRow = {
     ...run, pue: r.after.pue, pueSource: r.after.pueSource, market: r.after.market, intensitySource: r.after.intensitySource,
     ...(r.after.zone ? { zone: r.after.zone } : {}),

@@ -101,7 +101,7 @@ export function runsCommand(flags: { db: string; json?: boolean }): number {
       const endMs = run.endedAtMs ?? run.lastTickMs;
       return {
         runId: run.runId, status: run.status, startedAt: new Date(run.startedAtMs).toISOString(), endedAt: new Date(endMs).toISOString(),
-        durationSeconds: (endMs - run.startedAtMs) / 1000, itKwh: joulesToKwh(itJoules), facilityKwh: joulesToKwh(itJoules * run.pue),
+        durationSeconds: (endMs - run.startedAtMs) / 1000, itKwh: joulesToKwh(itJoules), facilityKwh: joulesToKwh(store.facilityJoulesOf(run.runKey)),
         co2eLocationKg: run.co2eLocationGrams / 1000, co2eMarketKg: run.co2eMarketGrams / 1000, command: run.command ?? null, labels: run.labels,
       };
     });

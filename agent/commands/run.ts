@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { renderReport } from '../../src/report/render.js';
 import { UsageError } from '../errors.js';
@@ -26,8 +27,8 @@ export async function runCommand(argv: string[], flags: TrackingFlags, env: Node
   const childEnv = { ...env, WATTPRINT_JOB_RUN_ID: session.tracker.run.runId, ...(session.server ? { WATTPRINT_URL: session.server.url } : {}) };
   const child = spawn(executable, args, { stdio: 'inherit', env: childEnv });
   const forward = (signal: NodeJS.Signals) => () => {
-    // On a terminal, Ctrl-C already reached the child (same foreground process group): do not send it twice.
-    if (signal === 'SIGINT' && process.stdin.isTTY) return;
+    // Ctrl-C on the terminal already reached the child (same foreground process group): do not send it twice.
+    if (signal === 'SIGINT' && inForegroundOfTerminal()) return;
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   };
   const handlers = FORWARDED.map((signal) => [signal, forward(signal)] as const);
@@ -35,9 +36,13 @@ export async function runCommand(argv: string[], flags: TrackingFlags, env: Node
   const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (c, s) => resolve({ code: c, signal: s }));
-  }).catch(async (err: Error) => {
-    await session.finish(127);
-    throw new UsageError(`cannot start '${command}': ${err.message}`, 127);
+  }).catch(async (err: NodeJS.ErrnoException) => {
+    clearInterval(redraw);
+    status?.close();
+    // As shells do: 126 for a command found but not executable, 127 for one not found.
+    const code = err.code === 'EACCES' ? 126 : 127;
+    await session.finish(code);
+    throw new UsageError(`cannot start '${command}': ${err.message}`, code);
   });
   const exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
   clearInterval(redraw);
@@ -46,4 +51,19 @@ export async function runCommand(argv: string[], flags: TrackingFlags, env: Node
   for (const [sig, handler] of handlers) process.off(sig, handler);
   if (!flags.quiet) process.stderr.write(renderReport(report, 'table'));
   return exitCode;
+}
+
+/**
+ * inForegroundOfTerminal tells whether this process is in its terminal's foreground process group (from
+ * /proc/self/stat: pgrp equals the terminal's tpgid), where a typed Ctrl-C reaches every process of the group.
+ */
+function inForegroundOfTerminal(): boolean {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const [pgrp, ttyNr, tpgid] = [Number(fields[2]), Number(fields[4]), Number(fields[5])];
+    return ttyNr !== 0 && tpgid === pgrp;
+  } catch {
+    return process.stdin.isTTY === true;
+  }
 }

@@ -47,6 +47,17 @@ export class Integrator {
     this.states.set(deviceId, { ...state, monoSeconds: undefined });
   }
 
+  /** saveStates copies every device's state (to roll back a tick whose commit failed). */
+  saveStates(): Map<string, DeviceState> {
+    return new Map([...this.states].map(([id, s]) => [id, { ...s }]));
+  }
+
+  /** restoreStates puts back states saved by saveStates. */
+  restoreStates(saved: Map<string, DeviceState>): void {
+    this.states.clear();
+    for (const [id, s] of saved) this.states.set(id, s);
+  }
+
   /** state returns the current state of a device, for persistence. */
   state(deviceId: string): DeviceState | undefined {
     return this.states.get(deviceId);
@@ -55,7 +66,10 @@ export class Integrator {
   /** ingest integrates one reading taken at (monoSeconds, wallMs); it returns the energy since the last one. */
   ingest(reading: Reading, method: EnergyMethod, monoSeconds: number, wallMs: number): Contribution | undefined {
     const prev = this.states.get(reading.deviceId);
-    const hasCounter = method === 'counter' && reading.counterJoules !== undefined;
+    // A counter device's reading without its counter (one energy read failed) integrates nothing: the next
+    // counter delta covers this interval, and integrating its power too would count it twice.
+    if (method === 'counter' && reading.counterJoules === undefined) return undefined;
+    const hasCounter = method === 'counter';
     if (!hasCounter && reading.powerWatts === undefined) return undefined;
     const next: DeviceState = {
       counterJoules: hasCounter ? reading.counterJoules : prev?.counterJoules,
@@ -68,11 +82,14 @@ export class Integrator {
     if (!prev) return undefined;
     const resumed = prev.monoSeconds === undefined;
     const elapsedSeconds = resumed ? (wallMs - prev.wallMs) / 1000 : monoSeconds - prev.monoSeconds!;
-    if (!(elapsedSeconds > 0)) return undefined;
+    if (!(elapsedSeconds > 0)) {
+      // After a resume the wall clock is all there is: if it went back, the downtime cannot be measured.
+      return resumed ? { deviceId: reading.deviceId, energyJoules: 0, startMs: wallMs, endMs: wallMs, event: 'gap' } : undefined;
+    }
     const startMs = wallMs - elapsedSeconds * 1000;
     const base = { deviceId: reading.deviceId, startMs, endMs: wallMs };
     if (hasCounter) return this.counterContribution(prev, reading, elapsedSeconds, resumed, base);
-    if (prev.powerWatts === undefined) return undefined;
+    if (prev.powerWatts === undefined) return { ...base, energyJoules: 0, event: 'gap' }; // method changed between sessions
     if (elapsedSeconds > GAP_INTERVALS * this.options.intervalSeconds) {
       return { ...base, energyJoules: 0, event: 'gap' };
     }
@@ -99,8 +116,13 @@ export class Integrator {
       maxPowerWatts * elapsedSeconds,
     );
     if (resumed) {
-      // Same epoch, no reset: the counter spans the agent's downtime, so that energy is recovered exactly.
-      return event === 'ok' ? { ...base, energyJoules: deltaJoules, event: 'recovered' } : { ...base, energyJoules: 0, event: 'gap' };
+      // Same epoch, no reset: the counter spans the agent's downtime, so that energy is recovered exactly —
+      // unless the downtime was long enough for a wrapping counter to go round unseen.
+      // Ambiguous when one more wrap would still be plausible: then the energy is not known, it is a gap.
+      const range = reading.counterRangeJoules;
+      const ambiguous = range !== undefined && deltaJoules + range <= maxPowerWatts * elapsedSeconds;
+      return (event === 'ok' || event === 'wrap') && !ambiguous
+        ? { ...base, energyJoules: deltaJoules, event: 'recovered' } : { ...base, energyJoules: 0, event: 'gap' };
     }
     return { ...base, energyJoules: deltaJoules, event: event === 'ok' ? undefined : event };
   }

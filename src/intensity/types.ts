@@ -1,5 +1,5 @@
 /** IntensityQuality says what kind of figure an intensity value is. */
-export type IntensityQuality = 'actual' | 'forecast' | 'annual' | 'assumed';
+export type IntensityQuality = 'actual' | 'forecast' | 'annual' | 'assumed' | 'mixed';
 
 /** IntensityValue is the grid carbon intensity for one period of one zone. */
 export interface IntensityValue {

@@ -9,6 +9,11 @@ const CHART_POINTS = 120;
 
 /** loadReport builds the report of a stored run from the database. */
 export function loadReport(store: Store, run: RunRow, notes: string[] = []): Report {
+  // One read transaction: a tick committed by a live agent between the reads below cannot split the report.
+  return store.db.transaction(() => loadReportNow(store, run, notes))();
+}
+
+function loadReportNow(store: Store, run: RunRow, notes: string[]): Report {
   const endMs = run.endedAtMs ?? run.lastTickMs;
   const minutes = Math.max(1, Math.ceil((endMs - run.startedAtMs) / 60_000));
   const bucketMinutes = Math.max(1, Math.ceil(minutes / CHART_POINTS));

@@ -100,6 +100,7 @@ export function migrate(db: Database.Database): void {
   if (version > MIGRATIONS.length) {
     throw new Error(`database schema v${version} is newer than this wattprint (v${MIGRATIONS.length}): upgrade wattprint`);
   }
+  if (version === MIGRATIONS.length) return; // up to date: write nothing (a read-only copy still opens)
   const apply = db.transaction(() => {
     for (let i = version; i < MIGRATIONS.length; i++) db.exec(MIGRATIONS[i]!);
     db.pragma(`user_version = ${MIGRATIONS.length}`);

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import type { DeviceInfo } from '../types.js';
+import type { MarketInstruments } from '../carbon.js';
 import { migrate } from './schema.js';
 import type { DeviceRow, NewRun, RunRow, TickWrite } from './rows.js';
 import { toDeviceRow, toRunRow } from './rows.js';
@@ -92,9 +93,32 @@ export class Store {
     this.db.prepare('UPDATE runs SET owner_host = ?, owner_pid = ? WHERE run_key = ?').run(ownerHost, ownerPid, runKey);
   }
 
-  /** reopenRun marks a stored run as running again (resume) with the settings in force now. */
-  reopenRun(runKey: number, settings: { pue: number; pueSource: string; zone?: string; intensitySource: string }): void {
-    this.stmts.reopenRun.run({ run_key: runKey, pue: settings.pue, pue_source: settings.pueSource, zone: settings.zone ?? null, intensity_source: settings.intensitySource });
+  /**
+   * reopenRun marks a stored run as running again (resume) with the settings in force now. Each device's
+   * totals move from the last tick's state into its row first: a device this session does not track keeps them.
+   */
+  reopenRun(runKey: number, settings: { pue: number; pueSource: string; zone?: string; intensitySource: string; market: MarketInstruments; labels: Record<string, string> }): void {
+    this.db.transaction(() => {
+      this.persistDeviceTotals(runKey);
+      this.stmts.reopenRun.run({
+        run_key: runKey, pue: settings.pue, pue_source: settings.pueSource, zone: settings.zone ?? null, intensity_source: settings.intensitySource,
+        market_json: JSON.stringify(settings.market), labels_json: JSON.stringify(settings.labels),
+      });
+    })();
+  }
+
+  /** facilityJoulesOf is a run's facility energy as accounted period by period. */
+  facilityJoulesOf(runKey: number): number {
+    return (this.db.prepare('SELECT COALESCE(SUM(facility_joules), 0) AS j FROM energy_period WHERE run_key = ?').get(runKey) as { j: number }).j;
+  }
+
+  private persistDeviceTotals(runKey: number): void {
+    for (const d of this.devicesOf(runKey)) {
+      this.stmts.saveDevice.run({
+        dev_key: d.devKey, energy_joules: d.energyJoules, samples: d.samples, counter_joules: d.counterJoules ?? null,
+        counter_epoch: d.counterEpoch ?? null, power_watts: d.powerWatts ?? null, state_wall_ms: d.stateWallMs ?? null,
+      });
+    }
   }
 
   /** upsertDevice registers a device of a run (keeping its energy on resume) and returns its row. */
@@ -141,12 +165,7 @@ export class Store {
   /** endRun closes a run and copies each device's final totals into its row. */
   endRun(runKey: number, endedAtMs: number, exitCode?: number): void {
     this.db.transaction(() => {
-      for (const d of this.devicesOf(runKey)) {
-        this.stmts.saveDevice.run({
-          dev_key: d.devKey, energy_joules: d.energyJoules, samples: d.samples, counter_joules: d.counterJoules ?? null,
-          counter_epoch: d.counterEpoch ?? null, power_watts: d.powerWatts ?? null, state_wall_ms: d.stateWallMs ?? null,
-        });
-      }
+      this.persistDeviceTotals(runKey);
       this.stmts.endRun.run(endedAtMs, exitCode ?? null, runKey);
     })();
   }
@@ -159,7 +178,8 @@ function prepare(db: Database.Database) {
     findRun: db.prepare('SELECT * FROM runs WHERE run_id = ?'),
     latestRun: db.prepare('SELECT * FROM runs ORDER BY started_at_ms DESC, run_key DESC LIMIT 1'),
     listRuns: db.prepare('SELECT * FROM runs ORDER BY started_at_ms DESC, run_key DESC'),
-    reopenRun: db.prepare(`UPDATE runs SET status = 'running', ended_at_ms = NULL, pue = @pue, pue_source = @pue_source, zone = @zone, intensity_source = @intensity_source WHERE run_key = @run_key`),
+    reopenRun: db.prepare(`UPDATE runs SET status = 'running', ended_at_ms = NULL, pue = @pue, pue_source = @pue_source, zone = @zone,
+      intensity_source = @intensity_source, market_json = @market_json, labels_json = @labels_json WHERE run_key = @run_key`),
     upsertDevice: db.prepare(`INSERT INTO devices (run_key, device_id, kind, name, uuid, method, collector, power_limit_watts, notes_json)
       VALUES (@run_key, @device_id, @kind, @name, @uuid, @method, @collector, @power_limit_watts, @notes_json)
       ON CONFLICT (run_key, device_id) DO UPDATE SET name = excluded.name, uuid = excluded.uuid, method = excluded.method,
@@ -172,8 +192,16 @@ function prepare(db: Database.Database) {
       VALUES (@run_key, @period_start_ms, @period_seconds, @it_joules, @facility_joules, @intensity, @cfe, @loc, @mkt, @source, @quality)
       ON CONFLICT (run_key, period_start_ms) DO UPDATE SET it_joules = it_joules + excluded.it_joules,
         facility_joules = facility_joules + excluded.facility_joules, co2e_location_g = co2e_location_g + excluded.co2e_location_g,
-        co2e_market_g = co2e_market_g + excluded.co2e_market_g, intensity_g_per_kwh = excluded.intensity_g_per_kwh,
-        cfe = excluded.cfe, source = excluded.source, quality = excluded.quality, period_seconds = excluded.period_seconds`),
+        co2e_market_g = co2e_market_g + excluded.co2e_market_g,
+        -- A period whose intensity changed while it ran (an API answering after the fallback was used, a forecast
+        -- replaced by an actual) shows the energy-weighted intensity of what was accounted, and every source used.
+        intensity_g_per_kwh = CASE WHEN facility_joules + excluded.facility_joules > 0
+          THEN (co2e_location_g + excluded.co2e_location_g) * 3600000.0 / (facility_joules + excluded.facility_joules)
+          ELSE excluded.intensity_g_per_kwh END,
+        cfe = excluded.cfe,
+        source = CASE WHEN instr(source, excluded.source) > 0 THEN source ELSE source || '; ' || excluded.source END,
+        quality = CASE WHEN quality = excluded.quality THEN quality ELSE 'mixed' END,
+        period_seconds = excluded.period_seconds`),
     saveDevice: db.prepare(`UPDATE devices SET energy_joules = @energy_joules, samples = @samples, counter_joules = @counter_joules,
       counter_epoch = @counter_epoch, power_watts = @power_watts, state_wall_ms = @state_wall_ms WHERE dev_key = @dev_key`),
     addSample: db.prepare('INSERT OR REPLACE INTO samples (run_key, t_ms, data) VALUES (?, ?, ?)'),

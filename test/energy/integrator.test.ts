@@ -62,3 +62,13 @@ describe('Integrator', () => {
       .toMatchObject({ energyJoules: 0, event: 'gap' });
   });
 });
+
+describe('Integrator: counter devices', () => {
+  it('never integrates the power of a counter device whose counter read failed once (no double counting)', () => {
+    const integ = new Integrator({ intervalSeconds: 1 });
+    integ.ingest({ deviceId: 'gpu0', counterJoules: 1000, powerWatts: 300 }, 'counter', 0, W0);
+    expect(integ.ingest({ deviceId: 'gpu0', powerWatts: 300 }, 'counter', 1, W0 + 1000)).toBeUndefined();
+    const c = integ.ingest({ deviceId: 'gpu0', counterJoules: 1600, powerWatts: 300 }, 'counter', 2, W0 + 2000);
+    expect(c).toMatchObject({ energyJoules: 600, startMs: W0, endMs: W0 + 2000 });
+  });
+});

@@ -185,7 +185,8 @@ describe('review: restatement and later energy', () => {
 describe('review: resume over a RAPL wrap', () => {
   const range = 262_143.328850; // max_energy_range_uj of a common package zone, in J
   it('recovers energy across downtime when the counter wrapped once (as a live tick would)', () => {
-    const integ = new Integrator({ intervalSeconds: 1 });
+    // A CPU package bounded at 1 kW cannot wrap twice in 60 s (60 kJ < one 262 kJ range): unambiguous.
+    const integ = new Integrator({ intervalSeconds: 1, maxPowerWatts: () => 1_000 });
     integ.restore('package-0', { counterJoules: 260_000, counterEpoch: 'boot', wallMs: T0 });
     // 60 s down at 100 W: 6 kJ, the counter wrapped once to 3 856.7 J
     const c = integ.ingest({ deviceId: 'package-0', counterJoules: 260_000 + 6_000 - range, counterRangeJoules: range, counterEpoch: 'boot' }, 'counter', 5, T0 + 60_000);

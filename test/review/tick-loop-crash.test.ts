@@ -40,3 +40,29 @@ describe('review: tick loop error handling', () => {
     }
   });
 });
+
+describe('review: `wattprint run` when a commit fails (e2e)', () => {
+  it.skipIf(!existsSync(join(REPO, 'dist/agent/main.js')))('does not die and orphan the job when the database is locked for > busy_timeout', async () => {
+    const { startCli, baseEnv, waitFor } = await import('../helpers/cli.js');
+    const Database = (await import('better-sqlite3')).default;
+    const dir = mkdtempSync(join(tmpdir(), 'wattprint-review-busy-'));
+    const db = join(dir, 'w.db');
+    const cli = startCli(['run', '--db', db, '--run-id', 'X', '--no-listen', '--zone', 'DE', '--collectors', 'cpu,ram', '--quiet', '--', 'sleep', '10'], baseEnv());
+    try {
+      await waitFor(() => existsSync(db), 10_000, 'database');
+      await new Promise((r) => setTimeout(r, 1500));
+      const other = new Database(db, { timeout: 10_000 });
+      other.exec('BEGIN IMMEDIATE'); // e.g. another wattprint process, a backup, an NFS lock hiccup
+      await new Promise((r) => setTimeout(r, 6_500));
+      other.exec('COMMIT');
+      other.close();
+      const r = await cli.result;
+      // Today: exit 1 after ~5 s with "SqliteError: database is locked\n    at writeTick …"; `sleep` is orphaned.
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.code).toBe(0);
+    } finally {
+      cli.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
