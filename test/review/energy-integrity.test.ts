@@ -70,7 +70,7 @@ describe('review: resume after kill -9', () => {
     clock.advance(10);
     const report = await second.stop(0);
     const gpuRow = report.energy.byDevice.find((d) => d.id === 'gpu0')!;
-    expect(gpuRow.kwh * 3.6e6).toBeCloseTo(9_000, 6); // fails: 0
+    expect(gpuRow.kwh * 3.6e6).toBeCloseTo(9_000, 6); // before the fix: 0
     expect(report.energy.itKwh * 3.6e6).toBeCloseTo(sumHourlyJoules(report), 6);
     store.close();
   });
@@ -102,7 +102,7 @@ describe('review: a tick whose commit fails', () => {
     const report = await tracker.stop(0);
     // Whatever the policy (retry, or carry the tick's minutes over), the device total and the per-hour
     // energy must agree: here the total says 10 kJ and energy_period only has 5 kJ.
-    expect(report.energy.itKwh * 3.6e6).toBeCloseTo(sumHourlyJoules(report), 6); // fails: 10000 vs 5000
+    expect(report.energy.itKwh * 3.6e6).toBeCloseTo(sumHourlyJoules(report), 6); // before the fix: 10000 vs 5000
     expect(minutesOf(store.db, tracker.run.runKey).reduce((s, m) => s + m.itJoules, 0)).toBeCloseTo(10_000, 6);
     store.close();
   });
@@ -140,7 +140,7 @@ describe('review: hourly rows', () => {
     expect(report.hourly).toHaveLength(1);
     const h = report.hourly[0]!;
     // The row says 100 g/kWh, 'api', 'actual' while its CO2e is 1.5 kWh×500 + 1.5 kWh×100 = 900 g.
-    expect(h.co2eLocationKg).toBeCloseTo((h.facilityKwh * h.intensityGramsPerKwh) / 1000, 9); // fails: 0.9 vs 0.3
+    expect(h.co2eLocationKg).toBeCloseTo((h.facilityKwh * h.intensityGramsPerKwh) / 1000, 9); // before the fix: 0.9 vs 0.3
     store.close();
   });
 });
@@ -177,7 +177,7 @@ describe('review: restatement and later energy', () => {
     // `wattprint report run-1` uses the latest restatement
     const report = restatedReport(store, ended, latestRestatement(store.db, ended.runKey)!);
     expect(report.energy.itKwh).toBeCloseTo(2, 6);
-    expect(report.co2e.locationKg).toBeGreaterThan(0.45); // fails: only the first kWh (1.5 kWh facility × 200 g = 0.3 kg)
+    expect(report.co2e.locationKg).toBeGreaterThan(0.45); // before the fix: only the first kWh (1.5 kWh facility × 200 g = 0.3 kg)
     store.close();
   });
 });
@@ -190,7 +190,7 @@ describe('review: resume over a RAPL wrap', () => {
     integ.restore('package-0', { counterJoules: 260_000, counterEpoch: 'boot', wallMs: T0 });
     // 60 s down at 100 W: 6 kJ, the counter wrapped once to 3 856.7 J
     const c = integ.ingest({ deviceId: 'package-0', counterJoules: 260_000 + 6_000 - range, counterRangeJoules: range, counterEpoch: 'boot' }, 'counter', 5, T0 + 60_000);
-    expect(c).toMatchObject({ event: 'recovered' }); // fails: event 'gap', 0 J
+    expect(c).toMatchObject({ event: 'recovered' }); // before the fix: event 'gap', 0 J
     expect(c!.energyJoules).toBeCloseTo(6_000, 6);
   });
 
@@ -200,8 +200,8 @@ describe('review: resume over a RAPL wrap', () => {
     // 1 h down at 200 W = 720 kJ = 2.75 ranges; the counter reads 1 000 + 720 000 − 2 × range
     const cur = 1_000 + 720_000 - 2 * range;
     const c = integ.ingest({ deviceId: 'package-0', counterJoules: cur, counterRangeJoules: range, counterEpoch: 'boot' }, 'counter', 5, T0 + 3_600_000);
-    // Today: event 'recovered' with 195 713 J, labelled "recovered exactly" — 524 kJ short.
-    expect(c?.event).not.toBe('recovered'); // fails
+    // Before the fix: event 'recovered' with 195 713 J, labelled "recovered exactly" — 524 kJ short.
+    expect(c?.event).not.toBe('recovered'); 
   });
 });
 
@@ -223,7 +223,7 @@ describe('review: Prometheus counters across resume', () => {
     store.close(); // kill -9; restarted by a unit file whose --pue was corrected to 1.1
     store = Store.open(path);
     const second = new Tracker(options(store, { clock, pue: { value: 1.1, source: 'flag' }, collectors: [scriptedCollector([gpu], [])] }));
-    expect(second.snapshot.facilityEnergyJoules).toBeGreaterThanOrEqual(before); // fails: 110 kJ < 150 kJ
+    expect(second.snapshot.facilityEnergyJoules).toBeGreaterThanOrEqual(before); // before the fix: 110 kJ < 150 kJ
     store.close();
   });
 });

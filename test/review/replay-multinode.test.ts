@@ -18,6 +18,6 @@ describe('review: replay of a multi-node Prometheus dump', () => {
     const trace = parseTrace(lines.join('\n') + '\n', 'dump.txt');
     const { report } = replayTrace(trace, { runId: 'replay', fileName: 'dump.txt', pue: { value: 1, source: 'x' }, intensity: flat, market: {} });
     // 2 × 4 × 1 500 J = 12 kJ
-    expect(report.energy.itKwh * 3.6e6).toBeCloseTo(12_000, 0); // fails: the two series are merged into one 'gpu0'
+    expect(report.energy.itKwh * 3.6e6).toBeCloseTo(12_000, 0); // before the fix: the two series are merged into one 'gpu0'
   });
 });

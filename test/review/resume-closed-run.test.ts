@@ -37,7 +37,7 @@ describe('review: resuming a closed run', () => {
       clock.advance(10);
       await second.tick();
       const report = await second.stop(0);
-      expect(report.energy.itKwh * 3.6e6).toBeCloseTo(2_000, 3); // fails: 8 642 000 J, 8.64 MJ "recovered"
+      expect(report.energy.itKwh * 3.6e6).toBeCloseTo(2_000, 3); // before the fix: 8 642 000 J, 8.64 MJ "recovered"
       store.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -21,7 +21,7 @@ describe('review: failed resume', () => {
       expect(second.code).toBe(2); // the user error is reported fine
       const runs = await runCli(['runs', '--db', db, '--json'], baseEnv());
       const r = (JSON.parse(runs.stdout) as { runId: string; status: string }[]).find((x) => x.runId === 'R')!;
-      expect(r.status).toBe('ended'); // fails: 'running', ended_at NULL (reopenRun ran before the listen failed)
+      expect(r.status).toBe('ended'); // before the fix: 'running', ended_at NULL (reopenRun ran before the listen failed)
     } finally {
       blocker.close();
       rmSync(dir, { recursive: true, force: true });

@@ -31,7 +31,7 @@ describe('review: tick loop error handling', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wattprint-review-loop-'));
     try {
       const r = spawnSync(process.execPath, ['--input-type=module', '-e', script(join(dir, 'w.db'))], { encoding: 'utf8', timeout: 20_000 });
-      // Today: exit code 1, "Error: database or disk is full\n    at store.commitTick ... at Tracker.tick" on stderr.
+      // Before the fix: exit code 1, "Error: database or disk is full\n    at store.commitTick ... at Tracker.tick" on stderr.
       expect(r.stderr).not.toMatch(/\n\s+at /);
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/stopped cleanly/);
@@ -57,7 +57,7 @@ describe('review: `wattprint run` when a commit fails (e2e)', () => {
       other.exec('COMMIT');
       other.close();
       const r = await cli.result;
-      // Today: exit 1 after ~5 s with "SqliteError: database is locked\n    at writeTick …"; `sleep` is orphaned.
+      // Before the fix: exit 1 after ~5 s with "SqliteError: database is locked\n    at writeTick …"; `sleep` is orphaned.
       expect(r.stderr).not.toMatch(/\n\s+at /);
       expect(r.code).toBe(0);
     } finally {
