@@ -17,7 +17,8 @@ export function buildCli(env: NodeJS.ProcessEnv, done: (code: number) => void): 
     .description('Live energy and carbon tracking for ML training runs: measured energy × PUE × hourly grid intensity.')
     .version(VERSION)
     .enablePositionalOptions()
-    .showHelpAfterError('(run with --help for usage)')
+    // Set before the commands are added, which copy it: every usage error is one 'wattprint: …' line.
+    .configureOutput({ writeErr: (text) => process.stderr.write(oneLine(text)) })
     .exitOverride();
 
   const trackingFlags = (cmd: Command): TrackingFlags => {
@@ -57,6 +58,12 @@ export function buildCli(env: NodeJS.ProcessEnv, done: (code: number) => void): 
     .action((opts) => done(zonesCommand(opts)));
 
   return program;
+}
+
+/** oneLine turns commander's 'error: …\n(Did you mean …?)' into one line naming the fix. */
+export function oneLine(text: string): string {
+  const body = text.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
+  return /^(Usage|Options|Commands):/m.test(text) ? text : `wattprint: ${body} (see --help)\n`;
 }
 
 /** VERSION is the package version. */

@@ -7,11 +7,30 @@ export function rewriteArgv(argv: string[]): string[] {
   return argv.map((a, i) => (dash >= 0 && i > dash ? a : a === '--no-collector' ? '--drop-collector' : a.startsWith('--no-collector=') ? `--drop-collector=${a.slice(15)}` : a));
 }
 
+/** BOOLEAN_ENV are the switches settable from the environment; commander would read any value as 'on'. */
+const BOOLEAN_ENV = ['WATTPRINT_QUIET', 'WATTPRINT_INSECURE'];
+
+/** normaliseBooleanEnv makes 1/true/yes/on mean on and 0/false/no/off/empty mean off; anything else is an error. */
+export function normaliseBooleanEnv(env: NodeJS.ProcessEnv): void {
+  for (const name of BOOLEAN_ENV) {
+    const value = env[name];
+    if (value === undefined) continue;
+    if (/^(1|true|yes|on)$/i.test(value.trim())) env[name] = '1';
+    else if (/^(0|false|no|off|)$/i.test(value.trim())) delete env[name];
+    else throw new UsageError(`${name}='${value}' is not a switch: use 1/true/yes to turn it on, 0/false/no to turn it off`);
+  }
+}
+
 /** main runs the CLI and exits: 2 for usage errors, the child's code for `run`, 1 for internal errors. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   let exitCode: number | undefined;
+  try {
+    normaliseBooleanEnv(env);
+  } catch (err) {
+    process.exitCode = exitCodeFor(err);
+    return;
+  }
   const program = buildCli(env, (code) => { exitCode = code; });
-  program.configureOutput({ writeErr: (text) => process.stderr.write(text.replace(/^error: /, 'wattprint: ')) });
   try {
     await program.parseAsync(rewriteArgv(argv), { from: 'user' });
   } catch (err) {

@@ -63,7 +63,7 @@ export function addTrackingOptions(cmd: Command): Command {
   addCarbonOptions(cmd);
   return cmd
     .addOption(opt('--interval <seconds>', 'seconds between readings (fractions allowed)').argParser(positiveNumber('--interval')).default(1))
-    .addOption(opt('--run-id <id>', 'run id (default: $SLURM_JOB_ID, $TORCHELASTIC_RUN_ID, else generated); an existing id resumes that run'))
+    .addOption(opt('--run-id <id>', 'run id (default: slurm-$SLURM_JOB_ID, torchelastic-$TORCHELASTIC_RUN_ID, else generated); an existing id resumes that run'))
     .addOption(opt('--label <key=value>', 'label the run (repeatable)').argParser(label))
     .addOption(opt('--listen <host:port>', 'serve /metrics, /ws and the dashboard here').argParser(listenAddress).default(listenAddress('127.0.0.1:9477'), '127.0.0.1:9477'))
     .addOption(new Option('--no-listen', 'serve nothing'))

@@ -1,7 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { extname } from 'node:path';
+import { dirname, extname, resolve } from 'node:path';
 import { detectCloud, type CloudInfo } from '../collectors/cloud.js';
 import type { CollectorContext } from '../collectors/types.js';
 import { ListenError, startLiveServer, type LiveServer } from '../src/exporters/http.js';
@@ -77,6 +77,7 @@ export function collectorContext(flags: Pick<TrackingFlags, 'sysfs' | 'procfs' |
 
 /** startSession opens the store, probes collectors, resolves carbon factors, starts tracking and serving. */
 export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv, command?: string): Promise<Session> {
+  if (flags.reportFile) checkWritable(flags.reportFile);
   const ctx = collectorContext(flags, env);
   const cloud = await detectCloud({ sysfsRoot: flags.sysfs, metadataUrl: flags.metadataUrl, env });
   const store = flags.db ? openStore(flags.db) : openStore(defaultDbPath(env), true);
@@ -167,6 +168,25 @@ async function afterRun(flags: TrackingFlags, tracker: Tracker, report: Report):
     } catch (err) {
       process.stderr.write(`wattprint: ${(err as Error).message}\n`);
     }
+  }
+}
+
+/** announce prints where the run is tracked and served (one line on stderr). */
+export function announce(session: Session): void {
+  const t = session.tracker;
+  const where = session.server ? `; live at ${session.server.url}/ (metrics ${session.server.url}/metrics)` : '';
+  process.stderr.write(`wattprint: tracking run ${t.run.runId}${t.resumed ? ' (resumed)' : ''}${where}\n`);
+}
+
+/** checkWritable refuses a --report-file that could not be written, before the job starts rather than after. */
+function checkWritable(path: string): void {
+  const dir = dirname(resolve(path));
+  try {
+    if (existsSync(path) && statSync(path).isDirectory()) throw new Error('it is a folder');
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `folder ${dir} does not exist` : (err as NodeJS.ErrnoException).code === 'EACCES' ? `folder ${dir} is not writable` : (err as Error).message;
+    throw new UsageError(`cannot write --report-file ${path}: ${why}; pass a writable path`);
   }
 }
 

@@ -18,6 +18,8 @@ export interface EstimateInput {
   pue?: number;
   /** Location-based grid intensity in gCO2e/kWh. */
   intensityGramsPerKwh: number;
+  /** Where the intensity came from ('--intensity', 'table: … zone DE'), shown with it. */
+  intensitySource?: string;
   /** Market-based (contractual/residual) intensity in gCO2e/kWh: the paper's "net" column. */
   marketIntensityGramsPerKwh?: number;
   /** Carbon-free energy fraction 0..1 bought: market intensity = intensity × (1 − cfe). */
@@ -31,7 +33,7 @@ export interface EstimateResult {
   hours: number;
   pue: number;
   pueAssumed: boolean;
-  intensity: { gramsPerKwh: number; marketGramsPerKwh: number; marketBasis: string };
+  intensity: { gramsPerKwh: number; marketGramsPerKwh: number; marketBasis: string; source?: string };
   energy: { itKwh: number; facilityKwh: number };
   co2e: { locationKg: number; marketKg: number };
 }
@@ -66,7 +68,10 @@ export function estimate(input: EstimateInput): EstimateResult {
     hours: input.hours,
     pue,
     pueAssumed: input.pue === undefined,
-    intensity: { gramsPerKwh: input.intensityGramsPerKwh, marketGramsPerKwh: marketGrams, marketBasis: marketBasis(market, false) },
+    intensity: {
+      gramsPerKwh: input.intensityGramsPerKwh, marketGramsPerKwh: marketGrams, marketBasis: marketBasis(market, false),
+      ...(input.intensitySource ? { source: input.intensitySource } : {}),
+    },
     energy: { itKwh: joulesToKwh(itJoules), facilityKwh: joulesToKwh(facility) },
     co2e: { locationKg: co2eGrams(facility, input.intensityGramsPerKwh) / 1000, marketKg: co2eGrams(facility, marketGrams) / 1000 },
   };
@@ -78,16 +83,18 @@ export function renderEstimate(result: EstimateResult, json: boolean): string {
   const days = result.hours / 24;
   const rows: [string, string][] = [
     ['Accelerators', `${sig(result.accelerators, 6)} × ${sig(result.wattsPerAccelerator, 4)} W average system power`],
-    ['Training time', `${sig(result.hours, 4)} h (${sig(days, 3)} days)`],
+    ['Training time', `${sig(result.hours, 4)} h (${sig(days, 3)} ${days === 1 ? 'day' : 'days'})`],
     ['IT energy', formatKwh(result.energy.itKwh)],
     ['PUE', `${formatPue(result.pue)}${result.pueAssumed ? ' (assumed: industry average, Uptime Institute 2023)' : ''}`],
     ['Facility energy', formatKwh(result.energy.facilityKwh)],
-    ['Grid intensity', `${sig(result.intensity.gramsPerKwh, 3)} gCO2e/kWh`],
+    ['Grid intensity', `${sig(result.intensity.gramsPerKwh, 3)} gCO2e/kWh${result.intensity.source ? ` (${result.intensity.source})` : ''}`],
     ['CO2e location-based', formatCo2eKg(result.co2e.locationKg)],
     ['CO2e market-based', `${formatCo2eKg(result.co2e.marketKg)} (${result.intensity.marketBasis})`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   const body = rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n');
+  // Table 4 prints its inputs rounded (330 W, 14.8 days), so a recomputation differs from its printed totals
+  // in the last digit (GPT-3: 1,289 vs 1,287 MWh): test/estimate.test.ts derives that tolerance row by row.
   return `Estimate (Patterson et al. 2021: N × W × hours × PUE × gCO2e/kWh)\n${body}\n`;
 }
 

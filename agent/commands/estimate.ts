@@ -1,6 +1,6 @@
 import { estimate, renderEstimate } from '../../src/estimate.js';
 import { tableProvider } from '../../src/intensity/table.js';
-import { checkedZone, INDUSTRY_AVERAGE_PUE } from '../carbon-setup.js';
+import { checkedZone } from '../carbon-setup.js';
 import { UsageError } from '../errors.js';
 
 interface EstimateFlags {
@@ -23,14 +23,21 @@ export function estimateCommand(flags: EstimateFlags): number {
   if (flags.marketIntensity !== undefined && flags.cfe !== undefined) throw new UsageError('give --market-intensity G or --cfe F, not both');
   if (flags.cfe !== undefined && flags.cfe > 1) throw new UsageError(`--cfe is a fraction from 0 to 1 (e.g. 0.3), got ${flags.cfe}`);
   let intensityGramsPerKwh = flags.intensity;
-  if (flags.zone !== undefined) intensityGramsPerKwh = tableProvider(checkedZone(flags.zone)).lookup(Date.now()).gramsPerKwh;
+  let intensitySource = flags.intensity !== undefined ? '--intensity' : undefined;
+  if (flags.zone !== undefined) {
+    const zone = checkedZone(flags.zone);
+    const value = tableProvider(zone).lookup(Date.now());
+    intensityGramsPerKwh = value.gramsPerKwh;
+    intensitySource = `${value.source}, zone ${zone}`;
+  }
   if (intensityGramsPerKwh === undefined) throw new UsageError('estimate needs the grid intensity: --intensity G (gCO2e/kWh) or --zone Z (see `wattprint zones`)');
   const result = estimate({
     accelerators: flags.accelerators,
     wattsPerAccelerator: flags.watts,
     hours: flags.hours ?? flags.days! * 24,
-    pue: flags.pue ?? INDUSTRY_AVERAGE_PUE.value,
+    ...(flags.pue !== undefined ? { pue: flags.pue } : {}),
     intensityGramsPerKwh,
+    ...(intensitySource ? { intensitySource } : {}),
     ...(flags.marketIntensity !== undefined ? { marketIntensityGramsPerKwh: flags.marketIntensity } : {}),
     ...(flags.cfe !== undefined ? { cfe: flags.cfe } : {}),
   });

@@ -12,7 +12,7 @@ import { joulesToKwh } from '../../src/units.js';
 import { setupCarbon, type CarbonFlags } from '../carbon-setup.js';
 import { UsageError } from '../errors.js';
 import { openStoreForReading } from '../open-store.js';
-import { formatElapsed } from '../status-line.js';
+import { formatCo2eKg, formatDuration, formatKwh } from '../../src/report/format.js';
 import type { ReportFormat } from '../session.js';
 import { addCarbonOptions, addDbOption, defaultDbPath } from '../options.js';
 import { addCompareOption, addUkRegionOption, compareCli } from './carbon-commands.js';
@@ -103,6 +103,7 @@ export function runsCommand(flags: { db: string; json?: boolean }): number {
         runId: run.runId, status: run.status, startedAt: new Date(run.startedAtMs).toISOString(), endedAt: new Date(endMs).toISOString(),
         durationSeconds: (endMs - run.startedAtMs) / 1000, itKwh: joulesToKwh(itJoules), facilityKwh: joulesToKwh(store.facilityJoulesOf(run.runKey)),
         co2eLocationKg: run.co2eLocationGrams / 1000, co2eMarketKg: run.co2eMarketGrams / 1000, command: run.command ?? null, labels: run.labels,
+        exitCode: run.exitCode ?? null,
       };
     });
     if (flags.json) {
@@ -113,9 +114,10 @@ export function runsCommand(flags: { db: string; json?: boolean }): number {
       process.stdout.write(`no runs in ${store.path}\n`);
       return 0;
     }
-    const table = [['RUN ID', 'STATUS', 'STARTED (UTC)', 'DURATION', 'kWh (facility)', 'kgCO2e', 'COMMAND']];
+    const table = [['RUN ID', 'STATUS', 'EXIT', 'STARTED (UTC)', 'DURATION', 'FACILITY ENERGY', 'CO2e', 'COMMAND']];
     for (const r of rows) {
-      table.push([r.runId, r.status, r.startedAt.replace('T', ' ').slice(0, 19), formatElapsed(r.durationSeconds), r.facilityKwh.toFixed(4), r.co2eLocationKg.toFixed(4), (r.command ?? '').slice(0, 40)]);
+      table.push([r.runId, r.status, r.exitCode === null ? '-' : String(r.exitCode), r.startedAt.replace('T', ' ').slice(0, 19),
+        formatDuration(r.durationSeconds), formatKwh(r.facilityKwh), formatCo2eKg(r.co2eLocationKg), (r.command ?? 'agent').slice(0, 40)]);
     }
     const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
     process.stdout.write(table.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n');

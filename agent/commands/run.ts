@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { renderReport } from '../../src/report/render.js';
 import { UsageError } from '../errors.js';
-import { startSession, type TrackingFlags } from '../session.js';
+import { announce, startSession, type TrackingFlags } from '../session.js';
 import { TerminalStatus } from '../status-line.js';
 import { findExecutable } from '../which.js';
 
@@ -19,6 +19,7 @@ export async function runCommand(argv: string[], flags: TrackingFlags, env: Node
   const executable = findExecutable(command, env);
   if (!executable) throw new UsageError(`command not found: '${command}': check the spelling, or give its full path`, 127);
   const session = await startSession(flags, env, argv.join(' '));
+  if (!flags.quiet) announce(session);
   const status = !flags.quiet && process.stderr.isTTY ? new TerminalStatus(process.stderr) : undefined;
   status?.update(session.tracker.snapshot);
   const redraw = status ? setInterval(() => status.update(session.tracker.snapshot), Math.max(1000, flags.interval * 1000)) : undefined;

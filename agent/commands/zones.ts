@@ -7,7 +7,10 @@ export function zonesCommand(flags: { json?: boolean }): number {
     process.stdout.write(JSON.stringify(zones, null, 2) + '\n');
     return 0;
   }
-  const lines = zones.map((z) => `${z.zone.padEnd(14)} ${String(Math.round(z.intensityGramsPerKwh)).padStart(5)} g/kWh  ${z.name}  [${z.source}]`);
-  process.stdout.write(`ZONE           gCO2e/kWh  NAME  [SOURCE]\n${lines.join('\n')}\n`);
+  const zoneWidth = Math.max(4, ...zones.map((z) => z.zone.length));
+  const nameWidth = Math.max(4, ...zones.map((z) => z.name.length));
+  const row = (zone: string, g: string, name: string, source: string) => `${zone.padEnd(zoneWidth)}  ${g.padStart(9)}  ${name.padEnd(nameWidth)}  ${source}`;
+  const lines = zones.map((z) => row(z.zone, String(Math.round(z.intensityGramsPerKwh)), z.name, z.source));
+  process.stdout.write(`${row('ZONE', 'gCO2e/kWh', 'NAME', 'SOURCE')}\n${lines.join('\n')}\n`);
   return 0;
 }

@@ -50,15 +50,9 @@ export function renderCsv(r: Report): string {
       co2e_location_kg: d.tCo2e * 1000, co2e_market_kg: d.tCo2eMarket * 1000, source: 'Patterson et al. 2021 Table 4 form',
     },
   ];
-  const head = [
-    `# wattprint report for run ${r.runId} (${r.status}); one row per record, filter on "record":`,
-    '# device = IT energy of one device; hour = one accounting period; gap = unbridged or recovered time;',
-    '# total = the run; disclosure = the Table 4 row (avg_watts per chip, facility_kwh = MWh x 1000);',
-    '# counterfactual = the same energy in another zone; restatement_before/_after = figures as tracked and restated.',
-    '# Units: kWh, W, hours, gCO2e/kWh, kgCO2e; times ISO 8601 UTC.',
-  ];
+  // Plain CSV (no comment lines, which break csv readers): the columns are described in the README.
   const body = rows.map((row) => COLUMNS.map((c) => cell(row[c])).join(','));
-  return `${[...head, COLUMNS.join(','), ...body].join('\n')}\n`;
+  return `${[COLUMNS.join(','), ...body].join('\n')}\n`;
 }
 
 /** cell quotes per RFC 4180 and defuses text a spreadsheet would run as a formula. */

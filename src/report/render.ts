@@ -157,6 +157,10 @@ function renderTable(r: Report): string {
     if (b.kind === 'kv') {
       const w = Math.max(...b.rows.map(([k]) => k.length));
       parts.push(title + b.rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n'));
+    } else if (b.kind === 'table' && b.rows.length === 1 && tableWidth(b.header, b.rows[0]!) > TERMINAL_WIDTH) {
+      // A one-row table too wide for a terminal (the Table 4 row) reads better turned on its side.
+      const w = Math.max(...b.header.map((h) => h.length));
+      parts.push(title + b.header.map((h, i) => `${h.padEnd(w)}  ${b.rows[0]![i]}`).join('\n'));
     } else if (b.kind === 'table') {
       const all = [b.header, ...b.rows];
       const widths = b.header.map((_, i) => Math.max(...all.filter((row) => !isSpanRow(row)).map((row) => row[i]!.length)));
@@ -190,6 +194,13 @@ function renderMarkdown(r: Report): string {
     }
   }
   return `${parts.join('\n\n')}\n`;
+}
+
+/** TERMINAL_WIDTH is the width a terminal rendering aims to stay within. */
+const TERMINAL_WIDTH = 100;
+
+function tableWidth(header: string[], row: string[]): number {
+  return header.reduce((sum, h, i) => sum + Math.max(h.length, row[i]!.length) + 2, 0);
 }
 
 /** A span row has text only in its first cell (the "... N more periods" line). */

@@ -1,6 +1,7 @@
+import { rmSync } from 'node:fs';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, afterAll } from 'vitest';
 import { ukTime } from '../../src/intensity/uk.js';
 import { baseEnv as cleanEnv, runCli, tempDir } from '../helpers/cli.js';
 import { startFakeServer, type FakeServer } from '../intensity/fake-server.js';
@@ -15,6 +16,7 @@ const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/rep
 
 /** baseEnv with a private data home, so no test reads or writes the user's default database. */
 const dataHome = tempDir('forecast-data');
+afterAll(() => rmSync(dataHome, { recursive: true, force: true }));
 const baseEnv = (extra: Record<string, string> = {}) => cleanEnv({ XDG_DATA_HOME: dataHome, ...extra });
 
 let fake: FakeServer | undefined;

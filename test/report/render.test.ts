@@ -84,7 +84,8 @@ describe('renderReport content', () => {
     expect(t).toContain('IT energy            3.616 kWh');
     expect(t).toContain('Facility energy      3.977 kWh');
     expect(t).toMatch(/gpu0 +gpu +NVIDIA H100 80GB HBM3 +1\.625 +650 +counter/);
-    expect(t).toMatch(/NVIDIA H100 80GB HBM3 +2 +723 +2\.5 +0\.003977 +1\.10 +0\.376 +0\.0015 +0\.00105/);
+    // The Table 4 row is too wide for a terminal, so the table rendering shows it on its side.
+    expect(t).toMatch(/Processor +NVIDIA H100 80GB HBM3\nChips +2\nAvg system W per chip +723\nHours +2\.5\nMWh +0\.003977\nPUE +1\.10\nkgCO2e\/kWh +0\.376\nGross tCO2e +0\.0015\nNet tCO2e +0\.00105/);
     expect(t).toContain('Total (3 periods)');
   });
 
