@@ -150,3 +150,23 @@ describe('one tracker per run', () => {
     expect((await agent.result).code).toBe(0);
   });
 });
+
+describe('checks before the job starts', () => {
+  it('refuses an unwritable --report-file and a bad switch in the environment before running the command', async () => {
+    const marker = join(dir, 'ran.txt');
+    const job = ['--', node, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, 'x')`];
+    const badFile = await runCli(['run', ...common, '--report-file', join(dir, 'missing', 'r.json'), ...job]);
+    expect(badFile.code).toBe(2);
+    expect(badFile.stderr).toMatch(/cannot write --report-file .*missing.*folder .* does not exist/);
+    const badSwitch = await runCli(['run', ...common, ...job], baseEnv({ WATTPRINT_QUIET: 'maybe' }));
+    expect(badSwitch.code).toBe(2);
+    expect(badSwitch.stderr).toBe("wattprint: WATTPRINT_QUIET='maybe' is not a switch: use 1/true/yes to turn it on, 0/false/no to turn it off\n");
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(marker)).toBe(false);
+    const offSwitch = await runCli(['run', ...common, ...job], baseEnv({ WATTPRINT_QUIET: 'false' }));
+    expect(offSwitch.code).toBe(0);
+    expect(offSwitch.stderr).toContain('wattprint report');
+    const onSwitch = await runCli(['run', ...common, '--', 'true'], baseEnv({ WATTPRINT_QUIET: '1' }));
+    expect(onSwitch.stderr).toBe('');
+  });
+});
