@@ -14,10 +14,10 @@ export class CollectorRunner {
   }
 
   /** read returns the collector's readings, or an empty result when it failed or timed out. */
-  async read(): Promise<ReadResult> {
+  async read(final = false): Promise<ReadResult> {
     const started = performance.now();
     try {
-      const result = await withTimeout(this.collector.read(), this.timeoutMs);
+      const result = await withTimeout(this.collector.read(final ? { final } : undefined), this.timeoutMs);
       for (const d of result.dropped ?? []) this.count(d.reason, d.message);
       this.status.up = true;
       return result;

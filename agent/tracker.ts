@@ -165,10 +165,10 @@ export class Tracker {
   }
 
   /** tick polls every collector once and commits what it measured. */
-  async tick(): Promise<void> {
+  async tick(final = false): Promise<void> {
     // Fetching providers refresh in the background; lookups below never wait on the network.
     this.options.intensity.refresh?.(this.clock.wallMs()).catch(() => undefined);
-    const results = await Promise.all(this.runners.map((r) => r.read()));
+    const results = await Promise.all(this.runners.map((r) => r.read(final)));
     const monoSeconds = this.clock.monoSeconds();
     const wallMs = this.clock.wallMs();
     const write: TickWrite = {
@@ -259,7 +259,7 @@ export class Tracker {
     if (this.timer) clearTimeout(this.timer);
     await this.inFlight;
     try {
-      await this.tick();
+      await this.tick(true);
     } catch (err) {
       this.noteTickError(err, true);
     }

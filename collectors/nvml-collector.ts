@@ -1,7 +1,7 @@
 /** NvmlCollector reads NVML's energy counters (or sampled power) for the GPUs chosen at probe. */
 import type { DeviceInfo, DroppedReading, ReadResult, Reading } from '../src/types.js';
 import { millijoulesToJoules, milliwattsToWatts } from '../src/units.js';
-import type { Collector } from './types.js';
+import type { Collector, ReadOptions } from './types.js';
 import { checkEnergyStepJoules, checkPowerWatts } from './gpu-power-check.js';
 import { NVML_RETURN, type NvmlBindings, type NvmlDevice } from './nvml-ffi.js';
 
@@ -35,6 +35,13 @@ export type NvmlEnergyReads = 'auto' | 'async' | 'sync';
  */
 export const NVML_ASYNC_ABOVE_MICROS = 100;
 
+/**
+ * NVML_SLOW_ENERGY_EVERY_SECONDS is how often a slow driver's energy counter is read (power, ~1 µs, is read
+ * every tick). On an H100 VM the energy call cost 4 ms of driver CPU; the counter is exact between any two
+ * reads, so reading it every few seconds loses nothing, and the run's last reading always reads it.
+ */
+export const NVML_SLOW_ENERGY_EVERY_SECONDS = 5;
+
 /** NVML_SLOW_TICKS slow ticks in a row move 'auto' to the thread pool: a lone one is the scheduler, not NVML. */
 export const NVML_SLOW_TICKS = 3;
 
@@ -43,6 +50,8 @@ export interface NvmlCollectorOptions {
   nowSeconds?: () => number;
   energyReads?: NvmlEnergyReads;
   probeEnergyCallMicros?: number;
+  /** Read energy counters at most this often (seconds); default 0 (every read), NVML_SLOW_ENERGY_EVERY_SECONDS for a slow driver in 'auto'. */
+  energyEverySeconds?: number;
 }
 
 /** NvmlCollector holds the bound NVML functions and its scratch buffers; read() allocates only its result. */
@@ -56,6 +65,8 @@ export class NvmlCollector implements Collector {
   /** True in 'auto' while still synchronous: each tick's calls are timed and may switch it to async. */
   private watching: boolean;
   private slowTicks = 0;
+  private energyEverySeconds: number;
+  private lastEnergyReadSeconds?: number;
   private pending?: Promise<ReadResult>;
   private closeRequested = false;
   private closed = false;
@@ -75,6 +86,7 @@ export class NvmlCollector implements Collector {
     const canAsync = nvml.totalEnergyAsync !== undefined;
     this.useAsync = canAsync && (mode === 'async' || (mode === 'auto' && (options.probeEnergyCallMicros ?? 0) > NVML_ASYNC_ABOVE_MICROS));
     this.watching = canAsync && mode === 'auto' && !this.useAsync;
+    this.energyEverySeconds = options.energyEverySeconds ?? (mode === 'auto' && this.useAsync ? NVML_SLOW_ENERGY_EVERY_SECONDS : 0);
   }
 
   /** energyReads is the path in use now: 'async' or 'sync' ('auto' resolves to one of them). */
@@ -87,8 +99,15 @@ export class NvmlCollector implements Collector {
    * On the async path the energy counters of all GPUs are read in parallel off the event loop and the
    * result is a Promise; power reads (about 1 µs) stay synchronous.
    */
-  read(): ReadResult | Promise<ReadResult> {
+  read(options: ReadOptions = {}): ReadResult | Promise<ReadResult> {
     if (this.closed || this.closeRequested) throw new Error('nvml collector is closed');
+    if (this.energyEverySeconds > 0) {
+      const now = this.nowSeconds();
+      if (!options.final && this.lastEnergyReadSeconds !== undefined && now - this.lastEnergyReadSeconds < this.energyEverySeconds) {
+        return this.collectPowerOnly();
+      }
+      this.lastEnergyReadSeconds = now;
+    }
     if (!this.useAsync) return this.collect(this.energyCodesSync());
     // A read still in flight (NVML hung past the runner's timeout) is shared, not stacked: one call per GPU
     // at a time keeps a stuck driver from filling libuv's thread pool.
@@ -140,6 +159,21 @@ export class NvmlCollector implements Collector {
         continue;
       }
       const reading = state.counter ? this.readCounter(state, energyCode!, now, dropped) : this.readSampled(state, dropped);
+      if (reading) readings.push(reading);
+    }
+    return dropped.length > 0 ? { readings, dropped } : { readings };
+  }
+
+  /** collectPowerOnly is a tick between energy reads: power for every GPU (counter GPUs' counters skipped). */
+  private collectPowerOnly(): ReadResult {
+    const readings: Reading[] = [];
+    const dropped: DroppedReading[] = [];
+    for (const state of this.states) {
+      if (state.lost) {
+        dropped.push({ deviceId: state.gpu.info.id, reason: 'lost', message: `${state.gpu.info.id} is lost (NVML_ERROR_GPU_IS_LOST)` });
+        continue;
+      }
+      const reading = this.readSampled(state, dropped);
       if (reading) readings.push(reading);
     }
     return dropped.length > 0 ? { readings, dropped } : { readings };

@@ -25,12 +25,17 @@ export interface CollectorContext {
   simDevices?: number;
 }
 
+/** ReadOptions: `final` is the run's last reading — a collector that skips slow counter reads must not skip it. */
+export interface ReadOptions {
+  final?: boolean;
+}
+
 /** Collector reads one power source. read() must be cheap: no child process per call, files kept open. */
 export interface Collector {
   readonly name: CollectorName;
   readonly devices: DeviceInfo[];
   /** read returns the current readings; throwing marks the collector down for this tick only. */
-  read(): ReadResult | Promise<ReadResult>;
+  read(options?: ReadOptions): ReadResult | Promise<ReadResult>;
   close(): void;
 }
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReadResult } from '../../src/types.js';
 import type { CollectorContext, ProbeResult } from '../../collectors/types.js';
 import { MIG_NOTE } from '../../collectors/gpu-select.js';
-import { NVML_SLOW_TICKS, type NvmlCollector, type NvmlEnergyReads } from '../../collectors/nvml-collector.js';
+import { NVML_SLOW_ENERGY_EVERY_SECONDS, NVML_SLOW_TICKS, type NvmlCollector, type NvmlEnergyReads } from '../../collectors/nvml-collector.js';
 import { nvmlFactory, probeNvml, type NvmlProbeOptions } from '../../collectors/nvml.js';
 import { NvmlStubHarness, STUB_BOOT_ID as BOOT_ID, h100 as H100 } from '../fixtures/nvml-stub/stub-harness.js';
 
@@ -189,6 +189,24 @@ describe('nvml energy reads off the event loop', () => {
     expect(pending).toBeInstanceOf(Promise);
     expect(joulesOf(await pending)).toEqual([['gpu0', 0.25], ['gpu1', 1.25], ['gpu2', 2.25]]);
     expect(joulesOf(await collector.read())).toEqual([['gpu0', 0.5], ['gpu1', 1.5], ['gpu2', 2.5]]);
+    collector.close();
+  });
+
+  it('reads a slow driver\'s energy counter every NVML_SLOW_ENERGY_EVERY_SECONDS, power every read, and always on the final read', async () => {
+    script(gpus(2, '2000'));
+    let now = 100;
+    const collector = probeNvml(ctx(), { nowSeconds: () => now }).collector as NvmlCollector;
+    expect(collector.energyReads).toBe('async');
+    expect(joulesOf(await collector.read())).toEqual([['gpu0', 0.25], ['gpu1', 1.25]]);
+    now += 1;
+    const between = await collector.read();
+    // Power only: counters skipped, nothing refused, nothing lost.
+    expect(between).toEqual({ readings: [{ deviceId: 'gpu0', powerWatts: 250 }, { deviceId: 'gpu1', powerWatts: 250 }] });
+    now += NVML_SLOW_ENERGY_EVERY_SECONDS - 1;
+    expect(joulesOf(await collector.read())).toEqual([['gpu0', 0.5], ['gpu1', 1.5]]);
+    now += 1;
+    // The run's last reading reads the counter whatever the schedule, so no energy is left out at the end.
+    expect(joulesOf(await collector.read({ final: true }))).toEqual([['gpu0', 0.5], ['gpu1', 1.5]]);
     collector.close();
   });
 
