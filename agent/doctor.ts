@@ -24,6 +24,7 @@ export interface DoctorDevice {
   name: string;
   kind: DeviceKind;
   method: EnergyMethod;
+  notes?: string[];
 }
 
 /** DoctorCollector is one row of the doctor table. */
@@ -50,7 +51,7 @@ export interface DoctorResult {
 export function collectDoctor(probes: DoctorProbe[], cloud: CloudInfo, pue: DoctorPue, intensity: DoctorIntensity): DoctorResult {
   const methods: Record<EnergyMethod, string[]> = { counter: [], sampled: [], modelled: [] };
   const collectors = probes.map((p): DoctorCollector => {
-    const devices = p.devices.map((d) => ({ id: d.id, name: d.name, kind: d.kind, method: d.method }));
+    const devices = p.devices.map((d) => ({ id: d.id, name: d.name, kind: d.kind, method: d.method, ...(d.notes?.length ? { notes: d.notes } : {}) }));
     if (p.found) for (const d of devices) methods[d.method].push(d.id);
     const row: DoctorCollector = { name: p.name, status: p.found ? 'found' : 'not found', devices };
     if (p.why) row.why = p.why;
@@ -92,6 +93,8 @@ export function renderDoctor(result: DoctorResult, format: 'text' | 'json'): str
     const below: string[] = [];
     if (c.fix) below.push(`  fix: ${c.fix}`);
     if (c.details) below.push(`  details: ${Object.entries(c.details).map(([k, v]) => `${k}=${v}`).join('; ')}`);
+    // Assumptions and their fixes (an unknown CPU's per-thread default, MIG, psys) matter before a run, not after.
+    if (c.status === 'found') for (const d of c.devices) for (const note of d.notes ?? []) below.push(`  note: ${d.id}: ${note}`);
     extra.set(i + 1, below);
   });
   const out: string[] = [];
