@@ -45,6 +45,12 @@ export interface ApiProviderOptions {
   now?: () => number;
 }
 
+/** FetchingProviderOptions are what every API provider (Electricity Maps, UK, WattTime) takes besides its own. */
+export type FetchingProviderOptions = Pick<ApiProviderOptions, 'cache' | 'now' | 'fallback' | 'onReport' | 'refreshIntervalMs' | 'baseBackoffMs'> & {
+  /** Override of the provider's real base URL (tests: a loopback fake). */
+  baseUrl?: string;
+};
+
 const HOLD_PAST_MS = 48 * 3_600_000;
 
 /**

@@ -1,7 +1,6 @@
-import type { IntensityProvider, IntensityValue } from './types.js';
-import type { IntensityCache } from './cache.js';
+import type { IntensityValue } from './types.js';
 import type { EmissionFactor } from './csv.js';
-import { createApiProvider, type ApiIntensityProvider } from './api-provider.js';
+import { createApiProvider, type ApiIntensityProvider, type FetchingProviderOptions } from './api-provider.js';
 import { HttpError, requestJson } from './http.js';
 import { asArray, asObject, optionalNumber, timeMs } from './json-shape.js';
 
@@ -9,18 +8,11 @@ import { asArray, asObject, optionalNumber, timeMs } from './json-shape.js';
 export const ELECTRICITYMAPS_BASE_URL = 'https://api.electricitymap.org/v3';
 
 /** ElectricityMapsOptions configures the Electricity Maps API v3 provider. */
-export interface ElectricityMapsOptions {
-  baseUrl?: string;
+export interface ElectricityMapsOptions extends FetchingProviderOptions {
   /** API token, sent as the 'auth-token' header; redacted everywhere. */
   token?: string;
   zone: string;
   emissionFactor?: EmissionFactor;
-  cache?: IntensityCache;
-  now?: () => number;
-  fallback: IntensityProvider;
-  onReport?: (line: string) => void;
-  refreshIntervalMs?: number;
-  baseBackoffMs?: number;
 }
 
 /**

@@ -1,6 +1,5 @@
-import type { IntensityProvider, IntensityValue } from './types.js';
-import type { IntensityCache } from './cache.js';
-import { createApiProvider, type ApiIntensityProvider } from './api-provider.js';
+import type { IntensityValue } from './types.js';
+import { createApiProvider, type ApiIntensityProvider, type FetchingProviderOptions } from './api-provider.js';
 import { requestJson } from './http.js';
 import { asArray, asObject, optionalNumber, timeMs } from './json-shape.js';
 import { periodStartMs } from './hour.js';
@@ -9,15 +8,9 @@ import { periodStartMs } from './hour.js';
 export const UK_BASE_URL = 'https://api.carbonintensity.org.uk';
 
 /** UkOptions configures the GB provider: national by default, or one of the API's regions 1..17. */
-export interface UkOptions {
-  baseUrl?: string;
+export interface UkOptions extends Omit<FetchingProviderOptions, 'onReport'> {
   /** carbonintensity.org.uk region id (1 North Scotland … 13 London … 17 Scotland); absent = national. */
   regionId?: number;
-  cache?: IntensityCache;
-  now?: () => number;
-  fallback: IntensityProvider;
-  refreshIntervalMs?: number;
-  baseBackoffMs?: number;
 }
 
 /**

@@ -1,6 +1,5 @@
-import type { IntensityProvider, IntensityValue } from './types.js';
-import type { IntensityCache } from './cache.js';
-import { createApiProvider, type ApiIntensityProvider } from './api-provider.js';
+import type { IntensityValue } from './types.js';
+import { createApiProvider, type ApiIntensityProvider, type FetchingProviderOptions } from './api-provider.js';
 import { HttpError, requestJson } from './http.js';
 import { asArray, asObject, optionalNumber, timeMs } from './json-shape.js';
 import { lbsPerMwhToGramsPerKwh } from '../units.js';
@@ -9,18 +8,11 @@ import { lbsPerMwhToGramsPerKwh } from '../units.js';
 export const WATTTIME_BASE_URL = 'https://api.watttime.org';
 
 /** WattTimeOptions configures the WattTime v3 marginal (MOER) provider for one balancing-area region. */
-export interface WattTimeOptions {
-  baseUrl?: string;
+export interface WattTimeOptions extends FetchingProviderOptions {
   username: string;
   password: string;
   /** WattTime region, e.g. 'CAISO_NORTH'. */
   zone: string;
-  cache?: IntensityCache;
-  now?: () => number;
-  fallback: IntensityProvider;
-  onReport?: (line: string) => void;
-  refreshIntervalMs?: number;
-  baseBackoffMs?: number;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { DeviceKind, EnergyMethod } from '../types.js';
+import type { DeviceInfo, DeviceKind, EnergyMethod } from '../types.js';
 import type { MarketInstruments } from '../carbon.js';
 import type { IntensityQuality } from '../intensity/types.js';
 
@@ -43,16 +43,9 @@ export interface RunRow {
 }
 
 /** DeviceRow is a stored device of a run with its running total and integrator state. */
-export interface DeviceRow {
+export interface DeviceRow extends DeviceInfo {
   devKey: number;
   runKey: number;
-  id: string;
-  kind: DeviceKind;
-  name: string;
-  uuid?: string;
-  method: EnergyMethod;
-  collector: string;
-  powerLimitWatts?: number;
   notes: string[];
   energyJoules: number;
   samples: number;
