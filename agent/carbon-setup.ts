@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { CloudInfo } from '../collectors/cloud.js';
-import type { MarketInstruments } from '../src/carbon.js';
+import type { CloudInfo } from './cloud.js';
+import type { MarketInstruments } from '../src/carbon/carbon.js';
 import type { ApiIntensityProvider } from '../src/intensity/api-provider.js';
 import { createIntensityCache, type IntensityCache } from '../src/intensity/cache.js';
 import { constantProvider } from '../src/intensity/constant.js';
@@ -13,7 +13,7 @@ import { tableProvider, worldAverageProvider } from '../src/intensity/table.js';
 import type { IntensityProvider } from '../src/intensity/types.js';
 import { createUkProvider } from '../src/intensity/uk.js';
 import { createWattTimeProvider } from '../src/intensity/watttime.js';
-import { resolveZone } from '../src/zones.js';
+import { resolveZone } from '../src/intensity/zones.js';
 import { UsageError } from './errors.js';
 
 /** INDUSTRY_AVERAGE_PUE is the fallback PUE: Uptime Institute Global Data Center Survey 2023, 1.58. */

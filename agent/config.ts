@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from './errors.js';
+import type { TrackingFlags } from './session.js';
 
 /**
  * applyConfigFile fills options from a JSON config file where neither a flag nor an env variable set them:
@@ -37,4 +38,11 @@ export function applyConfigFile(cmd: Command, path: string): void {
     }
     cmd.setOptionValueWithSource(key, value, 'config');
   }
+}
+
+/** trackingFlags reads a tracking command's options, applying --config first. */
+export function trackingFlags(cmd: Command): TrackingFlags {
+  const config = cmd.opts().config as string | undefined;
+  if (config) applyConfigFile(cmd, config);
+  return { ...cmd.opts(), listenIsDefault: cmd.getOptionValueSource('listen') === 'default' } as TrackingFlags;
 }

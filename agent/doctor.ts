@@ -1,4 +1,4 @@
-import type { CloudInfo } from '../collectors/cloud.js';
+import type { CloudInfo } from './cloud.js';
 import type { ProbeResult } from '../collectors/types.js';
 import type { DeviceKind, EnergyMethod } from '../src/types.js';
 

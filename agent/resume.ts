@@ -1,4 +1,4 @@
-import type { Integrator } from '../src/energy/integrator.js';
+import type { Integrator } from '../src/ledger/integrator.js';
 import type { DeviceRow, RunRow } from '../src/store/rows.js';
 import type { Store } from '../src/store/store.js';
 import type { DeviceInfo } from '../src/types.js';

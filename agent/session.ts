@@ -2,11 +2,11 @@ import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { dirname, extname, resolve } from 'node:path';
-import { detectCloud, type CloudInfo } from '../collectors/cloud.js';
+import { detectCloud, type CloudInfo } from './cloud.js';
 import type { CollectorContext } from '../collectors/types.js';
 import { ListenError, startLiveServer, type LiveServer } from '../src/exporters/http.js';
 import { pushFinalTotals } from '../src/exporters/pushgateway.js';
-import { renderReport } from '../src/report/render.js';
+import { renderReport, type ReportFormat } from '../src/report/render.js';
 import type { Report } from '../src/report/types.js';
 import { Store } from '../src/store/store.js';
 import { setupCarbon, type CarbonFlags } from './carbon-setup.js';
@@ -189,9 +189,6 @@ function checkWritable(path: string): void {
     throw new UsageError(`cannot write --report-file ${path}: ${why}; pass a writable path`);
   }
 }
-
-/** ReportFormat is a report rendering. */
-export type ReportFormat = 'table' | 'markdown' | 'json' | 'csv';
 
 /** reportFormatForPath picks the report format from a file name: .json, .md, .csv, else text. */
 export function reportFormatForPath(path: string): ReportFormat {

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { co2eGrams, facilityJoules } from '../src/carbon.js';
+import { co2eGrams, facilityJoules } from '../src/carbon/carbon.js';
 import type { CollectorStatus, Snapshot } from '../src/snapshot.js';
 import type { DeviceRow, RunRow } from '../src/store/rows.js';
 import type { IntensityProvider } from '../src/intensity/types.js';

@@ -1,8 +1,8 @@
 import type { Collector } from '../collectors/types.js';
-import { accountMinutes, type MinuteEnergy } from '../src/accounting.js';
-import type { MarketInstruments } from '../src/carbon.js';
-import { GAP_INTERVALS, Integrator } from '../src/energy/integrator.js';
-import { MINUTE_MS, splitByTime } from '../src/energy/split.js';
+import { accountMinutes, type MinuteEnergy } from '../src/ledger/accounting.js';
+import type { MarketInstruments } from '../src/carbon/carbon.js';
+import { GAP_INTERVALS, Integrator } from '../src/ledger/integrator.js';
+import { MINUTE_MS, splitByTime } from '../src/ledger/split.js';
 import type { IntensityProvider } from '../src/intensity/types.js';
 import { loadReport } from '../src/report/load.js';
 import type { Report } from '../src/report/types.js';

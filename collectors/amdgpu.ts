@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { DeviceInfo, DroppedReading, Reading, ReadResult } from '../src/types.js';
 import { microjoulesToJoules, microwattsToWatts } from '../src/units.js';
 import type { Collector, CollectorContext, CollectorFactory, ProbeResult } from './types.js';
-import { failureOf, listDir, parseIntStrict, PreadFile, readBootId, readTextOr } from './sysfs.js';
+import { failureOf, listDir, parseIntStrict, PreadFile, readBootId, readTextOr } from './lib/sysfs.js';
 
 /** AMD_PCI_VENDOR is AMD/ATI's PCI vendor id as sysfs prints it. */
 export const AMD_PCI_VENDOR = '0x1002';

@@ -1,7 +1,7 @@
 import type { DeviceInfo, ReadResult } from '../src/types.js';
 import type { Collector, CollectorContext, CollectorFactory, ProbeResult } from './types.js';
-import { findCpuTdp } from './cpu-tdp.js';
-import { cpuUtilisation, ProcStatReader, type CpuTicks } from './procfs.js';
+import { findCpuTdp } from './lib/cpu-tdp.js';
+import { cpuUtilisation, ProcStatReader, type CpuTicks } from './lib/procfs.js';
 
 /**
  * CPU_IDLE_FRACTION is idle power as a share of full-load power. Cloud Carbon Footprint's SPECpower-derived

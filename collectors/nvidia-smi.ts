@@ -11,10 +11,10 @@
 import { execFile } from 'node:child_process';
 import type { DeviceInfo, DroppedReading, ReadResult, Reading } from '../src/types.js';
 import type { Collector, CollectorContext, CollectorFactory, ProbeResult } from './types.js';
-import { MIG_NOTE, describeUnmatched, selectGpus } from './gpu-select.js';
-import { checkPowerWatts } from './gpu-power-check.js';
-import { parseCsvNumber, parseHelpQueryGpu, parseNvidiaSmiXml, parseQueryGpuLine, type SmiInventory } from './nvidia-smi-parse.js';
-import { SmiStream, type SmiStreamTiming } from './nvidia-smi-stream.js';
+import { MIG_NOTE, describeUnmatched, selectGpus } from './lib/gpu-select.js';
+import { checkPowerWatts } from './lib/gpu-power-check.js';
+import { parseCsvNumber, parseHelpQueryGpu, parseNvidiaSmiXml, parseQueryGpuLine, type SmiInventory } from './nvidia-smi/parse.js';
+import { SmiStream, type SmiStreamTiming } from './nvidia-smi/stream.js';
 
 /** NvidiaSmiOptions overrides stream timing (seconds) for tests; defaults suit real drivers. */
 export type NvidiaSmiOptions = Partial<SmiStreamTiming> & { commandTimeoutSeconds?: number };

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import type { DeviceInfo } from '../src/types.js';
 import { milliwattsToWatts } from '../src/units.js';
 import type { CollectorContext, CollectorFactory, ProbeResult } from './types.js';
-import { MIG_NOTE, describeUnmatched, selectGpus, type GpuIdentity } from './gpu-select.js';
-import { NvmlCollector, type NvmlEnergyReads, type NvmlGpu } from './nvml-collector.js';
-import { NVML_RETURN, architectureName, cudaVersionString, loadNvml, type NvmlBindings } from './nvml-ffi.js';
+import { MIG_NOTE, describeUnmatched, selectGpus, type GpuIdentity } from './lib/gpu-select.js';
+import { NvmlCollector, type NvmlEnergyReads, type NvmlGpu } from './nvml/reader.js';
+import { NVML_RETURN, architectureName, cudaVersionString, loadNvml, type NvmlBindings } from './nvml/ffi.js';
 
 const LOAD_FIX =
   'install the NVIDIA driver (it ships libnvidia-ml.so.1), run containers with the NVIDIA Container Toolkit (--gpus all), or pass --nvml-library PATH';

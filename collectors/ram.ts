@@ -1,6 +1,6 @@
 import type { DeviceInfo } from '../src/types.js';
 import type { Collector, CollectorContext, CollectorFactory, ProbeResult } from './types.js';
-import { readMemTotalBytes } from './procfs.js';
+import { readMemTotalBytes } from './lib/procfs.js';
 
 /**
  * RAM_WATTS_PER_GIB is DRAM power per GiB installed: Cloud Carbon Footprint's memory coefficient,

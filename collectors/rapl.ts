@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { DeviceInfo, DroppedReading, Reading, ReadResult } from '../src/types.js';
 import { microjoulesToJoules } from '../src/units.js';
 import type { Collector, CollectorContext, CollectorFactory, ProbeResult } from './types.js';
-import { failureOf, listDir, parseIntStrict, PreadFile, readBootId, readTextOr } from './sysfs.js';
+import { failureOf, listDir, parseIntStrict, PreadFile, readBootId, readTextOr } from './lib/sysfs.js';
 
 /** RaplZone is one powercap zone directory as found under `<sysfs>/class/powercap`. */
 export interface RaplZone {

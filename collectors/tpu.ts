@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { TPU_POWER_PER_CHIP, type TpuGeneration } from '../src/cloud-tables.js';
+import { TPU_POWER_PER_CHIP, type TpuGeneration } from '../src/carbon/cloud-tables.js';
 import type { DeviceInfo, ReadResult } from '../src/types.js';
-import { DEFAULT_METADATA_URL, fetchMetadata, providerFromDmi } from './cloud.js';
+import { DEFAULT_METADATA_URL, fetchMetadata, providerFromDmi } from '../agent/cloud.js';
 import type { Collector, CollectorContext, CollectorFactory, ProbeResult } from './types.js';
-import { listDir, readTextOr } from './sysfs.js';
+import { listDir, readTextOr } from './lib/sysfs.js';
 
 /** GOOGLE_PCI_VENDOR is Google's PCI vendor id, carried by Cloud TPU chips. */
 export const GOOGLE_PCI_VENDOR = '0x1ae0';

@@ -1,4 +1,8 @@
+import type { Command } from 'commander';
 import { renderReport } from '../../src/report/render.js';
+import { trackingFlags } from '../config.js';
+import { addTrackingOptions } from '../options.js';
+import type { CommandContext } from './shared.js';
 import { claimNode, nodeLockPath } from '../node-lock.js';
 import { announce, startSession, type TrackingFlags } from '../session.js';
 
@@ -14,4 +18,10 @@ export async function agentCommand(flags: TrackingFlags, env: NodeJS.ProcessEnv)
   const report = await session.finish().finally(() => claim.release());
   if (!flags.quiet) process.stderr.write(`wattprint: ${signal}: run ${report.runId} closed\n${renderReport(report, 'table')}`);
   return 0;
+}
+
+/** register adds `wattprint agent`. */
+export function register(program: Command, { env, done }: CommandContext): void {
+  addTrackingOptions(program.command('agent').description('track this node until SIGINT/SIGTERM (daemon per node), then print the report'))
+    .action(async (_opts, cmd: Command) => done(await agentCommand(trackingFlags(cmd), env)));
 }

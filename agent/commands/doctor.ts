@@ -1,4 +1,7 @@
-import { detectCloud } from '../../collectors/cloud.js';
+import type { Command } from 'commander';
+import { detectCloud } from '../cloud.js';
+import { addCarbonOptions, addHardwareOptions } from '../options.js';
+import type { CommandContext } from './shared.js';
 import { collectDoctor, renderDoctor } from '../doctor.js';
 import { setupCarbon, type CarbonFlags } from '../carbon-setup.js';
 import { collectorContext, type TrackingFlags } from '../session.js';
@@ -22,4 +25,11 @@ export async function doctorCommand(flags: DoctorFlags, env: NodeJS.ProcessEnv):
   );
   process.stdout.write(renderDoctor(result, flags.json ? 'json' : 'text'));
   return 0;
+}
+
+/** register adds `wattprint doctor`. */
+export function register(program: Command, { env, done }: CommandContext): void {
+  addCarbonOptions(addHardwareOptions(program.command('doctor').description('what wattprint would measure here, how, and what it would apply')))
+    .option('--json', 'JSON output')
+    .action(async (opts) => done(await doctorCommand(opts, env)));
 }

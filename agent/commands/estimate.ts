@@ -1,4 +1,7 @@
-import { estimate, renderEstimate } from '../../src/estimate.js';
+import type { Command } from 'commander';
+import { nonNegativeNumber, positiveNumber } from '../parse.js';
+import type { CommandContext } from './shared.js';
+import { estimate, renderEstimate } from '../../src/carbon/estimate.js';
 import { tableProvider } from '../../src/intensity/table.js';
 import { checkedZone } from '../carbon-setup.js';
 import { UsageError } from '../errors.js';
@@ -43,4 +46,20 @@ export function estimateCommand(flags: EstimateFlags): number {
   });
   process.stdout.write(renderEstimate(result, flags.json ?? false));
   return 0;
+}
+
+/** register adds `wattprint estimate`. */
+export function register(program: Command, { done }: CommandContext): void {
+  program.command('estimate').description('the paper\'s calculator without measurement: accelerators × watts × time × PUE × intensity')
+    .requiredOption('--accelerators <n>', 'number of accelerators (chips)', positiveNumber('--accelerators'))
+    .requiredOption('--watts <w>', 'average system power per accelerator, watts', positiveNumber('--watts'))
+    .option('--hours <h>', 'training time in hours', positiveNumber('--hours'))
+    .option('--days <d>', 'training time in days', positiveNumber('--days'))
+    .option('--pue <n>', 'datacenter PUE (default 1.58, the 2023 industry average)', positiveNumber('--pue'))
+    .option('--intensity <g>', 'grid intensity, gCO2e/kWh', nonNegativeNumber('--intensity'))
+    .option('--zone <zone>', 'grid zone or country: its annual average intensity')
+    .option('--market-intensity <g>', 'market-based intensity, gCO2e/kWh', nonNegativeNumber('--market-intensity'))
+    .option('--cfe <fraction>', 'carbon-free energy fraction 0..1', nonNegativeNumber('--cfe'))
+    .option('--json', 'JSON output')
+    .action((opts) => done(estimateCommand(opts)));
 }

@@ -1,12 +1,15 @@
+import { Option, type Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { bestStartWindow, type StartWindow } from '../../src/forecast.js';
+import { bestStartWindow, type StartWindow } from '../../src/carbon/forecast.js';
 import type { IntensityValue } from '../../src/intensity/types.js';
 import { parseTimestampMs } from '../../src/intensity/csv-text.js';
 import { sig } from '../../src/report/format.js';
-import { resolveZone } from '../../src/zones.js';
+import { resolveZone } from '../../src/intensity/zones.js';
 import { setupCarbon, type CarbonFlags, type CarbonSetup } from '../carbon-setup.js';
 import { UsageError } from '../errors.js';
-import { defaultDbPath } from '../options.js';
+import { addDbOption, defaultDbPath, envName } from '../options.js';
+import { positiveNumber } from '../parse.js';
+import { addUkRegionOption, type CommandContext } from './shared.js';
 
 /** ForecastFlags are the options of `wattprint forecast`. */
 export interface ForecastFlags extends CarbonFlags {
@@ -118,4 +121,20 @@ function local(ms: number): string {
   const sign = offsetMinutes < 0 ? '-' : '+';
   const abs = Math.abs(offsetMinutes);
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())} UTC${sign}${p(Math.floor(abs / 60))}:${p(abs % 60)}`;
+}
+
+/** register adds `wattprint forecast`. */
+export function register(program: Command, { env, done }: CommandContext): void {
+  const forecast = program.command('forecast')
+    .description('the lowest-carbon start window for a job of H hours within the intensity forecast')
+    .option('--zone <zone>', 'grid zone (GB uses the free UK API; others need --intensity-source electricitymaps or a file)')
+    .option('--hours <h>', 'job length in hours', positiveNumber('--hours'), 1)
+    .addOption(new Option('--intensity-source <name>', 'uk|electricitymaps|watttime|csv').env(envName('--intensity-source')))
+    .addOption(new Option('--intensity-file <path>', 'hourly intensity CSV to plan on').env(envName('--intensity-file')))
+    .addOption(new Option('--intensity-url <url>', 'override the provider\'s base URL').env(envName('--intensity-url')))
+    .addOption(new Option('--emission-factor <kind>', 'lifecycle|direct').choices(['lifecycle', 'direct']).default('lifecycle'))
+    .addOption(new Option('--now <time>', 'plan as if it were this ISO 8601 time (for files of past data)'))
+    .option('--json', 'JSON output');
+  addUkRegionOption(addDbOption(forecast))
+    .action(async (opts) => done(await forecastCommand(opts, env)));
 }

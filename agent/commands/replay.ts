@@ -1,14 +1,17 @@
+import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { compareZones, parseZoneList } from '../../src/compare.js';
+import { compareZones, parseZoneList } from '../../src/carbon/compare.js';
 import { CsvInputError } from '../../src/intensity/csv-text.js';
-import { replayTrace } from '../../src/replay.js';
-import { parseTrace, type ParsedTrace } from '../../src/replay-parse.js';
+import { replayTrace } from '../../src/sources/replay.js';
+import { parseTrace, type ParsedTrace } from '../../src/sources/replay-parse.js';
 import { renderReport } from '../../src/report/render.js';
 import { setupCarbon, type CarbonFlags } from '../carbon-setup.js';
 import { UsageError } from '../errors.js';
-import type { ReportFormat } from '../session.js';
-import { compareCli } from './carbon-commands.js';
+import type { ReportFormat } from '../../src/report/render.js';
+import { addCarbonOptions } from '../options.js';
+import { positiveNumber } from '../parse.js';
+import { addCompareOption, addFormatOption, addUkRegionOption, compareCli, type CommandContext } from './shared.js';
 
 /** ReplayFlags are the options of `wattprint replay`. */
 export interface ReplayFlags extends CarbonFlags {
@@ -54,4 +57,16 @@ function readTrace(file: string): ParsedTrace {
     if (err instanceof CsvInputError) throw new UsageError(err.message);
     throw err;
   }
+}
+
+/** register adds `wattprint replay`. */
+export function register(program: Command, { env, done }: CommandContext): void {
+  const replay = addFormatOption(program.command('replay')
+    .description('account a recorded power trace (CSV timestamp,device,watts|joules_total, or a Prometheus export) and print its report')
+    .argument('<file>', 'the trace')
+    .option('--run-id <id>', 'name of the replayed run in the report (default: replay-FILE)')
+    .option('--interval <seconds>', 'poll interval of the trace for the gap rule (default: each device\'s own median spacing)', positiveNumber('--interval')))
+    .option('--json', 'JSON output (same as --format json)');
+  addUkRegionOption(addCompareOption(addCarbonOptions(replay)))
+    .action(async (file: string, opts) => done(await replayCommand(file, opts, env)));
 }

@@ -1,8 +1,8 @@
-import { PrometheusQueryError } from '../../src/prometheus-query.js';
-import { PrometheusReportError, reportFromPrometheus, type PrometheusReportOptions } from '../../src/prometheus-report.js';
+import { PrometheusQueryError } from '../../src/sources/prometheus-query.js';
+import { PrometheusReportError, reportFromPrometheus, type PrometheusReportOptions } from '../../src/sources/prometheus-report.js';
 import { renderReport } from '../../src/report/render.js';
 import { UsageError } from '../errors.js';
-import type { ReportFormat } from '../session.js';
+import type { ReportFormat } from '../../src/report/render.js';
 
 /** ReportPrometheusFlags are the options of `wattprint report --prometheus URL --run-id ID`. */
 export interface ReportPrometheusFlags {

@@ -1,21 +1,19 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { reportPrometheusCommand } from './report-prometheus.js';
-import { compareZones, parseZoneList } from '../../src/compare.js';
+import { compareZones, parseZoneList } from '../../src/carbon/compare.js';
 import { loadReport } from '../../src/report/load.js';
 import { renderReport } from '../../src/report/render.js';
 import type { Report } from '../../src/report/types.js';
-import { latestRestatement, restatedReport, restateMinutes, saveRestatement, storedFacts, type Restatement } from '../../src/restate.js';
+import { latestRestatement, restatedReport, restateMinutes, saveRestatement, storedFacts, type Restatement } from '../../src/sources/restate.js';
 import { minutesOf } from '../../src/store/queries.js';
 import type { RunRow } from '../../src/store/rows.js';
 import type { Store } from '../../src/store/store.js';
-import { joulesToKwh } from '../../src/units.js';
 import { setupCarbon, type CarbonFlags } from '../carbon-setup.js';
 import { UsageError } from '../errors.js';
 import { openStoreForReading } from '../open-store.js';
-import { formatCo2eKg, formatDuration, formatKwh } from '../../src/report/format.js';
-import type { ReportFormat } from '../session.js';
+import type { ReportFormat } from '../../src/report/render.js';
 import { addCarbonOptions, addDbOption, defaultDbPath } from '../options.js';
-import { addCompareOption, addUkRegionOption, compareCli } from './carbon-commands.js';
+import { addCompareOption, addFormatOption, addUkRegionOption, compareCli, type CommandContext } from './shared.js';
 
 /** ReportFlags are the options of `wattprint report`. */
 export interface ReportFlags extends CarbonFlags {
@@ -92,45 +90,9 @@ async function restateRun(store: Store, run: RunRow, flags: ReportFlags, env: No
   return { createdAtMs: Date.now(), source: carbon.source, before: previous?.after ?? storedFacts(store.db, run), after };
 }
 
-/** runsCommand lists stored runs, newest first. */
-export function runsCommand(flags: { db: string; json?: boolean }): number {
-  const store = openStoreForReading(flags.db);
-  try {
-    const rows = store.listRuns().map((run) => {
-      const itJoules = store.devicesOf(run.runKey).reduce((s, d) => s + d.energyJoules, 0);
-      const endMs = run.endedAtMs ?? run.lastTickMs;
-      return {
-        runId: run.runId, status: run.status, startedAt: new Date(run.startedAtMs).toISOString(), endedAt: new Date(endMs).toISOString(),
-        durationSeconds: (endMs - run.startedAtMs) / 1000, itKwh: joulesToKwh(itJoules), facilityKwh: joulesToKwh(store.facilityJoulesOf(run.runKey)),
-        co2eLocationKg: run.co2eLocationGrams / 1000, co2eMarketKg: run.co2eMarketGrams / 1000, command: run.command ?? null, labels: run.labels,
-        exitCode: run.exitCode ?? null,
-      };
-    });
-    if (flags.json) {
-      process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
-      return 0;
-    }
-    if (rows.length === 0) {
-      process.stdout.write(`no runs in ${store.path}\n`);
-      return 0;
-    }
-    const table = [['RUN ID', 'STATUS', 'EXIT', 'STARTED (UTC)', 'DURATION', 'FACILITY ENERGY', 'CO2e', 'COMMAND']];
-    for (const r of rows) {
-      table.push([r.runId, r.status, r.exitCode === null ? '-' : String(r.exitCode), r.startedAt.replace('T', ' ').slice(0, 19),
-        formatDuration(r.durationSeconds), formatKwh(r.facilityKwh), formatCo2eKg(r.co2eLocationKg), (r.command ?? 'agent').slice(0, 40)]);
-    }
-    const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-    process.stdout.write(table.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n');
-    return 0;
-  } finally {
-    store.close();
-  }
-}
-
-/** registerReportCommands adds `report` and `runs` to the CLI. */
-export function registerReportCommands(program: Command, env: NodeJS.ProcessEnv, done: (code: number) => void): void {
-  const report = addDbOption(program.command('report').description('print a stored run\'s report (the latest by default); --restate recomputes its CO2e with new intensity data').argument('[run-id]'))
-    .addOption(new Option('--format <format>', 'table|markdown|json|csv').choices(['table', 'markdown', 'json', 'csv']).default('table'))
+/** register adds `wattprint report`. */
+export function register(program: Command, { env, done }: CommandContext): void {
+  const report = addFormatOption(addDbOption(program.command('report').description('print a stored run\'s report (the latest by default); --restate recomputes its CO2e with new intensity data').argument('[run-id]')))
     .option('--restate', 'recompute CO2e from the stored per-minute energy with the intensity given (--intensity-file, --zone, --intensity, --intensity-source), keeping both')
     .option('--prometheus <url>', 'build the job-level report of a multi-node run from this Prometheus (one agent per node, same run id)')
     .option('--run-id <id>', 'with --prometheus: the run id (also accepted as the argument)');
@@ -140,7 +102,4 @@ export function registerReportCommands(program: Command, env: NodeJS.ProcessEnv,
       done(await reportCommand(runId, { ...opts, db: opts.db ?? defaultDbPath(env) }, env));
     });
 
-  addDbOption(program.command('runs').description('list stored runs, newest first'))
-    .option('--json', 'JSON output')
-    .action((opts) => done(runsCommand({ db: opts.db ?? defaultDbPath(env), json: opts.json })));
 }

@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
@@ -6,6 +7,9 @@ import { UsageError } from '../errors.js';
 import { announce, startSession, type TrackingFlags } from '../session.js';
 import { TerminalStatus } from '../status-line.js';
 import { findExecutable } from '../which.js';
+import { addTrackingOptions } from '../options.js';
+import { trackingFlags } from '../config.js';
+import type { CommandContext } from './shared.js';
 
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
@@ -67,4 +71,11 @@ function inForegroundOfTerminal(): boolean {
   } catch {
     return process.stdin.isTTY === true;
   }
+}
+
+/** register adds `wattprint run`. */
+export function register(program: Command, { env, done }: CommandContext): void {
+  addTrackingOptions(program.command('run').description('run a command and track it from start to exit; prints the report to stderr')
+    .usage('[options] -- <command> [args...]').argument('<command...>', 'the command and its arguments').passThroughOptions())
+    .action(async (argv: string[], _opts, cmd: Command) => done(await runCommand(argv, trackingFlags(cmd), env)));
 }

@@ -1,4 +1,6 @@
-import { listZones } from '../../src/zones.js';
+import type { Command } from 'commander';
+import type { CommandContext } from './shared.js';
+import { listZones } from '../../src/intensity/zones.js';
 
 /** zonesCommand lists the embedded grid zones and their annual intensity. */
 export function zonesCommand(flags: { json?: boolean }): number {
@@ -13,4 +15,10 @@ export function zonesCommand(flags: { json?: boolean }): number {
   const lines = zones.map((z) => row(z.zone, String(Math.round(z.intensityGramsPerKwh)), z.name, z.source));
   process.stdout.write(`${row('ZONE', 'gCO2e/kWh', 'NAME', 'SOURCE')}\n${lines.join('\n')}\n`);
   return 0;
+}
+
+/** register adds `wattprint zones`. */
+export function register(program: Command, { done }: CommandContext): void {
+  program.command('zones').description('grid zones with embedded annual intensity').option('--json', 'JSON output')
+    .action((opts) => done(zonesCommand(opts)));
 }

@@ -1,9 +1,9 @@
-import { sumPeriods } from '../accounting.js';
+import { sumPeriods } from '../ledger/accounting.js';
 import type { DeviceRow, PeriodWrite, RunRow } from '../store/rows.js';
 import type { GapRow } from '../store/queries.js';
 import { joulesToKwh } from '../units.js';
 import type { Disclosure, Report, ReportDevice } from './types.js';
-import { marketBasis } from '../carbon.js';
+import { marketBasis } from '../carbon/carbon.js';
 
 /** ReportInputs are the stored facts of a run that a report is built from (no I/O here). */
 export interface ReportInputs {

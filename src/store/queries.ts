@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { IntensityQuality } from '../intensity/types.js';
 import type { PeriodWrite } from './rows.js';
-import type { MinuteEnergy } from '../accounting.js';
+import type { MinuteEnergy } from '../ledger/accounting.js';
 
 /** periodsOf returns a run's accounting periods in time order. */
 export function periodsOf(db: Database.Database, runKey: number): PeriodWrite[] {

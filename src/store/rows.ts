@@ -1,5 +1,5 @@
 import type { DeviceInfo, DeviceKind, EnergyMethod } from '../types.js';
-import type { MarketInstruments } from '../carbon.js';
+import type { MarketInstruments } from '../carbon/carbon.js';
 import type { IntensityQuality } from '../intensity/types.js';
 
 /** NewRun is what starting a run records. */

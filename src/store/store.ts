@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { DeviceInfo } from '../types.js';
-import type { MarketInstruments } from '../carbon.js';
+import type { MarketInstruments } from '../carbon/carbon.js';
 import { migrate } from './schema.js';
 import type { DeviceRow, NewRun, RunRow, TickWrite } from './rows.js';
 import { toDeviceRow, toRunRow } from './rows.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { collectDoctor, renderDoctor, type DoctorProbe } from '../../agent/doctor.js';
-import type { CloudInfo } from '../../collectors/cloud.js';
+import type { CloudInfo } from '../../agent/cloud.js';
 
 const probes: DoctorProbe[] = [
   {

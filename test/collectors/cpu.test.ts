@@ -13,8 +13,8 @@ import {
   probeCpu,
   type CpuInfo,
 } from '../../collectors/cpu.js';
-import { findCpuTdp, normaliseCpuName } from '../../collectors/cpu-tdp.js';
-import { cpuUtilisation, parseCpuTicks } from '../../collectors/procfs.js';
+import { findCpuTdp, normaliseCpuName } from '../../collectors/lib/cpu-tdp.js';
+import { cpuUtilisation, parseCpuTicks } from '../../collectors/lib/procfs.js';
 import type { CollectorContext } from '../../collectors/types.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/procfs/xeon-2s/', import.meta.url));

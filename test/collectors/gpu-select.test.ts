@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeUnmatched, selectGpus, type GpuIdentity } from '../../collectors/gpu-select.js';
+import { describeUnmatched, selectGpus, type GpuIdentity } from '../../collectors/lib/gpu-select.js';
 
 const GPUS: GpuIdentity[] = [
   { index: 0, uuid: 'GPU-8932f937-d72c-4106-c12f-20bd9faed9f6' },

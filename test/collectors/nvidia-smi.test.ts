@@ -5,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ReadResult } from '../../src/types.js';
 import type { CollectorContext, ProbeResult } from '../../collectors/types.js';
-import { MIG_NOTE } from '../../collectors/gpu-select.js';
+import { MIG_NOTE } from '../../collectors/lib/gpu-select.js';
 import { nvidiaSmiFactory, probeNvidiaSmi, type NvidiaSmiCollector } from '../../collectors/nvidia-smi.js';
-import { parseHelpQueryGpu, parseNvidiaSmiXml } from '../../collectors/nvidia-smi-parse.js';
+import { parseHelpQueryGpu, parseNvidiaSmiXml } from '../../collectors/nvidia-smi/parse.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/nvidia-smi/', import.meta.url));
 const FAKE = join(FIXTURES, 'fake-nvidia-smi.mjs');

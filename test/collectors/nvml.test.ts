@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReadResult } from '../../src/types.js';
 import type { CollectorContext, ProbeResult } from '../../collectors/types.js';
-import { MIG_NOTE } from '../../collectors/gpu-select.js';
-import { NVML_SLOW_ENERGY_EVERY_SECONDS, NVML_SLOW_TICKS, type NvmlCollector, type NvmlEnergyReads } from '../../collectors/nvml-collector.js';
+import { MIG_NOTE } from '../../collectors/lib/gpu-select.js';
+import { NVML_SLOW_ENERGY_EVERY_SECONDS, NVML_SLOW_TICKS, type NvmlCollector, type NvmlEnergyReads } from '../../collectors/nvml/reader.js';
 import { nvmlFactory, probeNvml, type NvmlProbeOptions } from '../../collectors/nvml.js';
 import { NvmlStubHarness, STUB_BOOT_ID as BOOT_ID, h100 as H100 } from '../fixtures/nvml-stub/stub-harness.js';
 

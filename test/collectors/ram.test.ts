@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRamCollector, RAM_WATTS_PER_GIB, ramFactory, ramPowerWatts } from '../../collectors/ram.js';
-import { parseMemTotalBytes, readMemTotalBytes } from '../../collectors/procfs.js';
+import { parseMemTotalBytes, readMemTotalBytes } from '../../collectors/lib/procfs.js';
 import type { CollectorContext } from '../../collectors/types.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/procfs/xeon-2s/', import.meta.url));

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CPU_IDLE_FRACTION } from '../../collectors/cpu.js';
-import { CPU_TDP_TABLE, normaliseCpuName } from '../../collectors/cpu-tdp.js';
+import { CPU_TDP_TABLE, normaliseCpuName } from '../../collectors/lib/cpu-tdp.js';
 
 const fixtures = fileURLToPath(new URL('../../../shared/fixtures/cpu-tdp/', import.meta.url));
 const codecarbonCsv = `${fixtures}codecarbon__cpu_power.csv`;

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { averageIntensity, electricityMaps } from '@tgwf/co2/data';
 import { parseIntensityCsv } from '../../src/intensity/csv.js';
-import { zoneRecord } from '../../src/zones.js';
+import { zoneRecord } from '../../src/intensity/zones.js';
 
 const DIR = fileURLToPath(new URL('../../../shared/fixtures/grid-intensity/', import.meta.url));
 const present = existsSync(DIR);

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   parseCsvNumber, parseHelpQueryGpu, parseNvidiaSmiXml, parseQueryGpuCsv, smiPowerWatts, type SmiGpu,
-} from '../../collectors/nvidia-smi-parse.js';
+} from '../../collectors/nvidia-smi/parse.js';
 
 const ROOT = fileURLToPath(new URL('../../../shared/fixtures/nvidia-smi/', import.meta.url));
 const suite = existsSync(ROOT) ? describe : describe.skip;

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { detectCloud, parseGceInstance } from '../../collectors/cloud.js';
+import { detectCloud, parseGceInstance } from '../../agent/cloud.js';
 import { probeRapl } from '../../collectors/rapl.js';
 import { startFakeMetadata, type FakeMetadata } from '../helpers/fake-metadata.js';
 import { buildTree, contextFor, extractTtar, loadTreeSpec, removeTree, tempRoot } from '../helpers/sysfs-tree.js';

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { reportPrometheusCommand } from '../../agent/commands/report-prometheus.js';
-import { reportFromPrometheus } from '../../src/prometheus-report.js';
+import { reportFromPrometheus } from '../../src/sources/prometheus-report.js';
 import type { Report } from '../../src/report/types.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { findBinary, freePort, PROMETHEUS_BIN, startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { editDistance, listZones, resolveZone, zoneRecord } from '../../src/zones.js';
+import { editDistance, listZones, resolveZone, zoneRecord } from '../../src/intensity/zones.js';
 import { ZONE_DATA_LICENCES, ELECTRICITY_MAPS_YEAR } from '../../src/intensity/zone-data.js';
 
 describe('resolveZone', () => {

@@ -1,8 +1,8 @@
 // Review test: a Prometheus dump of wattprint_energy_joules_total from a multi-node run (one agent per node, the
 // deployment the README recommends) has one `gpu0` series per node; replay must not interleave them.
 import { describe, expect, it } from 'vitest';
-import { replayTrace } from '../../src/replay.js';
-import { parseTrace } from '../../src/replay-parse.js';
+import { replayTrace } from '../../src/sources/replay.js';
+import { parseTrace } from '../../src/sources/replay-parse.js';
 
 const flat = { name: 'flat', lookup: (t: number) => ({ gramsPerKwh: 100, source: 'flat', periodStartMs: Math.floor(t / 3.6e6) * 3.6e6, periodSeconds: 3600, quality: 'actual' as const }) };
 

@@ -1,9 +1,9 @@
 /** NvmlCollector reads NVML's energy counters (or sampled power) for the GPUs chosen at probe. */
-import type { DeviceInfo, DroppedReading, ReadResult, Reading } from '../src/types.js';
-import { millijoulesToJoules, milliwattsToWatts } from '../src/units.js';
-import type { Collector, ReadOptions } from './types.js';
-import { checkEnergyStepJoules, checkPowerWatts } from './gpu-power-check.js';
-import { NVML_RETURN, type NvmlBindings, type NvmlDevice } from './nvml-ffi.js';
+import type { DeviceInfo, DroppedReading, ReadResult, Reading } from '../../src/types.js';
+import { millijoulesToJoules, milliwattsToWatts } from '../../src/units.js';
+import type { Collector, ReadOptions } from '../types.js';
+import { checkEnergyStepJoules, checkPowerWatts } from '../lib/gpu-power-check.js';
+import { NVML_RETURN, type NvmlBindings, type NvmlDevice } from './ffi.js';
 
 /** NvmlGpu is one tracked GPU: its device record and its NVML handle. */
 export interface NvmlGpu {

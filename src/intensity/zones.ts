@@ -1,5 +1,5 @@
-import { ALPHA3_TO_ALPHA2 } from './intensity/iso3166.js';
-import { ZONE_RECORDS, type ZoneRecord } from './intensity/zone-data.js';
+import { ALPHA3_TO_ALPHA2 } from './iso3166.js';
+import { ZONE_RECORDS, type ZoneRecord } from './zone-data.js';
 
 /** Common names people type that are not codes in the data (the UK's ISO code is GB). */
 const ALIASES: ReadonlyMap<string, string> = new Map([

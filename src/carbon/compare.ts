@@ -1,8 +1,8 @@
-import { accountMinutes, sumPeriods, type MinuteEnergy } from './accounting.js';
-import { tableProvider } from './intensity/table.js';
-import type { Report } from './report/types.js';
-import { joulesToKwh } from './units.js';
-import { resolveZone } from './zones.js';
+import { accountMinutes, sumPeriods, type MinuteEnergy } from '../ledger/accounting.js';
+import { tableProvider } from '../intensity/table.js';
+import type { Report } from '../report/types.js';
+import { joulesToKwh } from '../units.js';
+import { resolveZone } from '../intensity/zones.js';
 
 /** Counterfactual is the same energy profile accounted in another zone (location-based, kg CO2e). */
 export type Counterfactual = NonNullable<Report['counterfactuals']>[number];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareZones, DEFAULT_COMPARE_ZONES, parseZoneList } from '../src/compare.js';
-import { tableProvider } from '../src/intensity/table.js';
+import { compareZones, DEFAULT_COMPARE_ZONES, parseZoneList } from '../../src/carbon/compare.js';
+import { tableProvider } from '../../src/intensity/table.js';
 
 const H0 = Date.UTC(2024, 0, 1);
 // 3.6 MJ (1 kWh) of IT energy in the first minute and 1.8 MJ in the first minute of the next hour.

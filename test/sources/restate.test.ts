@@ -2,16 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Tracker } from '../agent/tracker.js';
-import { constantProvider } from '../src/intensity/constant.js';
-import { parseIntensityCsv } from '../src/intensity/csv.js';
-import { csvProvider } from '../src/intensity/csv-provider.js';
-import { tableProvider } from '../src/intensity/table.js';
-import { latestRestatement, restatedReport, restateMinutes, saveRestatement, storedFacts, type Restatement } from '../src/restate.js';
-import { minutesOf } from '../src/store/queries.js';
-import { Store } from '../src/store/store.js';
-import type { DeviceInfo } from '../src/types.js';
-import { manualClock, scriptedCollector } from './helpers/scripted.js';
+import { Tracker } from '../../agent/tracker.js';
+import { constantProvider } from '../../src/intensity/constant.js';
+import { parseIntensityCsv } from '../../src/intensity/csv.js';
+import { csvProvider } from '../../src/intensity/csv-provider.js';
+import { tableProvider } from '../../src/intensity/table.js';
+import { latestRestatement, restatedReport, restateMinutes, saveRestatement, storedFacts, type Restatement } from '../../src/sources/restate.js';
+import { minutesOf } from '../../src/store/queries.js';
+import { Store } from '../../src/store/store.js';
+import type { DeviceInfo } from '../../src/types.js';
+import { manualClock, scriptedCollector } from '../helpers/scripted.js';
 
 const T0 = Date.UTC(2024, 0, 1, 0, 59); // one minute before 01:00
 const gpu: DeviceInfo = { id: 'gpu0', kind: 'gpu', name: 'Test GPU', method: 'counter', collector: 'sim' };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { counterDelta, trapezoidJoules } from '../../src/energy/counter.js';
+import { counterDelta, trapezoidJoules } from '../../src/ledger/counter.js';
 
 describe('counterDelta', () => {
   it('returns the difference of an increasing counter', () => {

@@ -1,6 +1,6 @@
 import { co2eGrams, facilityJoules, marketBasis, marketGramsPerKwh, type MarketInstruments } from './carbon.js';
-import { formatCo2eKg, formatKwh, formatPue, sig } from './report/format.js';
-import { joulesToKwh } from './units.js';
+import { formatCo2eKg, formatKwh, formatPue, sig } from '../report/format.js';
+import { joulesToKwh } from '../units.js';
 
 /**
  * ESTIMATE_DEFAULT_PUE is the PUE used when none is given: the industry average of the Uptime Institute

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { gridZoneForRegion, providerForRegion, pueFor, type CloudProvider, type SourcedValue } from '../src/cloud-tables.js';
-import { readTextOr } from './sysfs.js';
+import { gridZoneForRegion, providerForRegion, pueFor, type CloudProvider, type SourcedValue } from '../src/carbon/cloud-tables.js';
+import { readTextOr } from '../collectors/lib/sysfs.js';
 
 /** CloudInfo is where this host runs, from DMI, then the provider's metadata service or env. */
 export interface CloudInfo {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ESTIMATE_DEFAULT_PUE, estimate, renderEstimate } from '../src/estimate.js';
+import { ESTIMATE_DEFAULT_PUE, estimate, renderEstimate } from '../../src/carbon/estimate.js';
 
 /**
  * Table 4 of Patterson et al., "Carbon Emissions and Large Neural Network Training" (arXiv:2104.10350 v3,

@@ -1,14 +1,14 @@
-import { accountMinutes, type MinuteEnergy } from './accounting.js';
-import type { MarketInstruments } from './carbon.js';
-import { Integrator, type Contribution } from './energy/integrator.js';
-import { MINUTE_MS, splitByTime } from './energy/split.js';
-import type { IntensityProvider } from './intensity/types.js';
+import { accountMinutes, type MinuteEnergy } from '../ledger/accounting.js';
+import type { MarketInstruments } from '../carbon/carbon.js';
+import { Integrator, type Contribution } from '../ledger/integrator.js';
+import { MINUTE_MS, splitByTime } from '../ledger/split.js';
+import type { IntensityProvider } from '../intensity/types.js';
 import type { ParsedTrace } from './replay-parse.js';
-import { buildReport } from './report/build.js';
-import type { Report } from './report/types.js';
-import type { GapRow } from './store/queries.js';
-import type { DeviceRow, RunRow } from './store/rows.js';
-import type { DeviceKind, EnergyMethod, Reading } from './types.js';
+import { buildReport } from '../report/build.js';
+import type { Report } from '../report/types.js';
+import type { GapRow } from '../store/queries.js';
+import type { DeviceRow, RunRow } from '../store/rows.js';
+import type { DeviceKind, EnergyMethod, Reading } from '../types.js';
 
 /** ReplaySettings are the factors a replay applies and how it names the run. */
 export interface ReplaySettings {

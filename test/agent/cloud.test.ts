@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { detectCloud, providerFromDmi } from '../../collectors/cloud.js';
-import { gridZoneForRegion, pueFor, providerForRegion } from '../../src/cloud-tables.js';
+import { detectCloud, providerFromDmi } from '../../agent/cloud.js';
+import { gridZoneForRegion, pueFor, providerForRegion } from '../../src/carbon/cloud-tables.js';
 import { startFakeMetadata, type FakeMetadata, type FakeMetadataReplies } from '../helpers/fake-metadata.js';
 import { buildTree, loadTreeSpec, removeTree, tempRoot, type TreeSpec } from '../helpers/sysfs-tree.js';
 

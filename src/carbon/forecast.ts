@@ -1,4 +1,4 @@
-import type { IntensityValue } from './intensity/types.js';
+import type { IntensityValue } from '../intensity/types.js';
 
 /** StartWindow is the best time to start a job: UTC ms bounds and time-weighted averages in gCO2e/kWh. */
 export interface StartWindow {

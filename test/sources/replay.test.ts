@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { constantProvider } from '../src/intensity/constant.js';
-import { parseIntensityCsv } from '../src/intensity/csv.js';
-import { csvProvider } from '../src/intensity/csv-provider.js';
-import { tableProvider } from '../src/intensity/table.js';
-import { deviceKindOf, medianIntervalSeconds, replayTrace, type ReplaySettings } from '../src/replay.js';
-import { parseTrace } from '../src/replay-parse.js';
+import { constantProvider } from '../../src/intensity/constant.js';
+import { parseIntensityCsv } from '../../src/intensity/csv.js';
+import { csvProvider } from '../../src/intensity/csv-provider.js';
+import { tableProvider } from '../../src/intensity/table.js';
+import { deviceKindOf, medianIntervalSeconds, replayTrace, type ReplaySettings } from '../../src/sources/replay.js';
+import { parseTrace } from '../../src/sources/replay-parse.js';
 
-const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/replay/${name}`, import.meta.url));
+const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/replay/${name}`, import.meta.url));
 const trace = (name: string) => parseTrace(readFileSync(fixture(name), 'utf8'), name);
 const intensityFile = (name: string, zone: string) =>
   csvProvider(parseIntensityCsv(readFileSync(fixture(name), 'utf8'), { fileName: name }), { fallback: tableProvider(zone), zone });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bestStartWindow } from '../../src/forecast.js';
+import { bestStartWindow } from '../../src/carbon/forecast.js';
 import type { IntensityValue } from '../../src/intensity/types.js';
 
 const H = (hour: number, minute = 0): number => Date.UTC(2024, 0, 1, hour, minute);

@@ -1,13 +1,13 @@
 import type Database from 'better-sqlite3';
-import { accountMinutes, sumPeriods, type AccountingSettings, type MinuteEnergy } from './accounting.js';
-import type { MarketInstruments } from './carbon.js';
-import { buildReport } from './report/build.js';
-import { loadReport } from './report/load.js';
-import type { Report } from './report/types.js';
-import { gapsOf, periodsOf } from './store/queries.js';
-import type { PeriodWrite, RunRow } from './store/rows.js';
-import type { Store } from './store/store.js';
-import { joulesToKwh } from './units.js';
+import { accountMinutes, sumPeriods, type AccountingSettings, type MinuteEnergy } from '../ledger/accounting.js';
+import type { MarketInstruments } from '../carbon/carbon.js';
+import { buildReport } from '../report/build.js';
+import { loadReport } from '../report/load.js';
+import type { Report } from '../report/types.js';
+import { gapsOf, periodsOf } from '../store/queries.js';
+import type { PeriodWrite, RunRow } from '../store/rows.js';
+import type { Store } from '../store/store.js';
+import { joulesToKwh } from '../units.js';
 
 /** AccountingFacts are the carbon figures of a run under one set of factors: grams, gCO2e/kWh, periods. */
 export interface AccountingFacts {

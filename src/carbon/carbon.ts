@@ -1,4 +1,4 @@
-import { joulesToKwh } from './units.js';
+import { joulesToKwh } from '../units.js';
 
 /**
  * The accounting formula of Patterson et al. 2021, written once:

@@ -1,6 +1,6 @@
-import { co2eGrams, facilityJoules, marketGramsPerKwh, type MarketInstruments } from './carbon.js';
-import type { IntensityProvider, IntensityValue } from './intensity/types.js';
-import type { PeriodWrite } from './store/rows.js';
+import { co2eGrams, facilityJoules, marketGramsPerKwh, type MarketInstruments } from '../carbon/carbon.js';
+import type { IntensityProvider, IntensityValue } from '../intensity/types.js';
+import type { PeriodWrite } from '../store/rows.js';
 
 /** MinuteEnergy is IT energy (all devices) that fell in one UTC minute. */
 export interface MinuteEnergy {

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import {
   CsvInputError, cellError, normaliseHeader, parseStrictNumber, parseTimestampMs, splitCsvLines,
-} from './intensity/csv-text.js';
+} from '../intensity/csv-text.js';
 
 /** TracePoint is one reading of one device: time (ms since epoch, UTC) and power (W) or a counter (J). */
 export interface TracePoint {

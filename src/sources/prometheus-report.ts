@@ -1,7 +1,7 @@
-import { buildReport } from './report/build.js';
-import type { Report } from './report/types.js';
-import type { DeviceRow, PeriodWrite, RunRow } from './store/rows.js';
-import type { DeviceKind, EnergyMethod } from './types.js';
+import { buildReport } from '../report/build.js';
+import type { Report } from '../report/types.js';
+import type { DeviceRow, PeriodWrite, RunRow } from '../store/rows.js';
+import type { DeviceKind, EnergyMethod } from '../types.js';
 import { prometheusClient, promString, type PromInstantSample, type PromRangeSeries } from './prometheus-query.js';
 
 /** PrometheusReportOptions tune reportFromPrometheus; every figure has a default. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { splitByTime, MINUTE_MS } from '../../src/energy/split.js';
+import { splitByTime, MINUTE_MS } from '../../src/ledger/split.js';
 
 const HOUR_MS = 3_600_000;
 const t0 = Date.UTC(2026, 10, 22, 9, 0, 0);

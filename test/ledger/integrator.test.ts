@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Integrator } from '../../src/energy/integrator.js';
+import { Integrator } from '../../src/ledger/integrator.js';
 
 const W0 = Date.UTC(2026, 10, 22, 9, 0, 0);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseTrace } from '../../src/replay-parse.js';
+import { parseTrace } from '../../src/sources/replay-parse.js';
 import { CsvInputError } from '../../src/intensity/csv-text.js';
 
 const T = (second: number): number => Date.UTC(2024, 0, 1, 0, 0, second);
