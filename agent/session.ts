@@ -84,7 +84,7 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
   let server: LiveServer | undefined;
   let tracker: Tracker | undefined;
   try {
-    const carbon = await setupCarbon(flags, { cloud, env, db: store.db, firstFetchMs: 3000 });
+    const carbon = await setupCarbon(flags, { cloud, env, cache: store.intensityCache(), firstFetchMs: 3000 });
     const selection = await selectCollectors(ctx, flags.collectors, flags.dropCollector ?? []);
     if (selection.collectors.length === 0) {
       throw new UsageError('no power source found and no model applies: run `wattprint doctor` to see why, or pass --collectors cpu,ram');

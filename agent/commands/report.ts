@@ -4,8 +4,7 @@ import { compareZones, parseZoneList } from '../../src/carbon/compare.js';
 import { loadReport } from '../../src/report/load.js';
 import { renderReport } from '../../src/report/render.js';
 import type { Report } from '../../src/report/types.js';
-import { latestRestatement, restatedReport, restateMinutes, saveRestatement, storedFacts, type Restatement } from '../../src/sources/restate.js';
-import { minutesOf } from '../../src/store/queries.js';
+import { restatedReport, restateMinutes, storedFacts, type Restatement } from '../../src/sources/restate.js';
 import type { RunRow } from '../../src/store/rows.js';
 import type { Store } from '../../src/store/store.js';
 import { setupCarbon, type CarbonFlags } from '../carbon-setup.js';
@@ -45,14 +44,14 @@ export async function reportCommand(runId: string | undefined, flags: ReportFlag
     let report: Report;
     if (flags.restate) {
       const restatement = await restateRun(store, run, flags, env);
-      saveRestatement(store.db, run.runKey, restatement);
+      store.saveRestatement(run.runKey, restatement);
       report = restatedReport(store, run, restatement);
     } else {
-      const latest = latestRestatement(store.db, run.runKey);
+      const latest = store.latestRestatement(run.runKey);
       report = latest ? restatedReport(store, run, latest) : loadReport(store, run);
     }
     if (flags.compare !== undefined) {
-      report.counterfactuals = compareCli(() => compareZones(minutesOf(store.db, run.runKey), parseZoneList(compareList(flags.compare)), report.pue));
+      report.counterfactuals = compareCli(() => compareZones(store.minutesOf(run.runKey), parseZoneList(compareList(flags.compare)), report.pue));
     }
     process.stdout.write(renderReport(report, flags.format));
     return 0;
@@ -79,15 +78,15 @@ async function restateRun(store: Store, run: RunRow, flags: ReportFlags, env: No
     }
     carbonFlags = { ...flags, intensitySource: run.intensitySource, ...(run.zone ? { zone: run.zone } : {}) };
   }
-  const carbon = await setupCarbon(carbonFlags, { env, db: store.db, firstFetchMs: 20_000 });
+  const carbon = await setupCarbon(carbonFlags, { env, cache: store.intensityCache(), firstFetchMs: 20_000 });
   const hasMarket = flags.marketIntensity !== undefined || flags.cfe !== undefined;
   const pue = flags.pue !== undefined ? carbon.pue : { value: run.pue, source: run.pueSource };
-  const after = restateMinutes(minutesOf(store.db, run.runKey), {
+  const after = restateMinutes(store.minutesOf(run.runKey), {
     pue: pue.value, pueSource: pue.source, market: hasMarket ? carbon.market : run.market, intensity: carbon.intensity,
     ...(carbon.zone ?? run.zone ? { zone: carbon.zone ?? run.zone } : {}),
   });
-  const previous = latestRestatement(store.db, run.runKey);
-  return { createdAtMs: Date.now(), source: carbon.source, before: previous?.after ?? storedFacts(store.db, run), after };
+  const previous = store.latestRestatement(run.runKey);
+  return { createdAtMs: Date.now(), source: carbon.source, before: previous?.after ?? storedFacts(store, run), after };
 }
 
 /** register adds `wattprint report`. */

@@ -1,4 +1,5 @@
 import { sumPeriods } from '../ledger/accounting.js';
+import { projectAtCompletion } from '../ledger/progress.js';
 import type { DeviceRow, PeriodWrite, RunRow } from '../store/rows.js';
 import type { GapRow } from '../store/queries.js';
 import { joulesToKwh } from '../units.js';
@@ -38,7 +39,10 @@ export function buildReport(input: ReportInputs): Report {
   const sources = [...new Set(periods.map((p) => p.source))];
   const hasCfe = periods.some((p) => p.cfe !== undefined);
   const co2e = { locationKg: totals.co2eLocationGrams / 1000, marketKg: totals.co2eMarketGrams / 1000 };
-  const progress = run.progress && run.progress.fraction > 0 && run.progress.fraction < 1 ? run.progress : undefined;
+  // A finished job (fraction 1) needs no projection.
+  const projected = run.progress && run.progress.fraction < 1
+    ? projectAtCompletion({ itJoules, facilityJoules, co2eLocationGrams: totals.co2eLocationGrams, co2eMarketGrams: totals.co2eMarketGrams }, run.progress)
+    : undefined;
   return {
     runId: run.runId,
     hostname: run.hostname,
@@ -55,10 +59,10 @@ export function buildReport(input: ReportInputs): Report {
       ...(run.zone ? { zone: run.zone } : {}), marketBasis: marketBasis(run.market, hasCfe),
     },
     co2e,
-    ...(progress ? {
+    ...(projected ? {
       projected: {
-        fraction: progress.fraction, source: progress.source, itKwh: joulesToKwh(itJoules) / progress.fraction,
-        facilityKwh: facilityKwh / progress.fraction, co2eLocationKg: co2e.locationKg / progress.fraction, co2eMarketKg: co2e.marketKg / progress.fraction,
+        fraction: projected.fraction, source: projected.source, itKwh: joulesToKwh(projected.itJoules),
+        facilityKwh: joulesToKwh(projected.facilityJoules), co2eLocationKg: projected.co2eLocationGrams / 1000, co2eMarketKg: projected.co2eMarketGrams / 1000,
       },
     } : {}),
     disclosure: disclosure(devices, itJoules, durationSeconds, facilityKwh, run.pue, avgGramsPerKwh, co2e),

@@ -1,4 +1,5 @@
 import type { Report } from './types.js';
+import { JOULES_PER_KWH } from '../units.js';
 
 const COLUMNS = [
   'record', 'id', 'kind', 'name', 'method', 'start_utc', 'end_utc', 'count', 'hours', 'it_kwh', 'facility_kwh',
@@ -27,12 +28,12 @@ export function renderCsv(r: Report): string {
     })),
     ...r.gaps.map((g): Row => ({
       record: 'gap', id: g.deviceId, start_utc: g.startAt, end_utc: g.endAt,
-      it_kwh: g.recoveredJoules === undefined ? undefined : g.recoveredJoules / 3_600_000, source: g.reason,
+      it_kwh: g.recoveredJoules === undefined ? undefined : g.recoveredJoules / JOULES_PER_KWH, source: g.reason,
     })),
     {
       record: 'total', id: r.runId, start_utc: r.startedAt, end_utc: r.endedAt, count: r.energy.byDevice.length,
       hours: r.durationSeconds / 3600, it_kwh: r.energy.itKwh, facility_kwh: r.energy.facilityKwh,
-      avg_watts: r.durationSeconds > 0 ? (r.energy.itKwh * 3_600_000) / r.durationSeconds : 0, pue: r.pue,
+      avg_watts: r.durationSeconds > 0 ? (r.energy.itKwh * JOULES_PER_KWH) / r.durationSeconds : 0, pue: r.pue,
       intensity_g_per_kwh: r.intensity.avgGramsPerKwh, co2e_location_kg: r.co2e.locationKg, co2e_market_kg: r.co2e.marketKg,
       source: `pue: ${r.pueSource}; intensity: ${r.intensity.source}; market: ${r.intensity.marketBasis}`,
     },

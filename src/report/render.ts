@@ -2,6 +2,7 @@ import { asciiChart } from './ascii-chart.js';
 import { formatCo2eKg, formatDuration, formatKwh, formatPue, formatUtc, formatWatts, sig } from './format.js';
 import { renderCsv } from './render-csv.js';
 import type { Report, ReportPeriod } from './types.js';
+import { JOULES_PER_KWH } from '../units.js';
 
 /** ReportFormat is a report rendering: terminal table, Markdown, JSON (the Report object) or CSV. */
 export type ReportFormat = 'table' | 'markdown' | 'json' | 'csv';
@@ -84,7 +85,7 @@ function blocks(r: Report): Block[] {
       header: ['Device', 'From (UTC)', 'To (UTC)', 'Reason', 'Recovered (kWh)'],
       right: [4],
       rows: r.gaps.map((g) => [g.deviceId, formatUtc(g.startAt), formatUtc(g.endAt), g.reason,
-        g.recoveredJoules === undefined ? '-' : sig(g.recoveredJoules / 3_600_000, 4)]),
+        g.recoveredJoules === undefined ? '-' : sig(g.recoveredJoules / JOULES_PER_KWH, 4)]),
     });
   }
   if (r.restatement) {

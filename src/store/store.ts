@@ -1,8 +1,14 @@
 import Database from 'better-sqlite3';
 import type { DeviceInfo } from '../types.js';
 import type { MarketInstruments } from '../carbon/carbon.js';
+import type { IntensityCache } from '../intensity/cache.js';
+import type { MinuteEnergy } from '../ledger/accounting.js';
+import type { Restatement } from '../sources/restate.js';
+import { createIntensityCache } from './intensity-cache.js';
+import { gapsOf, minutesOf, periodsOf, powerSeries, samplePowerSeries, type GapRow } from './queries.js';
+import { latestRestatement, saveRestatement } from './restatements.js';
 import { migrate } from './schema.js';
-import type { DeviceRow, NewRun, RunRow, TickWrite } from './rows.js';
+import type { DeviceRow, NewRun, PeriodWrite, RunRow, TickWrite } from './rows.js';
 import { toDeviceRow, toRunRow } from './rows.js';
 
 /** StoreError is a database problem a user can fix; its message is one line with the fix. */
@@ -21,6 +27,51 @@ export class Store {
   private constructor(readonly db: Database.Database, readonly path: string) {
     this.stmts = prepare(db);
     this.tickTx = db.transaction((t: TickWrite) => writeTick(this.stmts, t));
+  }
+
+  /** read runs fn in one read transaction, so a tick committed meanwhile by a live agent cannot split what it reads. */
+  read<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  /** periodsOf returns a run's accounting periods in time order. */
+  periodsOf(runKey: number): PeriodWrite[] {
+    return periodsOf(this.db, runKey);
+  }
+
+  /** gapsOf returns a run's gaps and recoveries. */
+  gapsOf(runKey: number): GapRow[] {
+    return gapsOf(this.db, runKey);
+  }
+
+  /** minutesOf returns a run's IT energy per UTC minute (all devices), joules. */
+  minutesOf(runKey: number): MinuteEnergy[] {
+    return minutesOf(this.db, runKey);
+  }
+
+  /** powerSeries returns total IT power (watts) averaged over buckets of bucketMinutes. */
+  powerSeries(runKey: number, bucketMinutes: number): { startMs: number; watts: number }[] {
+    return powerSeries(this.db, runKey, bucketMinutes);
+  }
+
+  /** samplePowerSeries returns total IT power per tick from the raw samples still kept. */
+  samplePowerSeries(runKey: number): { startMs: number; watts: number }[] {
+    return samplePowerSeries(this.db, runKey);
+  }
+
+  /** saveRestatement stores a restatement; the tracked rows are never changed, so both are kept. */
+  saveRestatement(runKey: number, r: Restatement): void {
+    saveRestatement(this.db, runKey, r);
+  }
+
+  /** latestRestatement returns a run's most recent restatement, if any. */
+  latestRestatement(runKey: number): Restatement | undefined {
+    return latestRestatement(this.db, runKey);
+  }
+
+  /** intensityCache caches fetched grid intensities in this database. */
+  intensityCache(): IntensityCache {
+    return createIntensityCache(this.db);
   }
 
   /** open opens (creating if needed) the database at path and migrates it. */

@@ -7,7 +7,7 @@ import { Tracker, type TrackerOptions } from '../../agent/tracker.js';
 import { Integrator } from '../../src/ledger/integrator.js';
 import type { IntensityProvider, IntensityValue } from '../../src/intensity/types.js';
 import { loadReport } from '../../src/report/load.js';
-import { latestRestatement, restatedReport, restateMinutes, saveRestatement, storedFacts } from '../../src/sources/restate.js';
+import { restatedReport, restateMinutes, storedFacts } from '../../src/sources/restate.js';
 import { minutesOf } from '../../src/store/queries.js';
 import { Store } from '../../src/store/store.js';
 import type { DeviceInfo } from '../../src/types.js';
@@ -15,6 +15,8 @@ import { manualClock, scriptedCollector } from '../helpers/scripted.js';
 
 const T0 = Date.UTC(2026, 10, 22, 10, 0, 0);
 const gpu: DeviceInfo = { id: 'gpu0', kind: 'gpu', name: 'Test GPU', method: 'counter', collector: 'sim', powerLimitWatts: 700 };
+/** A device big enough that the round kWh-per-minute figures below pass the ledger's plausibility ceiling. */
+const rack: DeviceInfo = { ...gpu, name: 'Test rack', powerLimitWatts: 100_000 };
 const cpu: DeviceInfo = { id: 'cpu', kind: 'cpu', name: 'Test CPU', method: 'modelled', collector: 'sim' };
 
 /** flat answers a constant g/kWh per UTC hour. */
@@ -123,7 +125,7 @@ describe('review: hourly rows', () => {
       },
     };
     const tracker = new Tracker(options(store, {
-      clock, intensity: provider, collectors: [scriptedCollector([gpu], [
+      clock, intensity: provider, collectors: [scriptedCollector([rack], [
         { readings: [{ deviceId: 'gpu0', counterJoules: 0, counterEpoch: 'b' }] },
         { readings: [{ deviceId: 'gpu0', counterJoules: 3_600_000, counterEpoch: 'b' }] }, // 1 kWh at 500
         { readings: [{ deviceId: 'gpu0', counterJoules: 7_200_000, counterEpoch: 'b' }] }, // 1 kWh at 100
@@ -150,7 +152,7 @@ describe('review: restatement and later energy', () => {
     const path = join(dir, 'w.db');
     const clock = manualClock(T0 + 60_000);
     let store = Store.open(path);
-    const gpuScript = (from: number) => scriptedCollector([gpu], [
+    const gpuScript = (from: number) => scriptedCollector([rack], [
       { readings: [{ deviceId: 'gpu0', counterJoules: from, counterEpoch: 'b' }] },
       { readings: [{ deviceId: 'gpu0', counterJoules: from + 3_600_000, counterEpoch: 'b' }] },
       { readings: [{ deviceId: 'gpu0', counterJoules: from + 3_600_000, counterEpoch: 'b' }] },
@@ -163,7 +165,7 @@ describe('review: restatement and later energy', () => {
     // `wattprint report run-1 --restate --intensity 200`
     const run = store.findRun('run-1')!;
     const after = restateMinutes(minutesOf(store.db, run.runKey), { pue: run.pue, pueSource: run.pueSource, market: run.market, intensity: flat(200, 'constant') });
-    saveRestatement(store.db, run.runKey, { createdAtMs: T0, source: 'constant 200', before: storedFacts(store.db, run), after });
+    store.saveRestatement(run.runKey, { createdAtMs: T0, source: 'constant 200', before: storedFacts(store, run), after });
     store.close();
     // SLURM requeues the job: same run id, one more kWh (with a 1 s downtime: the counter moved by then).
     clock.advance(1);
@@ -175,7 +177,7 @@ describe('review: restatement and later energy', () => {
     await second.stop(0);
     const ended = store.findRun('run-1')!;
     // `wattprint report run-1` uses the latest restatement
-    const report = restatedReport(store, ended, latestRestatement(store.db, ended.runKey)!);
+    const report = restatedReport(store, ended, store.latestRestatement(ended.runKey)!);
     expect(report.energy.itKwh).toBeCloseTo(2, 6);
     expect(report.co2e.locationKg).toBeGreaterThan(0.45); // before the fix: only the first kWh (1.5 kWh facility × 200 g = 0.3 kg)
     store.close();
