@@ -53,6 +53,6 @@ export interface Snapshot {
   tickLagSeconds: number;
   /** Readings dropped so far, by collector and reason. */
   droppedTotal: number;
-  /** Projection at completion, when progress is known (issue 5). */
+  /** Projection at completion, when progress is known. */
   projected?: { fraction: number; energyJoules: number; co2eGrams: number; source: string };
 }

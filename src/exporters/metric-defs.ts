@@ -33,7 +33,7 @@ function unixSeconds(iso: string): number {
 }
 
 /**
- * METRIC_DEFS is the full list of wattprint's metric families. Names are stable (issue 2): base units,
+ * METRIC_DEFS is the full list of wattprint's metric families. Names are stable: base units,
  * counters end in `_total`, constant metadata in `_info`. Every value comes from the snapshot.
  */
 export const METRIC_DEFS: readonly MetricDef[] = [
