@@ -15,3 +15,11 @@ export class RunBusyError extends UsageError {
     super(message);
   }
 }
+
+/** JobInputError is a job's API call that cannot be applied; its message is one line saying what to send. */
+export class JobInputError extends Error {
+  override readonly name = 'JobInputError';
+  constructor(message: string, readonly status = 400) {
+    super(message);
+  }
+}

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { DeviceAccount, LedgerTotals } from '../src/ledger/ledger.js';
+import type { PhaseRecord, Work } from '../src/ledger/phases.js';
 import { progressAt, projectAtCompletion, type Progress } from '../src/ledger/progress.js';
 import type { CollectorStatus, Snapshot } from '../src/snapshot.js';
 import type { DeviceRow, RunRow } from '../src/store/rows.js';
@@ -31,7 +32,12 @@ export interface SnapshotInputs {
   tickLagSeconds: number;
   status: 'running' | 'ended';
   progress?: Progress;
+  work?: Work;
+  phases?: PhaseRecord[];
 }
+
+/** LIVE_CLOSED_PHASES is how many closed phases the snapshot carries besides the open ones. */
+const LIVE_CLOSED_PHASES = 20;
 
 /** buildSnapshot assembles the one immutable state that every live output reads. */
 export function buildSnapshot(s: SnapshotInputs): Snapshot {
@@ -74,6 +80,24 @@ export function buildSnapshot(s: SnapshotInputs): Snapshot {
     snapshot.projected = {
       fraction: projected.fraction, energyJoules: projected.itJoules, co2eGrams: projected.co2eLocationGrams, source: projected.source,
     };
+  }
+  if (s.work && Object.keys(s.work).length) snapshot.work = { ...s.work };
+  if (s.phases?.length) {
+    const open = s.phases.filter((p) => p.endMs === undefined);
+    const closed = s.phases.filter((p) => p.endMs !== undefined).slice(-LIVE_CLOSED_PHASES);
+    snapshot.phases = [...closed, ...open].map((p) => ({
+      id: p.id, name: p.name, startedAt: new Date(p.startMs).toISOString(), ...(p.endMs !== undefined ? { endedAt: new Date(p.endMs).toISOString() } : {}),
+      itEnergyJoules: p.itJoules, co2eGrams: p.co2eLocationGrams,
+    }));
+    const byName = new Map<string, { name: string; windows: number; itEnergyJoules: number; co2eGrams: number }>();
+    for (const p of s.phases) {
+      const t = byName.get(p.name) ?? { name: p.name, windows: 0, itEnergyJoules: 0, co2eGrams: 0 };
+      t.windows++;
+      t.itEnergyJoules += p.itJoules;
+      t.co2eGrams += p.co2eLocationGrams;
+      byName.set(p.name, t);
+    }
+    snapshot.phaseTotals = [...byName.values()];
   }
   return snapshot;
 }

@@ -1,6 +1,7 @@
 import type { Collector } from '../collectors/types.js';
 import type { MarketInstruments } from '../src/carbon/carbon.js';
 import { Ledger, type LedgerBatch } from '../src/ledger/ledger.js';
+import { RECENT_MS, WORK_UNITS, type Work } from '../src/ledger/phases.js';
 import { progressAt, type Progress } from '../src/ledger/progress.js';
 import { MINUTE_MS } from '../src/ledger/split.js';
 import type { IntensityProvider } from '../src/intensity/types.js';
@@ -10,6 +11,7 @@ import type { Snapshot } from '../src/snapshot.js';
 import type { DeviceRow, RunRow, TickWrite } from '../src/store/rows.js';
 import type { Store } from '../src/store/store.js';
 import { systemClock, type Clock } from './clock.js';
+import { JobInputError } from './errors.js';
 import { CollectorRunner } from './collector-runner.js';
 import { assertNotTrackedElsewhere, resumeDevices } from './resume.js';
 import { buildSnapshot, type LiveDevice } from './snapshot-builder.js';
@@ -61,6 +63,8 @@ export class Tracker {
   private inFlight?: Promise<void>;
   private stopped = false;
   private progress?: Progress;
+  /** Work or progress changed since the last commit: written with the next tick. */
+  private jobStateDirty = false;
 
   constructor(private readonly options: TrackerOptions) {
     const { store } = options;
@@ -95,6 +99,12 @@ export class Tracker {
     const resumed = resumeDevices(store, this.run, existing, options.collectors.flatMap((c) => c.devices), this.ledger, this.resumedAtMs);
     this.devices = resumed.devices;
     this.absent = resumed.absent;
+    if (existing) {
+      // The job's own account survives a restart: its work counters, progress and phases (open ones go on).
+      for (const phase of store.phasesOf(existing.runKey)) this.ledger.phases.restore(phase);
+      this.ledger.work = { ...existing.work };
+      if (existing.progress) this.progress = existing.progress;
+    }
     this.snapshot = this.makeSnapshot(this.clock.wallMs());
   }
 
@@ -121,6 +131,43 @@ export class Tracker {
   /** setProgress records the job's progress (0..1) for projections. */
   setProgress(fraction: number, source: string): void {
     this.progress = { fraction: Math.min(1, Math.max(0, fraction)), source };
+    this.jobStateDirty = true;
+  }
+
+  /**
+   * reportWork records the job's cumulative work counters; a counter lower than the one stored is refused
+   * (JobInputError), since counters only grow: a restarted job must continue from its stored totals.
+   */
+  reportWork(work: Work): void {
+    for (const unit of WORK_UNITS) {
+      const value = work[unit];
+      const stored = this.ledger.work[unit];
+      if (value !== undefined && stored !== undefined && value < stored) {
+        throw new JobInputError(`"${unit}" went down from ${stored} to ${value}: counters are cumulative since the run began (send totals, not per-step deltas)`);
+      }
+    }
+    this.ledger.work = { ...this.ledger.work, ...work };
+    this.jobStateDirty = true;
+  }
+
+  /**
+   * startPhase opens a phase of the job at atMs (wall ms; placed exactly if it is at most RECENT_MS old).
+   * A phase id already used is refused (JobInputError, conflict).
+   */
+  startPhase(id: string, name: string, atMs: number): void {
+    if (this.ledger.phases.get(id)) throw new JobInputError(`phase id '${id}' is already used in this run: give every phase window its own id`, 409);
+    this.ledger.startPhase(id, name, this.clampEdge(atMs));
+  }
+
+  /** endPhase closes a phase at atMs; an id that is not open is refused (JobInputError, not found). */
+  endPhase(id: string, atMs: number): void {
+    if (!this.ledger.endPhase(id, this.clampEdge(atMs))) throw new JobInputError(`no open phase with id '${id}'`, 404);
+  }
+
+  /** clampEdge keeps a phase edge between RECENT_MS ago (what the ledger can still place) and now. */
+  private clampEdge(atMs: number): number {
+    const nowMs = this.clock.wallMs();
+    return Math.min(nowMs, Math.max(nowMs - RECENT_MS, atMs));
   }
 
   /**
@@ -157,6 +204,7 @@ export class Tracker {
       this.ledger.rollback(checkpoint);
       throw err;
     }
+    this.jobStateDirty = false;
     this.noteDropped();
     this.tickCount++;
     if (this.tickCount % 60 === 0) this.options.store.pruneSamples(this.run.runKey, wallMs - this.options.sampleRetentionSeconds * 1000);
@@ -173,6 +221,8 @@ export class Tracker {
       samples: batch.samples.map((s) => ({ devKey: key(s.deviceId), tMs: s.tMs, powerWatts: s.powerWatts, counterJoules: s.counterJoules })),
       gaps: batch.gaps.map((g) => ({ devKey: key(g.deviceId), startMs: g.startMs, endMs: g.endMs, reason: g.reason, ...(g.recoveredJoules !== undefined ? { recoveredJoules: g.recoveredJoules } : {}) })),
       devices: [], co2eLocationGrams: this.ledger.totals.co2eLocationGrams, co2eMarketGrams: this.ledger.totals.co2eMarketGrams,
+      phases: this.ledger.phases.takeDirty(),
+      ...(this.jobStateDirty ? { work: this.ledger.work, ...(this.progress ? { progress: this.progress } : {}) } : {}),
     };
     for (const device of this.devices.values()) {
       if (this.absent.has(device.row.id)) continue;
@@ -197,7 +247,7 @@ export class Tracker {
     return buildSnapshot({
       run: this.run, options: this.options, devices: [...this.devices.values()], wallMs, tick: this.tickCount,
       totals: this.ledger.totals, collectors: this.runners.map((r) => r.status), tickLagSeconds: this.tickLagSeconds,
-      status: this.stopped ? 'ended' : 'running', progress: this.progress,
+      status: this.stopped ? 'ended' : 'running', progress: this.progress, work: this.ledger.work, phases: this.ledger.phases.all(),
     });
   }
 

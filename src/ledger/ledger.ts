@@ -3,6 +3,7 @@ import { accountMinutes, type AccountingSettings } from './accounting.js';
 import { GAP_REASONS, gapLimitSeconds, type GapEvent } from './gaps.js';
 import { Integrator, type Contribution, type DeviceState } from './integrator.js';
 import { ceilingWatts, checkReading, type RejectReason } from './plausibility.js';
+import { PhaseBook, type PhaseCheckpoint, type Work } from './phases.js';
 import { MINUTE_MS, splitByTime } from './split.js';
 import type { PeriodWrite } from '../store/rows.js';
 
@@ -79,6 +80,8 @@ export interface LedgerCheckpoint {
   batch: LedgerBatch;
   dropped: DroppedReading[];
   firstSeen: Set<string>;
+  phases: PhaseCheckpoint;
+  work: Work;
 }
 
 /**
@@ -89,6 +92,10 @@ export interface LedgerCheckpoint {
  */
 export class Ledger {
   readonly totals: LedgerTotals;
+  /** The job's phases (measurement windows), their energy split off the run's by time. */
+  readonly phases: PhaseBook;
+  /** The job's cumulative work counters, as last reported. */
+  work: Work = {};
   private readonly integrator: Integrator;
   private readonly accounts = new Map<string, DeviceAccount>();
   private readonly ceilings = new Map<string, number>();
@@ -100,6 +107,7 @@ export class Ledger {
 
   constructor(private readonly options: LedgerOptions) {
     this.totals = { itJoules: 0, facilityJoules: 0, co2eLocationGrams: 0, co2eMarketGrams: 0, ...options.totals };
+    this.phases = new PhaseBook(options.accounting);
     this.integrator = new Integrator({ intervalSeconds: options.intervalSeconds, maxPowerWatts: (id) => this.ceilings.get(id) ?? Infinity });
   }
 
@@ -197,9 +205,20 @@ export class Ledger {
       this.totals.co2eLocationGrams += p.co2eLocationGrams;
       this.totals.co2eMarketGrams += p.co2eMarketGrams;
     }
+    this.phases.takeBatch();
     this.batch = emptyBatch();
     this.itByMinute.clear();
     return batch;
+  }
+
+  /** startPhase opens a measurement window of the job at atMs (wall ms), with the work done so far. */
+  startPhase(id: string, name: string, atMs: number): void {
+    this.phases.start(id, name, atMs, this.work);
+  }
+
+  /** endPhase closes a window at atMs; false when no such window is open. */
+  endPhase(id: string, atMs: number): boolean {
+    return this.phases.end(id, atMs, this.work) !== undefined;
   }
 
   /** checkpoint saves the ledger before a batch; rollback(checkpoint) undoes everything since. */
@@ -211,6 +230,8 @@ export class Ledger {
       batch: { minutes: [...this.batch.minutes], periods: [], gaps: [...this.batch.gaps], samples: [...this.batch.samples] },
       dropped: [...this.dropped],
       firstSeen: new Set(this.firstSeen),
+      phases: this.phases.checkpoint(),
+      work: { ...this.work },
     };
   }
 
@@ -222,6 +243,8 @@ export class Ledger {
     this.batch = cp.batch;
     this.dropped = cp.dropped;
     this.firstSeen = cp.firstSeen;
+    this.phases.rollback(cp.phases);
+    this.work = cp.work;
     this.itByMinute.clear();
     for (const m of cp.batch.minutes) this.itByMinute.set(m.minuteStartMs, (this.itByMinute.get(m.minuteStartMs) ?? 0) + m.energyJoules);
   }
@@ -251,6 +274,7 @@ export class Ledger {
       this.batch.minutes.push({ deviceId: c.deviceId, minuteStartMs: piece.bucketStartMs, energyJoules: piece.energyJoules });
       this.itByMinute.set(piece.bucketStartMs, (this.itByMinute.get(piece.bucketStartMs) ?? 0) + piece.energyJoules);
     }
+    this.phases.credit(c.startMs, c.endMs, c.energyJoules);
   }
 
   private drop(deviceId: string, reason: RejectReason): void {

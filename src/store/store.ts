@@ -8,8 +8,9 @@ import { createIntensityCache } from './intensity-cache.js';
 import { gapsOf, minutesOf, periodsOf, powerSeries, samplePowerSeries, type GapRow } from './queries.js';
 import { latestRestatement, saveRestatement } from './restatements.js';
 import { migrate } from './schema.js';
+import type { PhaseRecord } from '../ledger/phases.js';
 import type { DeviceRow, NewRun, PeriodWrite, RunRow, TickWrite } from './rows.js';
-import { toDeviceRow, toRunRow } from './rows.js';
+import { toDeviceRow, toPhaseRecord, toRunRow } from './rows.js';
 
 /** StoreError is a database problem a user can fix; its message is one line with the fix. */
 export class StoreError extends Error {
@@ -57,6 +58,11 @@ export class Store {
   /** samplePowerSeries returns total IT power per tick from the raw samples still kept. */
   samplePowerSeries(runKey: number): { startMs: number; watts: number }[] {
     return samplePowerSeries(this.db, runKey);
+  }
+
+  /** phasesOf returns a run's phases in start order. */
+  phasesOf(runKey: number): PhaseRecord[] {
+    return this.stmts.phasesOf.all(runKey).map(toPhaseRecord);
   }
 
   /** saveRestatement stores a restatement; the tracked rows are never changed, so both are kept. */
@@ -209,7 +215,7 @@ export class Store {
       for (const table of ['energy_minute', 'gaps']) {
         this.db.prepare(`DELETE FROM ${table} WHERE dev_key IN (SELECT dev_key FROM devices WHERE run_key = ?)`).run(runKey);
       }
-      for (const table of ['energy_period', 'samples', 'restatements', 'devices', 'runs']) this.db.prepare(`DELETE FROM ${table} WHERE run_key = ?`).run(runKey);
+      for (const table of ['energy_period', 'samples', 'restatements', 'phases', 'devices', 'runs']) this.db.prepare(`DELETE FROM ${table} WHERE run_key = ?`).run(runKey);
     })();
   }
 
@@ -261,6 +267,14 @@ function prepare(db: Database.Database) {
     saveRun: db.prepare('UPDATE runs SET last_tick_ms = ?, co2e_location_g = ?, co2e_market_g = ?, state_json = ? WHERE run_key = ?'),
     pruneSamples: db.prepare('DELETE FROM samples WHERE run_key = ? AND t_ms < ?'),
     endRun: db.prepare(`UPDATE runs SET status = 'ended', ended_at_ms = ?, exit_code = ? WHERE run_key = ?`),
+    phasesOf: db.prepare('SELECT * FROM phases WHERE run_key = ? ORDER BY started_at_ms, phase_id'),
+    savePhase: db.prepare(`INSERT INTO phases (run_key, phase_id, name, started_at_ms, ended_at_ms, it_joules, facility_joules, co2e_location_g, co2e_market_g, work_start_json, work_end_json)
+      VALUES (@run_key, @phase_id, @name, @started_at_ms, @ended_at_ms, @it_joules, @facility_joules, @loc, @mkt, @work_start_json, @work_end_json)
+      ON CONFLICT (run_key, phase_id) DO UPDATE SET name = excluded.name, started_at_ms = excluded.started_at_ms, ended_at_ms = excluded.ended_at_ms,
+        it_joules = excluded.it_joules, facility_joules = excluded.facility_joules, co2e_location_g = excluded.co2e_location_g,
+        co2e_market_g = excluded.co2e_market_g, work_start_json = excluded.work_start_json, work_end_json = excluded.work_end_json`),
+    saveWork: db.prepare('UPDATE runs SET work_json = ? WHERE run_key = ?'),
+    saveProgress: db.prepare('UPDATE runs SET progress_json = ? WHERE run_key = ?'),
   };
 }
 
@@ -280,6 +294,15 @@ function writeTick(stmts: ReturnType<typeof prepare>, t: TickWrite): void {
   }
   if (t.samples?.length) stmts.addSample.run(t.runKey, t.wallMs, JSON.stringify(t.samples.map((x) => [x.devKey, x.powerWatts ?? null, x.counterJoules ?? null])));
   for (const g of t.gaps ?? []) stmts.addGap.run(g.devKey, g.startMs, g.endMs, g.reason, g.recoveredJoules ?? null);
+  for (const p of t.phases ?? []) {
+    stmts.savePhase.run({
+      run_key: t.runKey, phase_id: p.id, name: p.name, started_at_ms: p.startMs, ended_at_ms: p.endMs ?? null, it_joules: p.itJoules,
+      facility_joules: p.facilityJoules, loc: p.co2eLocationGrams, mkt: p.co2eMarketGrams, work_start_json: JSON.stringify(p.workAtStart),
+      work_end_json: p.workAtEnd ? JSON.stringify(p.workAtEnd) : null,
+    });
+  }
+  if (t.work) stmts.saveWork.run(JSON.stringify(t.work), t.runKey);
+  if (t.progress) stmts.saveProgress.run(JSON.stringify(t.progress), t.runKey);
   stmts.saveRun.run(t.wallMs, t.co2eLocationGrams, t.co2eMarketGrams, JSON.stringify(state), t.runKey);
 }
 
