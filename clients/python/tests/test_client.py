@@ -237,6 +237,40 @@ class PhaseTest(ClientTestCase):
         self.assertEqual(t.progress, {"step": 7, "totalSteps": 10, "samples": 96})
 
 
+    @unittest.skipUnless(hasattr(os, "fork"), "needs os.fork")
+    def test_forked_child_starts_a_fresh_client(self):
+        t = self.tracker()
+        self.use(url=t.url)
+        parent = _client.get_client()
+        train = wattprint.start_phase("train")
+        read_fd, write_fd = os.pipe()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # 3.12: fork() of a multi-threaded process
+            pid = os.fork()
+        if pid == 0:  # the child: report, then leave without atexit (as multiprocessing workers do)
+            status = 1
+            try:
+                fresh = _client.current_client() is None
+                worker = wattprint.start_phase("dataloader")
+                wattprint.end_phase(worker)
+                child = _client.get_client()
+                ok = fresh and child is not parent and child._open == {} and not child._edges
+                os.write(write_fd, b"ok" if ok else b"stale")
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write_fd)
+        _, status = os.waitpid(pid, 0)
+        answer = os.read(read_fd, 16)
+        os.close(read_fd)
+        self.assertEqual((status, answer), (0, b"ok"))
+        wattprint.end_phase(train)
+        starts = [x for x in t.phase_bodies() if x["event"] == "start"]
+        self.assertEqual([x["name"] for x in starts], ["train", "dataloader"])
+        self.assertNotEqual(starts[0]["id"].split("-")[1], starts[1]["id"].split("-")[1])  # the child's own pid
+        self.assertEqual(t.open_phases, {})
+
+
 class ProgressTest(ClientTestCase):
     def test_coalesces_and_delivers_the_latest_cumulative_values_on_flush(self):
         t = self.tracker()
