@@ -145,6 +145,12 @@ class FakeTracker(object):
             self._server.shutdown()
             self._server.server_close()
             self._thread.join(2)
+        self.drop_connections()
+        if self.unix_path and os.path.exists(self.unix_path):
+            os.unlink(self.unix_path)
+
+    def drop_connections(self):
+        """Closes every accepted connection, as a server does with idle keep-alive sockets (Node: after 5 s)."""
         with self._lock:
             connections, self._connections = self._connections, []
         for conn in connections:
@@ -156,14 +162,17 @@ class FakeTracker(object):
                 conn.close()
             except OSError:
                 pass
-        if self.unix_path and os.path.exists(self.unix_path):
-            os.unlink(self.unix_path)
 
     def adopt_open_phase(self, phase_id, name, started_at=None):
         """Pretends a phase was opened earlier (a tracker that came back with its state)."""
         with self._lock:
             self.open_phases[phase_id] = name
             self.phases[phase_id] = {"name": name, "startedAt": started_at or time.time()}
+
+    def connection_count(self):
+        """Connections accepted since the last drop (a keep-alive client makes one per thread that sends)."""
+        with self._lock:
+            return len(self._connections)
 
     # ----- queries for tests -------------------------------------------------------------------------------------
 

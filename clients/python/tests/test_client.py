@@ -129,6 +129,39 @@ class PhaseTest(ClientTestCase):
         self.assertIsNone(outer.id)
         self.assertIsNone(inner.id)
         self.assertEqual(t.open_phases, {})
+        self.assertEqual(t.connection_count(), 1)  # one keep-alive connection for all four edges
+        self.assertEqual(self.caught, [])
+
+    def test_keep_alive_connection_closed_by_the_server_is_replaced_silently(self):
+        t = self.tracker()
+        c = self.use(url=t.url)
+        with wattprint.phase("a"):
+            pass
+        t.drop_connections()  # what Node does to a keep-alive socket idle for 5 s
+        t.wait_for(lambda: False, 0.05)
+        with wattprint.phase("b"):
+            pass
+        self.assertEqual([x["event"] for x in t.phase_bodies()], ["start", "end"] * 2)
+        self.assertEqual(t.connection_count(), 1)
+        self.assertFalse(c._degraded)
+        self.assertEqual(c.stats["queued_edges"], 0)  # all four went synchronously
+        self.assertEqual(self.caught, [])
+
+    def test_stale_connection_race_is_retried_once(self):
+        # The server closes the idle socket after the client checked it: the send fails, one fresh retry follows.
+        from unittest import mock
+        from wattprint import _transport
+        t = self.tracker()
+        c = self.use(url=t.url)
+        with wattprint.phase("a"):
+            pass
+        t.drop_connections()
+        t.wait_for(lambda: False, 0.05)
+        with mock.patch.object(_transport, "_peer_closed", lambda sock: False):
+            with wattprint.phase("b"):
+                pass
+        self.assertEqual([x["event"] for x in t.phase_bodies()], ["start", "end"] * 2)
+        self.assertFalse(c._degraded)
         self.assertEqual(self.caught, [])
 
     def test_overlapping_phases_and_explicit_start_end(self):

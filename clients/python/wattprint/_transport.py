@@ -154,8 +154,13 @@ class Response(object):
 
 
 def _peer_closed(sock):
-    """True when an idle keep-alive socket is readable, i.e. the server closed it (EOF) or sent garbage."""
+    """True when an idle keep-alive socket is readable, i.e. the server closed it (EOF) or sent garbage.
+    poll(), not select(): a training process can hold more than 1024 descriptors (DataLoader workers, datasets)."""
     try:
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
         readable, _, _ = select.select([sock], [], [], 0)
         return bool(readable)
     except (OSError, ValueError):
