@@ -23,8 +23,11 @@ except ImportError:  # not installed: use the client from this repository
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "clients", "python"))
     import wattprint
 
-import torch
-from torch import nn
+try:
+    import torch
+    from torch import nn
+except ImportError:
+    sys.exit("error: this example needs PyTorch (pip install torch, or on Debian: apt install python3-torch)")
 
 SUBJECTS = ["the cat", "a dog", "my robot", "the old sailor", "every student", "a tiny bird", "the engineer"]
 VERBS = ["sees", "builds", "paints", "follows", "counts", "measures", "repairs", "finds"]
