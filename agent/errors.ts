@@ -16,10 +16,3 @@ export class RunBusyError extends UsageError {
   }
 }
 
-/** JobInputError is a job's API call that cannot be applied; its message is one line saying what to send. */
-export class JobInputError extends Error {
-  override readonly name = 'JobInputError';
-  constructor(message: string, readonly status = 400) {
-    super(message);
-  }
-}

@@ -5,6 +5,7 @@ import { dirname, extname, resolve } from 'node:path';
 import { detectCloud, type CloudInfo } from './cloud.js';
 import type { CollectorContext } from '../collectors/types.js';
 import { ListenError, startLiveServer, type LiveServer } from '../src/exporters/http.js';
+import type { JobApi } from '../src/exporters/job-api.js';
 import { pushFinalTotals } from '../src/exporters/pushgateway.js';
 import { renderReport, type ReportFormat } from '../src/report/render.js';
 import type { Report } from '../src/report/types.js';
@@ -49,6 +50,8 @@ export interface TrackingFlags extends CarbonFlags {
 /** Session is a started tracker with its store and live server. */
 export interface Session {
   tracker: Tracker;
+  /** The job API the tracker answers (phases, progress, work), for the live server and the job's socket. */
+  job: JobApi;
   store: Store;
   server?: LiveServer;
   cloud?: CloudInfo;
@@ -101,9 +104,7 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
       const serve = (port: number) => startLiveServer({
         host: flags.listen ? flags.listen.host : '127.0.0.1', port, token: flags.token, insecure: flags.insecure,
         getSnapshot: () => live.snapshot,
-        onProgress: (p) => {
-          if (p.fraction !== undefined) live.setProgress(p.fraction, p.step !== undefined ? 'POST /api/progress steps' : 'POST /api/progress fraction');
-        },
+        job: jobApiOf(live),
       });
       server = await serve(flags.listen.port).catch(async (err: unknown) => {
         // The default port taken (an agent on this node, another job) must not stop a job from being tracked:
@@ -129,7 +130,7 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
       store.close();
       return report;
     };
-    return { tracker: started, store, server, cloud, finish };
+    return { tracker: started, job: jobApiOf(started), store, server, cloud, finish };
   } catch (err) {
     await server?.close();
     // A session that never ticked leaves the store as it found it: a new run is removed, a closed one closed again.
@@ -141,6 +142,22 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
     store.close();
     throw err;
   }
+}
+
+/**
+ * jobApiOf answers the job's calls with the tracker: phase edges, work counters, and progress as a fraction
+ * or steps of a total (the projection's source says which).
+ */
+export function jobApiOf(tracker: Tracker): JobApi {
+  return {
+    phase: (e) => (e.event === 'start' ? tracker.startPhase(e.id, e.name, e.atMs) : tracker.endPhase(e.id, e.atMs)),
+    progress: (p) => {
+      const work = { ...(p.step !== undefined ? { steps: p.step } : {}), ...(p.samples !== undefined ? { samples: p.samples } : {}), ...(p.tokens !== undefined ? { tokens: p.tokens } : {}) };
+      if (Object.keys(work).length) tracker.reportWork(work);
+      if (p.fraction !== undefined) tracker.setProgress(p.fraction, 'POST /api/progress fraction');
+      else if (p.step !== undefined && p.totalSteps !== undefined) tracker.setProgress(p.step / p.totalSteps, 'POST /api/progress steps');
+    },
+  };
 }
 
 /**

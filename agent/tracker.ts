@@ -11,7 +11,7 @@ import type { Snapshot } from '../src/snapshot.js';
 import type { DeviceRow, RunRow, TickWrite } from '../src/store/rows.js';
 import type { Store } from '../src/store/store.js';
 import { systemClock, type Clock } from './clock.js';
-import { JobInputError } from './errors.js';
+import { JobInputError } from '../src/exporters/job-api.js';
 import { CollectorRunner } from './collector-runner.js';
 import { assertNotTrackedElsewhere, resumeDevices } from './resume.js';
 import { buildSnapshot, type LiveDevice } from './snapshot-builder.js';
@@ -155,7 +155,10 @@ export class Tracker {
    * A phase id already used is refused (JobInputError, conflict).
    */
   startPhase(id: string, name: string, atMs: number): void {
-    if (this.ledger.phases.get(id)) throw new JobInputError(`phase id '${id}' is already used in this run: give every phase window its own id`, 409);
+    const existing = this.ledger.phases.get(id);
+    // A client retrying a start whose answer it lost sends the same edge again: that is no conflict.
+    if (existing && existing.name === name && existing.endMs === undefined) return;
+    if (existing) throw new JobInputError(`phase id '${id}' is already used in this run: give every phase window its own id`, 409);
     this.ledger.startPhase(id, name, this.clampEdge(atMs));
   }
 

@@ -193,6 +193,8 @@ export class Ledger {
         this.addGap(account.id, lastMs, endMs, 'edge-end', energyJoules);
       }
     }
+    // A window the job left open (it crashed, or never said) ends with the run.
+    for (const phase of this.phases.all()) if (phase.endMs === undefined) this.phases.end(phase.id, endMs, this.work);
   }
 
   /** takeBatch accounts the current batch's energy per intensity period, adds it to the totals and starts a new batch. */

@@ -1,5 +1,7 @@
 import { sumPeriods } from '../ledger/accounting.js';
+import type { PhaseRecord } from '../ledger/phases.js';
 import { projectAtCompletion } from '../ledger/progress.js';
+import { jobSection } from './job.js';
 import type { DeviceRow, PeriodWrite, RunRow } from '../store/rows.js';
 import type { GapRow } from '../store/queries.js';
 import { joulesToKwh } from '../units.js';
@@ -16,6 +18,8 @@ export interface ReportInputs {
   /** End of the reported interval: the run's end, or its last tick while it is running. */
   endMs: number;
   notes?: string[];
+  /** The job's phases (measurement windows), when it reported any. */
+  phases?: PhaseRecord[];
 }
 
 const METHOD_WORDS = { counter: 'hardware energy counter', sampled: 'sampled power, trapezoid rule', modelled: 'modelled power' } as const;
@@ -80,6 +84,7 @@ export function buildReport(input: ReportInputs): Report {
     })),
     powerSeries: input.powerSeries.map((s) => ({ at: iso(s.startMs), watts: s.watts })),
     notes: [...new Set([...devices.flatMap((d) => d.notes.map((n) => `${d.id}: ${n}`)), ...(input.notes ?? [])])],
+    ...jobSection(input.phases ?? [], run.work, { itJoules, facilityJoules, co2eLocationGrams: totals.co2eLocationGrams }, input.endMs),
   };
 }
 

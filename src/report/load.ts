@@ -25,7 +25,7 @@ function loadReportNow(store: Store, run: RunRow, notes: string[]): Report {
   });
   const status = run.status === 'running' ? [`run ${run.runId} is still running or ended without closing: figures are up to its last tick`] : [];
   return buildReport({
-    run, devices: store.devicesOf(run.runKey), periods: store.periodsOf(run.runKey), gaps: store.gapsOf(run.runKey),
+    run, devices: store.devicesOf(run.runKey), periods: store.periodsOf(run.runKey), gaps: store.gapsOf(run.runKey), phases: store.phasesOf(run.runKey),
     powerSeries: series, endMs, notes: [...status, ...notes],
   });
 }

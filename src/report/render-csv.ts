@@ -26,6 +26,17 @@ export function renderCsv(r: Report): string {
       intensity_g_per_kwh: p.intensityGramsPerKwh, co2e_location_kg: p.co2eLocationKg, co2e_market_kg: p.co2eMarketKg,
       source: `${p.source} (${p.quality})${p.cfe !== undefined ? ` cfe=${p.cfe}` : ''}`,
     })),
+    ...(r.phases ?? []).map((p): Row => ({
+      record: 'phase', id: p.id, name: p.name, start_utc: p.startedAt, end_utc: p.endedAt, hours: p.seconds / 3600,
+      it_kwh: p.itKwh, facility_kwh: p.facilityKwh, co2e_location_kg: p.co2eLocationKg, co2e_market_kg: p.co2eMarketKg,
+      source: workCell(p.work),
+    })),
+    ...(r.work ? [{
+      record: 'work', id: r.runId, it_kwh: r.energy.itKwh, co2e_location_kg: r.co2e.locationKg,
+      source: `${workCell(r.work)}${r.efficiency?.itJoulesPerToken !== undefined ? `; it_joules_per_token=${r.efficiency.itJoulesPerToken}` : ''}` +
+        `${r.efficiency?.itJoulesPerSample !== undefined ? `; it_joules_per_sample=${r.efficiency.itJoulesPerSample}` : ''}` +
+        `${r.efficiency?.itJoulesPerStep !== undefined ? `; it_joules_per_step=${r.efficiency.itJoulesPerStep}` : ''}`,
+    } as Row] : []),
     ...r.gaps.map((g): Row => ({
       record: 'gap', id: g.deviceId, start_utc: g.startAt, end_utc: g.endAt,
       it_kwh: g.recoveredJoules === undefined ? undefined : g.recoveredJoules / JOULES_PER_KWH, source: g.reason,
@@ -54,6 +65,12 @@ export function renderCsv(r: Report): string {
   // Plain CSV (no comment lines, which break csv readers): the columns are described in the README.
   const body = rows.map((row) => COLUMNS.map((c) => cell(row[c])).join(','));
   return `${[COLUMNS.join(','), ...body].join('\n')}\n`;
+}
+
+/** workCell is 'steps=1200; samples=38400; tokens=9830400'. */
+function workCell(work: Report['work']): string | undefined {
+  if (!work) return undefined;
+  return Object.entries(work).map(([k, v]) => `${k}=${v}`).join('; ');
 }
 
 /** cell quotes per RFC 4180 and defuses text a spreadsheet would run as a formula. */

@@ -1,6 +1,7 @@
 import { asciiChart } from './ascii-chart.js';
 import { formatCo2eKg, formatDuration, formatKwh, formatPue, formatUtc, formatWatts, sig } from './format.js';
 import { renderCsv } from './render-csv.js';
+import { jobBlocks } from './render-job.js';
 import type { Report, ReportPeriod } from './types.js';
 import { JOULES_PER_KWH } from '../units.js';
 
@@ -78,6 +79,7 @@ function blocks(r: Report): Block[] {
     { kind: 'list', title: 'Measured', items: r.measured.length ? r.measured : ['(nothing measured: every figure is modelled)'] },
     { kind: 'list', title: 'Modelled', items: r.modelled.length ? r.modelled : ['(nothing modelled)'] },
   ];
+  out.push(...jobBlocks(r));
   if (r.gaps.length) {
     out.push({
       kind: 'table',

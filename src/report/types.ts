@@ -1,5 +1,6 @@
 import type { DeviceKind, EnergyMethod } from '../types.js';
 import type { IntensityQuality } from '../intensity/types.js';
+import type { JobSection } from './job.js';
 
 /** ReportDevice is one device's line in the report. */
 export interface ReportDevice {
@@ -53,7 +54,7 @@ export interface ReportGap {
 }
 
 /** Report is everything `wattprint report` shows; the JSON format is this object. */
-export interface Report {
+export interface Report extends JobSection {
   runId: string;
   hostname?: string;
   labels: Record<string, string>;
