@@ -150,7 +150,10 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
  */
 export function jobApiOf(tracker: Tracker): JobApi {
   return {
-    phase: (e) => (e.event === 'start' ? tracker.startPhase(e.id, e.name, e.atMs) : tracker.endPhase(e.id, e.atMs)),
+    phase: (e) => {
+      if (e.work) tracker.reportWork(e.work, { atLeast: true });
+      return e.event === 'start' ? tracker.startPhase(e.id, e.name, e.atMs) : tracker.endPhase(e.id, e.atMs);
+    },
     progress: (p) => {
       const work = { ...(p.step !== undefined ? { steps: p.step } : {}), ...(p.samples !== undefined ? { samples: p.samples } : {}), ...(p.tokens !== undefined ? { tokens: p.tokens } : {}) };
       if (Object.keys(work).length) tracker.reportWork(work);

@@ -138,15 +138,20 @@ export class Tracker {
    * reportWork records the job's cumulative work counters; a counter lower than the one stored is refused
    * (JobInputError), since counters only grow: a restarted job must continue from its stored totals.
    */
-  reportWork(work: Work): void {
+  reportWork(work: Work, opts: { atLeast?: boolean } = {}): void {
+    const next: Work = { ...this.ledger.work };
     for (const unit of WORK_UNITS) {
       const value = work[unit];
       const stored = this.ledger.work[unit];
-      if (value !== undefined && stored !== undefined && value < stored) {
+      if (value === undefined) continue;
+      if (stored !== undefined && value < stored) {
+        // Counters riding on a phase edge may lag a progress report that overtook them: keep the higher.
+        if (opts.atLeast) continue;
         throw new JobInputError(`"${unit}" went down from ${stored} to ${value}: counters are cumulative since the run began (send totals, not per-step deltas)`);
       }
+      next[unit] = value;
     }
-    this.ledger.work = { ...this.ledger.work, ...work };
+    this.ledger.work = next;
     this.jobStateDirty = true;
   }
 

@@ -8,7 +8,10 @@
 export const JOB_API_VERSION = 1;
 
 /** PhaseEvent opens or closes one measurement window; atMs is wall time (ms), from the body's "at" (s) or receipt. */
-export type PhaseEvent = { event: 'start'; id: string; name: string; atMs: number } | { event: 'end'; id: string; atMs: number };
+export type PhaseEvent = ({ event: 'start'; id: string; name: string; atMs: number } | { event: 'end'; id: string; atMs: number }) & {
+  /** The job's cumulative work counters at the edge, so the window's share of work is exact. */
+  work?: { steps?: number; samples?: number; tokens?: number };
+};
 
 /** JobProgress is a progress report: any of fraction, steps of a total, cumulative samples and tokens. */
 export interface JobProgress {
@@ -44,13 +47,14 @@ export function parsePhaseEvent(body: string, nowMs: number): PhaseEvent {
   const v = objectOf(body, PHASE_USAGE);
   const atMs = timeOf(v.at, nowMs, PHASE_USAGE);
   if (typeof v.id !== 'string' || !ID.test(v.id)) throw new JobInputError(`"id" must be 1–64 characters of letters, digits, _ . : -: ${PHASE_USAGE}`);
+  const work = workOf(v.work);
   if (v.event === 'start') {
     if (typeof v.name !== 'string' || !NAME.test(v.name)) {
       throw new JobInputError(`"name" must be 1–64 characters of letters, digits, space, _ . : / -: ${PHASE_USAGE}`);
     }
-    return { event: 'start', id: v.id, name: v.name, atMs };
+    return { event: 'start', id: v.id, name: v.name, atMs, ...work };
   }
-  if (v.event === 'end') return { event: 'end', id: v.id, atMs };
+  if (v.event === 'end') return { event: 'end', id: v.id, atMs, ...work };
   throw new JobInputError(`"event" must be "start" or "end": ${PHASE_USAGE}`);
 }
 
@@ -82,6 +86,19 @@ export function parseJobProgress(body: string, nowMs: number): JobProgress {
     throw new JobInputError(`progress body has none of "fraction", "step", "samples", "tokens": ${PROGRESS_USAGE}`);
   }
   return out;
+}
+
+function workOf(raw: unknown): { work?: PhaseEvent['work'] } {
+  if (raw === undefined) return {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new JobInputError(`"work" must be an object like {"steps":10,"tokens":40960}: ${PHASE_USAGE}`);
+  const work: NonNullable<PhaseEvent['work']> = {};
+  for (const unit of ['steps', 'samples', 'tokens'] as const) {
+    const x = (raw as Record<string, unknown>)[unit];
+    if (x === undefined) continue;
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) throw new JobInputError(`"work.${unit}" must be a number ≥ 0: ${PHASE_USAGE}`);
+    work[unit] = x;
+  }
+  return { work };
 }
 
 function objectOf(body: string, usage: string): Record<string, unknown> {

@@ -183,7 +183,7 @@ class Client(object):
             at = time.time()
         phase_id = self.new_phase_id()
         self._open[phase_id] = name
-        self._deliver_edge({"v": 1, "event": "start", "id": phase_id, "name": name, "at": at})
+        self._deliver_edge(self._with_work({"v": 1, "event": "start", "id": phase_id, "name": name, "at": at}))
         return phase_id
 
     def end_phase(self, phase_id, at=None):
@@ -192,7 +192,20 @@ class Client(object):
         if at is None:
             at = time.time()
         self._open.pop(phase_id, None)
-        self._deliver_edge({"v": 1, "event": "end", "id": phase_id, "at": at})
+        self._deliver_edge(self._with_work({"v": 1, "event": "end", "id": phase_id, "at": at}))
+
+    def _with_work(self, body):
+        # The edge carries the work counters as of this instant: progress travels later and coalesced, so
+        # without them a phase would be credited with the wrong share of the work done.
+        with self._cond:
+            last = dict(self._progress_last)
+        work = {}
+        for key, unit in (("step", "steps"), ("samples", "samples"), ("tokens", "tokens")):
+            if key in last:
+                work[unit] = last[key]
+        if work:
+            body["work"] = work
+        return body
 
     def end_open_phases(self, at=None):
         """Ends every phase this process opened and did not end (used at exit)."""
