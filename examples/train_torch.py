@@ -4,7 +4,7 @@
     wattprint run -- python3 examples/train_torch.py            # ~10-20 s on 2 cores
     python3 examples/train_torch.py --epochs 1 --steps-per-epoch 5   # also fine outside wattprint
 
-It reports a "train" phase, an "eval" phase per epoch and exact cumulative progress (samples = sequences,
+It reports a "data" phase, then a "train" and an "eval" phase per epoch and exact cumulative progress (samples = sequences,
 tokens = sequences x seq_len predicted characters) through the wattprint Python client, and ends with
 ``done: steps=.. samples=.. tokens=..`` so a test can compare what the tracker stored. Needs only torch (no
 downloads: the corpus is generated from a tiny grammar). Exits 1 if the model fails to learn.
@@ -83,13 +83,14 @@ def main(argv=None):
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    rng = random.Random(args.seed)
-    text = make_corpus(4000, rng)
-    vocab = sorted(set(text))
-    index = {c: i for i, c in enumerate(vocab)}
-    data = torch.tensor([index[c] for c in text], dtype=torch.long)
-    split = int(data.numel() * 0.9)
-    train_data, val_data = data[:split], data[split:]
+    with wattprint.phase("data"):
+        rng = random.Random(args.seed)
+        text = make_corpus(4000, rng)
+        vocab = sorted(set(text))
+        index = {c: i for i, c in enumerate(vocab)}
+        data = torch.tensor([index[c] for c in text], dtype=torch.long)
+        split = int(data.numel() * 0.9)
+        train_data, val_data = data[:split], data[split:]
 
     model = CharMLP(len(vocab))
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
@@ -105,8 +106,10 @@ def main(argv=None):
     step = 0
     val_loss = float("nan")
     started = time.monotonic()
-    with wattprint.phase("train"):
-        for epoch in range(1, args.epochs + 1):
+    # Phases are siblings (data, then train and eval each epoch), so they never overlap and add up to at most
+    # the run; the report also sums the windows of each name.
+    for epoch in range(1, args.epochs + 1):
+        with wattprint.phase("train"):
             model.train()
             for _ in range(args.steps_per_epoch):
                 x, y = batches(train_data, args.batch_size, args.seq_len, train_gen)
@@ -117,17 +120,17 @@ def main(argv=None):
                 step += 1
                 wattprint.progress(step=step, total_steps=total_steps, samples=step * args.batch_size,
                                    tokens=step * tokens_per_step)
-            with wattprint.phase("eval"):
-                model.eval()
-                # The same validation windows every epoch, so the losses compare.
-                val_gen = torch.Generator().manual_seed(args.seed + 1)
-                with torch.no_grad():
-                    losses = [loss_fn(model(x).reshape(-1, len(vocab)), y.reshape(-1)).item()
-                              for x, y in (batches(val_data, args.batch_size, args.seq_len, val_gen)
-                                           for _ in range(args.eval_batches))]
-                val_loss = sum(losses) / len(losses)
-            print("epoch %d: train loss %.3f, val loss %.3f (uniform %.3f), %.1f s" % (
-                epoch, loss.item(), val_loss, uniform_loss, time.monotonic() - started), flush=True)
+        with wattprint.phase("eval"):
+            model.eval()
+            # The same validation windows every epoch, so the losses compare.
+            val_gen = torch.Generator().manual_seed(args.seed + 1)
+            with torch.no_grad():
+                losses = [loss_fn(model(x).reshape(-1, len(vocab)), y.reshape(-1)).item()
+                          for x, y in (batches(val_data, args.batch_size, args.seq_len, val_gen)
+                                       for _ in range(args.eval_batches))]
+            val_loss = sum(losses) / len(losses)
+        print("epoch %d: train loss %.3f, val loss %.3f (uniform %.3f), %.1f s" % (
+            epoch, loss.item(), val_loss, uniform_loss, time.monotonic() - started), flush=True)
 
     delivered = wattprint.flush(timeout=5)
     snap = wattprint.snapshot()

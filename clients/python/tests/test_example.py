@@ -59,11 +59,10 @@ class TrainTorchExampleTest(unittest.TestCase):
         self.assertIn("done: steps=10 samples=80 tokens=1280", outside_out)
 
         phases = sorted(self.tracker.phases.values(), key=lambda p: p["startedAt"])
-        self.assertEqual([p["name"] for p in phases], ["train", "eval", "eval"])
+        self.assertEqual([p["name"] for p in phases], ["data", "train", "eval", "train", "eval"])
         self.assertEqual(self.tracker.open_phases, {})
-        train = phases[0]
-        for p in phases[1:]:
-            self.assertTrue(train["startedAt"] < p["startedAt"] < p["endedAt"] <= train["endedAt"])
+        for before, after in zip(phases, phases[1:]):  # siblings: each ends before the next starts
+            self.assertTrue(before["startedAt"] < before["endedAt"] <= after["startedAt"] < after["endedAt"])
         self.assertIn("J of IT energy so far", inside_out)  # snapshot() reached the fake's /api/v1/snapshot
 
 
