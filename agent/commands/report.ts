@@ -1,4 +1,6 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { TRAINING_TYPES } from '../../src/report/render-model-card.js';
+import { VERSION } from '../version.js';
 import { reportPrometheusCommand } from './report-prometheus.js';
 import { compareZones, parseZoneList } from '../../src/carbon/compare.js';
 import { loadReport } from '../../src/report/load.js';
@@ -19,6 +21,8 @@ export interface ReportFlags extends CarbonFlags {
   db: string;
   format: ReportFormat;
   restate?: boolean;
+  /** For --format model-card: pre-training or fine-tuning. */
+  trainingType?: string;
   compare?: string | true;
 }
 
@@ -53,7 +57,7 @@ export async function reportCommand(runId: string | undefined, flags: ReportFlag
     if (flags.compare !== undefined) {
       report.counterfactuals = compareCli(() => compareZones(store.minutesOf(run.runKey), parseZoneList(compareList(flags.compare)), report.pue));
     }
-    process.stdout.write(renderReport(report, flags.format));
+    process.stdout.write(renderReport(report, flags.format, { trainingType: flags.trainingType, version: VERSION }));
     return 0;
   } finally {
     store.close();
@@ -92,6 +96,7 @@ async function restateRun(store: Store, run: RunRow, flags: ReportFlags, env: No
 /** register adds `wattprint report`. */
 export function register(program: Command, { env, done }: CommandContext): void {
   const report = addFormatOption(addDbOption(program.command('report').description('print a stored run\'s report (the latest by default); --restate recomputes its CO2e with new intensity data').argument('[run-id]')))
+    .addOption(new Option('--training-type <type>', 'for --format model-card: pre-training or fine-tuning (default: the run\'s training_type label)').choices(TRAINING_TYPES))
     .option('--restate', 'recompute CO2e from the stored per-minute energy with the intensity given (--intensity-file, --zone, --intensity, --intensity-source), keeping both')
     .option('--prometheus <url>', 'build the job-level report of a multi-node run from this Prometheus (one agent per node, same run id)')
     .option('--run-id <id>', 'with --prometheus: the run id (also accepted as the argument)');

@@ -2,11 +2,12 @@ import { asciiChart } from './ascii-chart.js';
 import { formatCo2eKg, formatDuration, formatKwh, formatPue, formatUtc, formatWatts, sig } from './format.js';
 import { renderCsv } from './render-csv.js';
 import { jobBlocks } from './render-job.js';
+import { renderModelCard, type ModelCardOptions } from './render-model-card.js';
 import type { Report, ReportPeriod } from './types.js';
 import { JOULES_PER_KWH } from '../units.js';
 
-/** ReportFormat is a report rendering: terminal table, Markdown, JSON (the Report object) or CSV. */
-export type ReportFormat = 'table' | 'markdown' | 'json' | 'csv';
+/** ReportFormat is a report rendering: terminal table, Markdown, JSON (the Report object), CSV, or a model card. */
+export type ReportFormat = 'table' | 'markdown' | 'json' | 'csv' | 'model-card';
 
 /** HOURLY_EDGE_ROWS is how many first and last periods the table and Markdown show of a long run. */
 export const HOURLY_EDGE_ROWS = 24;
@@ -18,8 +19,10 @@ type Block =
   | { kind: 'pre'; title: string; text: string };
 
 /** renderReport renders a report; every format reads only the Report object (no I/O). */
-export function renderReport(report: Report, format: ReportFormat): string {
+export function renderReport(report: Report, format: ReportFormat, card: Partial<ModelCardOptions> = {}): string {
   switch (format) {
+    case 'model-card':
+      return renderModelCard(report, { version: card.version ?? 'unknown', ...card });
     case 'json':
       return `${JSON.stringify(report, null, 2)}\n`;
     case 'csv':

@@ -1,5 +1,6 @@
 // A real Python job under `wattprint run`, using the client in clients/python, on a stub GPU drawing a steady
 // 300 W in real time: the tracker's phase energy, work and efficiency are checked against physics.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,7 +45,7 @@ describe.skipIf(!havePython)('a Python job using the client, under wattprint run
   });
 
   const run = (extra: string[], script = 'job.py') => runCli([
-    'run', '--db', join(dir, `${extra.join('_').replace(/\W/g, '')}.db`), '--collectors', 'nvml', '--nvml-library', stub.libraryPath,
+    'run', '--db', join(dir, `${script}.db`), '--collectors', 'nvml', '--nvml-library', stub.libraryPath,
     '--procfs', join(stub.dir, 'proc'), '--interval', '0.25', '--zone', 'DE', '--pue', '1.2', '--quiet', ...extra,
     '--', PYTHON, join(dir, script),
   ], baseEnv({ NVML_STUB_SCRIPT: process.env.NVML_STUB_SCRIPT!, PYTHONPATH: join(REPO, 'clients', 'python') }));
@@ -68,6 +69,20 @@ describe.skipIf(!havePython)('a Python job using the client, under wattprint run
     expect(train.work).toEqual({ steps: 10, samples: 80, tokens: 40960 });
     expect(train.efficiency.itJoulesPerToken).toBeCloseTo((train.itKwh * 3.6e6) / 40960, 9);
     expect(report.phasesByName.map((p: { name: string; windows: number }) => [p.name, p.windows])).toEqual([['warmup', 1], ['train', 1], ['eval', 1]]);
+
+    // The same run as Hugging Face model-card metadata, parsed by a real YAML parser (PyYAML).
+    const card = await runCli(['report', '--db', join(dir, 'job.py.db'), '--format', 'model-card', '--training-type', 'fine-tuning'], baseEnv());
+    expect(card.code, card.stderr).toBe(0);
+    const front = /^---\n([\s\S]*?)\n---\n/.exec(card.stdout);
+    expect(front, card.stdout).not.toBeNull();
+    const parsed = spawnSync(PYTHON, ['-c', 'import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin.read())))'], { input: front![1], encoding: 'utf8' });
+    expect(parsed.status, parsed.stderr).toBe(0);
+    const meta = JSON.parse(parsed.stdout).co2_eq_emissions;
+    expect(meta.emissions).toBeCloseTo(report.co2e.locationKg * 1000, 3);
+    expect(meta).toMatchObject({ training_type: 'fine-tuning', geographical_location: 'DE', hardware_used: '1 x NVIDIA H100 80GB HBM3' });
+    expect(meta.source).toContain('1 counter');
+    expect(card.stdout).toContain('## Environmental impact');
+    expect(card.stdout).toContain('| warmup | 1 |');
   });
 
   it('gives the job WATTPRINT_TOKEN (not argv) so its calls over TCP are accepted with --token', async () => {
