@@ -16,6 +16,7 @@ import { defaultDbPath } from './options.js';
 import type { ListenAddress } from './parse.js';
 import { selectCollectors } from './select-collectors.js';
 import { Tracker } from './tracker.js';
+import { isStorageFailure } from './pending-writes.js';
 import { openStore } from './open-store.js';
 
 /** TrackingFlags are the parsed options of `run` and `agent`. */
@@ -98,7 +99,12 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
       collectors: selection.collectors, sampleRetentionSeconds: flags.sampleRetention, expectedDurationSeconds: flags.expectedDuration,
       onTick: (snapshot) => server?.publish(snapshot),
     });
-    tracker = startTracker(trackerFor, flags, env);
+    try {
+      tracker = startTracker(trackerFor, flags, env);
+    } catch (err) {
+      if (isStorageFailure(err)) throw new UsageError(`cannot write to the database ${store.path}: ${(err as Error).message}; free space, or pass --db on another filesystem`);
+      throw err;
+    }
     if (flags.listen) {
       const live = tracker;
       const serve = (port: number) => startLiveServer({

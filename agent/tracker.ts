@@ -12,6 +12,7 @@ import type { DeviceRow, RunRow, TickWrite } from '../src/store/rows.js';
 import type { Store } from '../src/store/store.js';
 import { systemClock, type Clock } from './clock.js';
 import { JobInputError } from '../src/exporters/job-api.js';
+import { MAX_PENDING_MINUTE_ROWS, mergeTickWrites } from './pending-writes.js';
 import { CollectorRunner } from './collector-runner.js';
 import { assertNotTrackedElsewhere, resumeDevices } from './resume.js';
 import { buildSnapshot, type LiveDevice } from './snapshot-builder.js';
@@ -65,6 +66,10 @@ export class Tracker {
   private progress?: Progress;
   /** Work or progress changed since the last commit: written with the next tick. */
   private jobStateDirty = false;
+  /** Ticks integrated but not yet stored (the database refused them: full disk, lock): committed with the next. */
+  private pending?: TickWrite;
+  /** Set when the run could not be stored to its end: the last figures live only in memory and in the report. */
+  storageError?: Error;
 
   constructor(private readonly options: TrackerOptions) {
     const { store } = options;
@@ -187,7 +192,8 @@ export class Tracker {
     const now = Date.now();
     if (!always && now - this.lastErrorReportMs < 60_000) return;
     this.lastErrorReportMs = now;
-    process.stderr.write(`wattprint: tick failed (${this.tickErrors} so far): ${(err as Error).message}; retrying every interval\n`);
+    const held = this.pending ? `; ${this.pending.minutes.length} minute rows of energy held in memory until it takes writes again` : '';
+    process.stderr.write(`wattprint: cannot store a tick (${this.tickErrors} so far): ${(err as Error).message}${held}; retrying every interval\n`);
   }
 
   /** tick polls every collector once and commits what the ledger made of it; the final tick closes the account. */
@@ -206,10 +212,16 @@ export class Tracker {
       for (const id of this.absent) this.ledger.addGap(id, this.resumedAtMs, wallMs, 'absent');
     }
     const batch = this.ledger.takeBatch();
+    const write = this.pending ? mergeTickWrites(this.pending, this.tickWrite(batch, wallMs)) : this.tickWrite(batch, wallMs);
     try {
-      this.options.store.commitTick(this.tickWrite(batch, wallMs));
+      this.options.store.commitTick(write);
+      this.pending = undefined;
     } catch (err) {
-      this.ledger.rollback(checkpoint);
+      // The ledger keeps what it integrated and the write waits for the next tick: nothing measured is lost
+      // while the disk is full or the database locked. Past a day's rows in memory, the ledger is rolled back
+      // instead: counters then carry the energy to the next commit, sampled devices show a gap.
+      if (write.minutes.length <= MAX_PENDING_MINUTE_ROWS) this.pending = write;
+      else this.ledger.rollback(checkpoint);
       throw err;
     }
     this.jobStateDirty = false;
@@ -268,14 +280,26 @@ export class Tracker {
       await this.tick(true);
     } catch (err) {
       this.noteTickError(err, true);
+      this.storageError = err as Error;
     }
     try {
       const endedAtMs = this.clock.wallMs();
       const progress = progressAt(this.progress, (endedAtMs - this.run.startedAtMs) / 1000, this.options.expectedDurationSeconds);
-      if (progress) this.options.store.saveProgress(this.run.runKey, progress);
-      this.options.store.endRun(this.run.runKey, endedAtMs, exitCode);
+      try {
+        if (progress) this.options.store.saveProgress(this.run.runKey, progress);
+        this.options.store.endRun(this.run.runKey, endedAtMs, exitCode);
+      } catch (err) {
+        // The run stays open in the database ('running'): `report` then says its figures stop at the last tick.
+        this.storageError ??= err as Error;
+      }
       this.snapshot = this.makeSnapshot(endedAtMs);
-      return loadReport(this.options.store, this.options.store.findRun(this.run.runId)!);
+      const report = loadReport(this.options.store, this.options.store.findRun(this.run.runId)!);
+      if (this.storageError) {
+        report.notes.push(`the database refused writes at the end of the run (${this.storageError.message}): ` +
+          `${this.pending ? `${this.pending.minutes.length} minute rows of energy measured but not stored; ` : ''}` +
+          `this report holds what was stored; the live totals were ${(this.ledger.totals.itJoules / 3.6e6).toPrecision(6)} kWh IT`);
+      }
+      return report;
     } finally {
       for (const c of this.options.collectors) c.close();
     }

@@ -66,6 +66,8 @@ export async function runCommand(argv: string[], flags: TrackingFlags, env: Node
   const report = await session.finish(exitCode);
   for (const [sig, handler] of handlers) process.off(sig, handler);
   if (!flags.quiet) process.stderr.write(renderReport(report, 'table'));
+  // The job's exit code stands: a database that filled up is wattprint's problem, said in one line.
+  if (session.tracker.storageError) process.stderr.write(`wattprint: warning: the run could not be stored to its end (${session.tracker.storageError.message}); free space and see \`wattprint report ${report.runId}\`\n`);
   return exitCode;
 }
 

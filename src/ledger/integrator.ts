@@ -24,6 +24,8 @@ export interface Contribution {
    * counter step above the device's ceiling, refused (no energy, the state stays at the last good reading).
    */
   event?: CounterEvent | 'recovered' | 'gap' | 'epoch-change' | 'absurd';
+  /** The interval began in an earlier session of the tracker (it restarted in between). */
+  resumed?: boolean;
 }
 
 /** IntegratorOptions tune the integration. */
@@ -103,7 +105,8 @@ export class Integrator {
       return resumed ? { deviceId: reading.deviceId, energyJoules: 0, startMs: wallMs, endMs: wallMs, event: 'gap' } : undefined;
     }
     const startMs = wallMs - elapsedSeconds * 1000;
-    const base = { deviceId: reading.deviceId, startMs, endMs: wallMs };
+    // After a restart of the tracker the interval spans its downtime: the ledger says so in the report.
+    const base = { deviceId: reading.deviceId, startMs, endMs: wallMs, ...(resumed ? { resumed: true } : {}) };
     if (hasCounter) return this.counterContribution(prev, reading, elapsedSeconds, resumed, base);
     if (prev.powerWatts === undefined) return { ...base, energyJoules: 0, event: 'gap' }; // method changed between sessions
     if (elapsedSeconds > gapLimitSeconds(this.intervalOf(reading.deviceId))) {

@@ -157,7 +157,9 @@ export class Ledger {
       this.holdStartEdge(account, reading, wallMs);
     }
     if (c) {
-      if (c.event && c.event !== 'wrap') this.addGap(c.deviceId, c.startMs, c.endMs, c.event, c.event === 'recovered' ? c.energyJoules : undefined);
+      if (c.resumed && c.event === 'gap') this.addGap(c.deviceId, c.startMs, c.endMs, 'restart-gap');
+      else if (c.resumed && c.event === undefined) this.addGap(c.deviceId, c.startMs, c.endMs, 'restart-bridged', c.energyJoules);
+      else if (c.event && c.event !== 'wrap') this.addGap(c.deviceId, c.startMs, c.endMs, c.event, c.event === 'recovered' ? c.energyJoules : undefined);
       this.credit(c);
       const seconds = (c.endMs - c.startMs) / 1000;
       account.powerWatts = account.method === 'counter' && c.event !== 'recovered' && seconds > 0 ? c.energyJoules / seconds : reading.powerWatts ?? account.powerWatts;
@@ -190,7 +192,7 @@ export class Ledger {
       } else if (account.method !== 'counter' && state?.powerWatts !== undefined) {
         const energyJoules = state.powerWatts * (endMs - lastMs) / 1000;
         this.credit({ deviceId: account.id, energyJoules, startMs: lastMs, endMs });
-        this.addGap(account.id, lastMs, endMs, 'edge-end', energyJoules);
+        if (this.worthARow(account.id, endMs - lastMs)) this.addGap(account.id, lastMs, endMs, 'edge-end', energyJoules);
       }
     }
     // A window the job left open (it crashed, or never said) ends with the run.
@@ -264,7 +266,12 @@ export class Ledger {
     }
     const energyJoules = reading.powerWatts * (wallMs - startMs) / 1000;
     this.credit({ deviceId: account.id, energyJoules, startMs, endMs: wallMs });
-    this.addGap(account.id, startMs, wallMs, 'edge-start', energyJoules);
+    if (this.worthARow(account.id, wallMs - startMs)) this.addGap(account.id, startMs, wallMs, 'edge-start', energyJoules);
+  }
+
+  /** worthARow: an edge shorter than half a sampling interval is ordinary tick jitter, counted without a report row. */
+  private worthARow(deviceId: string, spanMs: number): boolean {
+    return spanMs >= this.integrator.intervalOf(deviceId) * 500;
   }
 
   private credit(c: Contribution): void {

@@ -220,3 +220,21 @@ export function batchJoules(b: LedgerBatch): number {
   return b.minutes.reduce((s, m) => s + m.energyJoules, 0);
 }
 void H;
+
+describe('Ledger: a restart of the tracker is always recorded', () => {
+  it('says how the downtime was covered: recovered from a counter, bridged between samples, or not bridged', () => {
+    const l = new Ledger({ intervalSeconds: 1, startMs: T0, accounting: { pue: 1, market: {}, intensity: hourlyProvider(HOURS) } });
+    l.addDevice({ id: 'gpu0', kind: 'gpu', method: 'counter' }, { counterJoules: 100, counterEpoch: 'b', wallMs: T0 - 3000 });
+    l.addDevice({ id: 'smi', kind: 'gpu', method: 'sampled' }, { powerWatts: 200, wallMs: T0 - 3000 });
+    l.addDevice({ id: 'cpu', kind: 'cpu', method: 'modelled' }, { powerWatts: 50, wallMs: T0 - 60_000 });
+    l.ingest({ deviceId: 'gpu0', counterJoules: 1000, counterEpoch: 'b' }, 0, T0);
+    l.ingest({ deviceId: 'smi', powerWatts: 220 }, 0, T0);
+    l.ingest({ deviceId: 'cpu', powerWatts: 50 }, 0, T0);
+    const reasons = l.takeBatch().gaps.map((g) => [g.deviceId, g.reason.split(':')[0] + ': ' + g.reason.split(': ')[1]?.split(' ').slice(0, 3).join(' '), g.recoveredJoules]);
+    expect(reasons).toEqual([
+      ['gpu0', 'tracker restarted: the downtime\'s energy', 900],
+      ['smi', 'tracker restarted: the downtime bridged', 630],
+      ['cpu', 'tracker restarted: no readings in', undefined],
+    ]);
+  });
+});
