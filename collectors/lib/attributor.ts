@@ -4,10 +4,10 @@
  * formula (src/attribution/shares.ts). Fallbacks go cgroup → process tree → node, each announced with one line
  * (warn) and kept as a note for the report: never a silent whole-node charge.
  */
+import { availableParallelism } from 'node:os';
 import type { AttributionScope, AttributionTick, IdleAttribution, UsageSplit } from '../../src/attribution/types.js';
 import { carrySplit, splitUsage } from '../../src/attribution/shares.js';
 import { gpuBasisNote, gpuUsage, migUsage } from '../../src/attribution/gpu-usage.js';
-import { availableParallelism } from 'node:os';
 import type { DeviceInfo } from '../../src/types.js';
 import { cgroupPathsOf, detectCgroupLayout, resolveJobCgroup, type CgroupPaths } from './cgroup-reader.js';
 import { enclosingJob, findScope } from './cgroup-discovery.js';

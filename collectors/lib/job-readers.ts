@@ -54,11 +54,21 @@ export class TreeJobReader implements JobReader {
  * when the process cannot be read (gone, or a pid from another pid namespace).
  */
 export function pidInCgroup(source: ProcSource, pid: number, procPaths: readonly string[]): boolean | undefined {
+  const mine = cgroupPathsOfPid(source, pid);
+  return mine === undefined ? undefined : inCgroup(mine, procPaths);
+}
+
+/** cgroupPathsOfPid is a process's v2 and v1 cpu cgroup paths from /proc/PID/cgroup; undefined when unreadable. */
+export function cgroupPathsOfPid(source: ProcSource, pid: number): string[] | undefined {
   const text = source.readCgroup(pid);
   if (text === undefined) return undefined;
   const cg = parseProcCgroup(text);
-  const mine = [cg.unified, cpuCgroupPath(cg)].filter((p): p is string => p !== undefined);
-  return mine.some((p) => procPaths.some((job) => p === job || p.startsWith(job + '/')));
+  return [cg.unified, cpuCgroupPath(cg)].filter((p): p is string => p !== undefined);
+}
+
+/** inCgroup says whether any of a process's cgroup paths is one of the job's paths or below it. */
+export function inCgroup(paths: readonly string[], procPaths: readonly string[]): boolean {
+  return paths.some((p) => procPaths.some((job) => p === job || p.startsWith(job + '/')));
 }
 
 /** CgroupJobReader reads a job's cgroup counters; pids are matched through /proc/PID/cgroup. */

@@ -3,16 +3,21 @@
  * Kubernetes pods, systemd scopes named on the command line), reads their counters and splits each device among
  * them; what no job used is `unattributed`, so for every device Σ jobs + unattributed = 1.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { IdleAttribution, UsageSplit } from '../../src/attribution/types.js';
 import { carrySplit, counterDelta, splitUsage } from '../../src/attribution/shares.js';
 import { gpuBasisNote, gpuUsage, migUsage } from '../../src/attribution/gpu-usage.js';
 import type { DeviceInfo } from '../../src/types.js';
-import { detectCgroupLayout, resolveJobCgroup, CgroupCounters, type CgroupLayout } from './cgroup-reader.js';
+import { detectCgroupLayout, resolveJobCgroup, CgroupCounters, type CgroupLayout, type CgroupPaths } from './cgroup-reader.js';
 import { discoverPods, discoverSlurm, findScope, scopeJobId, type DiscoveredJob, type JobKind } from './cgroup-discovery.js';
 import type { GpuProcessSnapshot, GpuProcessSource } from './gpu-processes.js';
-import { pidInCgroup } from './job-readers.js';
+import { cgroupPathsOfPid, inCgroup } from './job-readers.js';
 import { ProcNodeUsage, type NodeSample, type NodeUsageSource } from './node-usage.js';
 import { ProcfsSource, type ProcSource } from './proc-source.js';
+
+/** SCOPE_SEARCH_TICKS is how many ticks a named scope that was not found waits before the tree is searched again. */
+const SCOPE_SEARCH_TICKS = 10;
 
 /** NodeAttributorOptions: which job kinds to look for, and the injectable roots. */
 export interface NodeAttributorOptions {
@@ -70,6 +75,7 @@ export class NodeAttributor {
   private readonly notes = new Set<string>();
   private readonly previous = new Map<string, UsageSplit>();
   private lastNode?: NodeSample;
+  private readonly scopes = new Map<string, { paths?: CgroupPaths; wait: number }>();
 
   constructor(private readonly options: NodeAttributorOptions) {
     this.layout = detectCgroupLayout(options.cgroupRoot);
@@ -85,11 +91,28 @@ export class NodeAttributor {
     if (slurm) found.push(...discoverSlurm(this.layout));
     if (pods) found.push(...discoverPods(this.layout));
     for (const name of scopes) {
-      const v2 = findScope(this.layout.v2Root, name);
-      const v1 = v2 ? undefined : findScope(this.layout.cpuV1Root, name);
-      if (v2 || v1) found.push({ id: scopeJobId(name), kind: 'scope', paths: v2 ? { v2 } : { cpuV1: v1, memoryV1: v1 } });
+      const paths = this.scopePaths(name);
+      if (paths) found.push({ id: scopeJobId(name), kind: 'scope', paths });
     }
     return found;
+  }
+
+  /**
+   * scopePaths finds a named scope: where it was last found if it is still there, else by a search of the tree,
+   * which runs at most every SCOPE_SEARCH_TICKS ticks for a scope not found (a search walks every cgroup).
+   */
+  private scopePaths(name: string): CgroupPaths | undefined {
+    const known = this.scopes.get(name);
+    if (known?.paths) {
+      const dir = known.paths.v2 !== undefined ? join(this.layout.v2Root!, known.paths.v2) : join(this.layout.cpuV1Root!, known.paths.cpuV1!);
+      if (existsSync(dir)) return known.paths;
+    }
+    if (known && !known.paths && known.wait-- > 0) return undefined;
+    const v2 = findScope(this.layout.v2Root, name);
+    const v1 = v2 ? undefined : findScope(this.layout.cpuV1Root, name);
+    const paths = v2 ? { v2 } : v1 ? { cpuV1: v1, memoryV1: v1 } : undefined;
+    this.scopes.set(name, { paths, wait: SCOPE_SEARCH_TICKS });
+    return paths;
   }
 
   /** tick discovers the jobs, reads them and the node, and splits every device. */
@@ -152,7 +175,10 @@ export class NodeAttributor {
         if (!gpu || gpu.processes.length === 0) return { shares: new Map(), unattributed: 1 };
         const owners = new Map<number, string | undefined>();
         const ownerOf = (pid: number): string | undefined => {
-          if (!owners.has(pid)) owners.set(pid, [...this.jobs.values()].find((j) => pidInCgroup(this.source, pid, j.procPaths))?.job.id);
+          if (!owners.has(pid)) {
+            const paths = cgroupPathsOfPid(this.source, pid);
+            owners.set(pid, paths && [...this.jobs.values()].find((j) => inCgroup(paths, j.procPaths))?.job.id);
+          }
           return owners.get(pid);
         };
         const usage = gpu.mig ? migUsage(gpu.processes, ownerOf, gpu.instanceSlices) : gpuUsage(gpu.processes, ownerOf);
