@@ -27,7 +27,7 @@ export function resumeDevices(store: Store, run: RunRow, previous: RunRow | unde
     const state = stored && crashed
       ? { counterJoules: row.counterJoules, counterEpoch: row.counterEpoch, powerWatts: row.powerWatts, wallMs: row.stateWallMs! }
       : undefined;
-    devices.set(info.id, { row, account: ledger.addDevice({ ...row, energyJoules: row.energyJoules, samples: row.samples }, state) });
+    devices.set(info.id, { row, account: ledger.addDevice({ ...row, energyJoules: row.energyJoules, nodeEnergyJoules: row.nodeEnergyJoules, samples: row.samples }, state) });
     if (stored && !crashed) {
       ledger.addGap(info.id, previous.endedAtMs ?? row.stateWallMs!, nowMs, 'run closed between sessions: energy in between not counted');
     }

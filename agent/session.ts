@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { dirname, extname, resolve } from 'node:path';
 import { detectCloud, type CloudInfo } from './cloud.js';
-import type { CollectorContext } from '../collectors/types.js';
+import type { Collector, CollectorContext } from '../collectors/types.js';
 import { ListenError, startLiveServer, type LiveServer } from '../src/exporters/http.js';
 import type { JobApi } from '../src/exporters/job-api.js';
 import { pushFinalTotals } from '../src/exporters/pushgateway.js';
@@ -46,6 +46,10 @@ export interface TrackingFlags extends CarbonFlags {
   metadataUrl?: string;
   cpuTdp?: number;
   simDevices?: number;
+  attribution?: 'auto' | 'process-tree' | 'cgroup' | 'node';
+  idleAttribution?: 'proportional' | 'none';
+  cgroup?: string;
+  cgroupRoot?: string;
 }
 
 /** Session is a started tracker with its store and live server. */
@@ -53,6 +57,9 @@ export interface Session {
   tracker: Tracker;
   /** The job API the tracker answers (phases, progress, work), for the live server and the job's socket. */
   job: JobApi;
+  /** The collectors tracking the run, and the context they were probed with (attribution reads them). */
+  collectors: Collector[];
+  ctx: CollectorContext;
   store: Store;
   server?: LiveServer;
   cloud?: CloudInfo;
@@ -136,7 +143,7 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
       store.close();
       return report;
     };
-    return { tracker: started, job: jobApiOf(started), store, server, cloud, finish };
+    return { tracker: started, job: jobApiOf(started), collectors: selection.collectors, ctx, store, server, cloud, finish };
   } catch (err) {
     await server?.close();
     // A session that never ticked leaves the store as it found it: a new run is removed, a closed one closed again.

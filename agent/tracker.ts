@@ -12,6 +12,8 @@ import type { DeviceRow, RunRow, TickWrite } from '../src/store/rows.js';
 import type { Store } from '../src/store/store.js';
 import { systemClock, type Clock } from './clock.js';
 import { JobInputError } from '../src/exporters/job-api.js';
+import type { AttributionTick } from '../src/attribution/types.js';
+import type { RunAttribution } from '../src/store/rows.js';
 import { MAX_PENDING_MINUTE_ROWS, mergeTickWrites } from './pending-writes.js';
 import { CollectorRunner } from './collector-runner.js';
 import { assertNotTrackedElsewhere, resumeDevices } from './resume.js';
@@ -33,8 +35,16 @@ export interface TrackerOptions {
   /** Raw samples are kept this long (seconds); energy is kept per minute for ever. */
   sampleRetentionSeconds: number;
   expectedDurationSeconds?: number;
+  /** The job's share of each device, measured each tick (`run`); without it every device is wholly the run's. */
+  attribution?: AttributionSource;
   clock?: Clock;
   onTick?: (snapshot: Snapshot) => void;
+}
+
+/** AttributionSource measures, each tick, the job's share of each device over the time since its last tick. */
+export interface AttributionSource {
+  tick(): AttributionTick;
+  close(): void;
 }
 
 /**
@@ -70,6 +80,11 @@ export class Tracker {
   private pending?: TickWrite;
   /** Set when the run could not be stored to its end: the last figures live only in memory and in the report. */
   storageError?: Error;
+  private attribution?: AttributionSource;
+  private attributionState?: RunAttribution;
+  private attributionDirty = false;
+  /** Wall time of the last attribution tick: the next one's shares cover the time since. */
+  private lastShareMs?: number;
 
   constructor(private readonly options: TrackerOptions) {
     const { store } = options;
@@ -110,7 +125,17 @@ export class Tracker {
       this.ledger.work = { ...existing.work };
       if (existing.progress) this.progress = existing.progress;
     }
+    this.attribution = options.attribution;
     this.snapshot = this.makeSnapshot(this.clock.wallMs());
+  }
+
+  /** attach starts measuring the job's share of the devices (`run` attaches once it has spawned the job). */
+  attach(attribution: AttributionSource): void {
+    this.attribution?.close();
+    this.attribution = attribution;
+    this.lastShareMs = undefined;
+    // Its first tick is a baseline: take it now, so the next tick already measures the job.
+    this.measureShares(this.clock.wallMs());
   }
 
   /** start takes the baseline reading and starts the tick loop. */
@@ -203,6 +228,7 @@ export class Tracker {
     const results = await Promise.all(this.runners.map((r) => r.read(final)));
     const monoSeconds = this.clock.monoSeconds();
     const wallMs = this.clock.wallMs();
+    this.measureShares(wallMs);
     const checkpoint = this.ledger.checkpoint();
     for (const result of results) {
       for (const reading of result.readings) this.ledger.ingest(reading, monoSeconds, wallMs);
@@ -225,11 +251,28 @@ export class Tracker {
       throw err;
     }
     this.jobStateDirty = false;
+    this.attributionDirty = false;
     this.noteDropped();
     this.tickCount++;
     if (this.tickCount % 60 === 0) this.options.store.pruneSamples(this.run.runKey, wallMs - this.options.sampleRetentionSeconds * 1000);
     this.snapshot = this.makeSnapshot(wallMs);
     this.options.onTick?.(this.snapshot);
+  }
+
+  /**
+   * measureShares asks the attribution for the job's share of each device since its last tick and gives it to
+   * the ledger before this tick's readings are integrated (their interval is the same).
+   */
+  private measureShares(wallMs: number): void {
+    if (!this.attribution) return;
+    const a = this.attribution.tick();
+    if (!a.baseline && this.lastShareMs !== undefined) this.ledger.recordShares(this.lastShareMs, wallMs, a.shares);
+    this.lastShareMs = wallMs;
+    const state: RunAttribution = { scope: a.scope, policy: a.policy, notes: a.notes };
+    if (JSON.stringify(state) !== JSON.stringify(this.attributionState)) {
+      this.attributionState = state;
+      this.attributionDirty = true;
+    }
   }
 
   /** tickWrite maps a ledger batch onto the store's rows; every device's total and state goes into each commit. */
@@ -242,13 +285,15 @@ export class Tracker {
       gaps: batch.gaps.map((g) => ({ devKey: key(g.deviceId), startMs: g.startMs, endMs: g.endMs, reason: g.reason, ...(g.recoveredJoules !== undefined ? { recoveredJoules: g.recoveredJoules } : {}) })),
       devices: [], co2eLocationGrams: this.ledger.totals.co2eLocationGrams, co2eMarketGrams: this.ledger.totals.co2eMarketGrams,
       phases: this.ledger.phases.takeDirty(),
+      ...(this.attributionDirty && this.attributionState ? { attribution: this.attributionState } : {}),
       ...(this.jobStateDirty ? { work: this.ledger.work, ...(this.progress ? { progress: this.progress } : {}) } : {}),
     };
     for (const device of this.devices.values()) {
       if (this.absent.has(device.row.id)) continue;
       const state = this.ledger.state(device.row.id);
       write.devices.push({
-        devKey: device.row.devKey, energyJoules: device.account.energyJoules, samples: device.account.samples, counterJoules: state?.counterJoules,
+        devKey: device.row.devKey, energyJoules: device.account.energyJoules, nodeEnergyJoules: device.account.nodeEnergyJoules,
+        samples: device.account.samples, counterJoules: state?.counterJoules,
         counterEpoch: state?.counterEpoch, powerWatts: state?.powerWatts, stateWallMs: state?.wallMs,
       });
     }
@@ -301,6 +346,7 @@ export class Tracker {
       }
       return report;
     } finally {
+      this.attribution?.close();
       for (const c of this.options.collectors) c.close();
     }
   }

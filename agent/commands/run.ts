@@ -9,6 +9,7 @@ import { UsageError } from '../errors.js';
 import { announce, startSession, type Session, type TrackingFlags } from '../session.js';
 import { TerminalStatus } from '../status-line.js';
 import { findExecutable } from '../which.js';
+import { jobAttributor } from '../attribution.js';
 import { addTrackingOptions } from '../options.js';
 import { trackingFlags } from '../config.js';
 import type { CommandContext } from './shared.js';
@@ -39,10 +40,14 @@ export async function runCommand(argv: string[], flags: TrackingFlags, env: Node
     ...(session.server && flags.token ? { WATTPRINT_TOKEN: flags.token } : {}),
     ...(socket ? { WATTPRINT_SOCKET: socket.path } : {}),
   };
-  const child = spawn(executable, args, { stdio: 'inherit', env: childEnv });
+  // Without a terminal to read from, the job leads its own session, so workers it double-forks (re-parented to
+  // init) are still found as its own by attribution; with one, it stays in the terminal's process group.
+  const detached = !process.stdin.isTTY;
+  const child = spawn(executable, args, { stdio: 'inherit', env: childEnv, detached });
+  if (child.pid !== undefined) session.tracker.attach(jobAttributor(session, flags, child.pid));
   const forward = (signal: NodeJS.Signals) => () => {
     // Ctrl-C on the terminal already reached the child (same foreground process group): do not send it twice.
-    if (signal === 'SIGINT' && inForegroundOfTerminal()) return;
+    if (signal === 'SIGINT' && !detached && inForegroundOfTerminal()) return;
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   };
   const handlers = FORWARDED.map((signal) => [signal, forward(signal)] as const);

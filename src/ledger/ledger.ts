@@ -4,6 +4,7 @@ import { GAP_REASONS, gapLimitSeconds, type GapEvent } from './gaps.js';
 import { Integrator, type Contribution, type DeviceState } from './integrator.js';
 import { ceilingWatts, checkReading, type RejectReason } from './plausibility.js';
 import { PhaseBook, type PhaseCheckpoint, type Work } from './phases.js';
+import { ShareTimeline } from '../attribution/timeline.js';
 import { MINUTE_MS, splitByTime } from './split.js';
 import type { PeriodWrite } from '../store/rows.js';
 
@@ -17,6 +18,8 @@ export interface LedgerDevice {
   intervalSeconds?: number;
   energyJoules?: number;
   samples?: number;
+  /** The whole device's energy carried in from a resumed run (defaults to energyJoules: no attribution then). */
+  nodeEnergyJoules?: number;
 }
 
 /** DeviceAccount is a device's running account: energy (joules), readings taken, latest power (watts). */
@@ -24,7 +27,10 @@ export interface DeviceAccount {
   readonly id: string;
   readonly kind: DeviceKind;
   readonly method: EnergyMethod;
+  /** The job's energy of this device (its share of the device's), joules. */
   energyJoules: number;
+  /** The whole device's energy over the run, joules (equal to energyJoules when nothing is attributed). */
+  nodeEnergyJoules: number;
   samples: number;
   powerWatts: number;
 }
@@ -51,6 +57,8 @@ export interface LedgerBatch {
 /** LedgerTotals are the run's totals: IT and facility joules, CO2e grams. */
 export interface LedgerTotals {
   itJoules: number;
+  /** The devices' whole energy (the node's, for the job's devices), before shares: joules. */
+  nodeItJoules: number;
   facilityJoules: number;
   co2eLocationGrams: number;
   co2eMarketGrams: number;
@@ -75,7 +83,7 @@ export interface LedgerOptions {
 /** LedgerCheckpoint is the ledger's state before a batch, to roll back a batch whose commit failed. */
 export interface LedgerCheckpoint {
   states: Map<string, DeviceState>;
-  accounts: [DeviceAccount, number, number, number][];
+  accounts: [DeviceAccount, number, number, number, number][];
   totals: LedgerTotals;
   batch: LedgerBatch;
   dropped: DroppedReading[];
@@ -104,9 +112,11 @@ export class Ledger {
   private batch: LedgerBatch = emptyBatch();
   private dropped: DroppedReading[] = [];
   private readonly itByMinute = new Map<number, number>();
+  /** The job's share of each device per tick, when attribution is on (else every device is wholly the job's). */
+  private shares?: ShareTimeline;
 
   constructor(private readonly options: LedgerOptions) {
-    this.totals = { itJoules: 0, facilityJoules: 0, co2eLocationGrams: 0, co2eMarketGrams: 0, ...options.totals };
+    this.totals = { itJoules: 0, nodeItJoules: 0, facilityJoules: 0, co2eLocationGrams: 0, co2eMarketGrams: 0, ...options.totals };
     this.phases = new PhaseBook(options.accounting);
     this.integrator = new Integrator({ intervalSeconds: options.intervalSeconds, maxPowerWatts: (id) => this.ceilings.get(id) ?? Infinity });
   }
@@ -114,10 +124,12 @@ export class Ledger {
   /** addDevice registers a device; a resumed device passes its stored integrator state. */
   addDevice(device: LedgerDevice, state?: DeviceState): DeviceAccount {
     const account: DeviceAccount = {
-      id: device.id, kind: device.kind, method: device.method, energyJoules: device.energyJoules ?? 0, samples: device.samples ?? 0, powerWatts: 0,
+      id: device.id, kind: device.kind, method: device.method, energyJoules: device.energyJoules ?? 0,
+      nodeEnergyJoules: device.nodeEnergyJoules ?? device.energyJoules ?? 0, samples: device.samples ?? 0, powerWatts: 0,
     };
     this.accounts.set(device.id, account);
     this.totals.itJoules += account.energyJoules;
+    this.totals.nodeItJoules += account.nodeEnergyJoules;
     this.ceilings.set(device.id, ceilingWatts(device.kind, device.powerLimitWatts));
     if (device.intervalSeconds !== undefined) this.integrator.setInterval(device.id, device.intervalSeconds);
     if (state) {
@@ -125,6 +137,16 @@ export class Ledger {
       this.firstSeen.add(device.id);
     }
     return account;
+  }
+
+  /**
+   * recordShares sets the job's share of each device (0..1) over [startMs, endMs] (one tick of attribution):
+   * energy integrated over that time is charged to the job at that share. Devices without a share, and time
+   * before the first measurement, are wholly the job's.
+   */
+  recordShares(startMs: number, endMs: number, shares: ReadonlyMap<string, number>): void {
+    this.shares ??= new ShareTimeline();
+    this.shares.record(startMs, endMs, shares);
   }
 
   /** account is a device's running account. */
@@ -229,7 +251,7 @@ export class Ledger {
   checkpoint(): LedgerCheckpoint {
     return {
       states: this.integrator.saveStates(),
-      accounts: [...this.accounts.values()].map((a) => [a, a.energyJoules, a.samples, a.powerWatts]),
+      accounts: [...this.accounts.values()].map((a) => [a, a.energyJoules, a.nodeEnergyJoules, a.samples, a.powerWatts]),
       totals: { ...this.totals },
       batch: { minutes: [...this.batch.minutes], periods: [], gaps: [...this.batch.gaps], samples: [...this.batch.samples] },
       dropped: [...this.dropped],
@@ -242,7 +264,7 @@ export class Ledger {
   /** rollback restores a checkpoint: the next batch's counter deltas and samples then cover both intervals. */
   rollback(cp: LedgerCheckpoint): void {
     this.integrator.restoreStates(cp.states);
-    for (const [a, energyJoules, samples, powerWatts] of cp.accounts) Object.assign(a, { energyJoules, samples, powerWatts });
+    for (const [a, energyJoules, nodeEnergyJoules, samples, powerWatts] of cp.accounts) Object.assign(a, { energyJoules, nodeEnergyJoules, samples, powerWatts });
     Object.assign(this.totals, cp.totals);
     this.batch = cp.batch;
     this.dropped = cp.dropped;
@@ -274,16 +296,26 @@ export class Ledger {
     return spanMs >= this.integrator.intervalOf(deviceId) * 500;
   }
 
+  /**
+   * credit books one integrated contribution: the whole device's energy on its node total, and the job's share
+   * of it (the time-weighted share of the ticks it spans) everywhere else — device total, minutes, periods,
+   * phases — so Table 4, CO2e and every per-job figure are the job's.
+   */
   private credit(c: Contribution): void {
     if (!(c.energyJoules > 0)) return;
     const account = this.accounts.get(c.deviceId)!;
-    account.energyJoules += c.energyJoules;
-    this.totals.itJoules += c.energyJoules;
-    for (const piece of splitByTime(c.startMs, c.endMs, c.energyJoules, MINUTE_MS)) {
+    account.nodeEnergyJoules += c.energyJoules;
+    this.totals.nodeItJoules += c.energyJoules;
+    const share = this.shares?.shareOver(c.deviceId, c.startMs, c.endMs) ?? 1;
+    const jobJoules = c.energyJoules * share;
+    if (!(jobJoules > 0)) return;
+    account.energyJoules += jobJoules;
+    this.totals.itJoules += jobJoules;
+    for (const piece of splitByTime(c.startMs, c.endMs, jobJoules, MINUTE_MS)) {
       this.batch.minutes.push({ deviceId: c.deviceId, minuteStartMs: piece.bucketStartMs, energyJoules: piece.energyJoules });
       this.itByMinute.set(piece.bucketStartMs, (this.itByMinute.get(piece.bucketStartMs) ?? 0) + piece.energyJoules);
     }
-    this.phases.credit(c.startMs, c.endMs, c.energyJoules);
+    this.phases.credit(c.startMs, c.endMs, jobJoules);
   }
 
   private drop(deviceId: string, reason: RejectReason): void {

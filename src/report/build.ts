@@ -31,8 +31,9 @@ export function buildReport(input: ReportInputs): Report {
   const totals = sumPeriods(periods);
   const itJoules = devices.reduce((s, d) => s + d.energyJoules, 0);
   const facilityJoules = totals.facilityJoules + (itJoules - totals.itJoules) * run.pue;
+  const nodeJoulesOf = (d: DeviceRow) => d.nodeEnergyJoules ?? d.energyJoules;
   const byDevice: ReportDevice[] = devices.map((d) => ({
-    id: d.id, kind: d.kind, name: d.name, kwh: joulesToKwh(d.energyJoules),
+    id: d.id, kind: d.kind, name: d.name, kwh: joulesToKwh(d.energyJoules), nodeKwh: joulesToKwh(nodeJoulesOf(d)),
     avgWatts: durationSeconds > 0 ? d.energyJoules / durationSeconds : 0, method: d.method, collector: d.collector,
     ...(d.notes.length ? { notes: d.notes } : {}),
   }));
@@ -55,7 +56,13 @@ export function buildReport(input: ReportInputs): Report {
     startedAt: iso(run.startedAtMs),
     endedAt: iso(input.endMs),
     durationSeconds,
-    energy: { itKwh: joulesToKwh(itJoules), facilityKwh, byDevice },
+    energy: { itKwh: joulesToKwh(itJoules), facilityKwh, byDevice, nodeItKwh: joulesToKwh(devices.reduce((sum, d) => sum + nodeJoulesOf(d), 0)) },
+    ...(run.attribution ? {
+      attribution: {
+        scope: run.attribution.scope, policy: run.attribution.policy, notes: run.attribution.notes,
+        share: Object.fromEntries(devices.map((d) => [d.id, nodeJoulesOf(d) > 0 ? d.energyJoules / nodeJoulesOf(d) : 1])),
+      },
+    } : {}),
     pue: run.pue,
     pueSource: run.pueSource,
     intensity: {
@@ -83,7 +90,7 @@ export function buildReport(input: ReportInputs): Report {
       co2eLocationKg: p.co2eLocationGrams / 1000, co2eMarketKg: p.co2eMarketGrams / 1000,
     })),
     powerSeries: input.powerSeries.map((s) => ({ at: iso(s.startMs), watts: s.watts })),
-    notes: [...new Set([...devices.flatMap((d) => d.notes.map((n) => `${d.id}: ${n}`)), ...(input.notes ?? [])])],
+    notes: [...new Set([...devices.flatMap((d) => d.notes.map((n) => `${d.id}: ${n}`)), ...(run.attribution?.notes ?? []), ...(input.notes ?? [])])],
     ...jobSection(input.phases ?? [], run.work, { itJoules, facilityJoules, co2eLocationGrams: totals.co2eLocationGrams }, input.endMs),
   };
 }

@@ -3,7 +3,7 @@ import { JOULES_PER_KWH } from '../units.js';
 
 const COLUMNS = [
   'record', 'id', 'kind', 'name', 'method', 'start_utc', 'end_utc', 'count', 'hours', 'it_kwh', 'facility_kwh',
-  'avg_watts', 'pue', 'intensity_g_per_kwh', 'co2e_location_kg', 'co2e_market_kg', 'source',
+  'avg_watts', 'pue', 'intensity_g_per_kwh', 'co2e_location_kg', 'co2e_market_kg', 'source', 'node_kwh',
 ] as const;
 type Row = Partial<Record<(typeof COLUMNS)[number], string | number | undefined>>;
 
@@ -18,7 +18,7 @@ export function renderCsv(r: Report): string {
   const rows: Row[] = [
     ...r.energy.byDevice.map((x): Row => ({
       record: 'device', id: x.id, kind: x.kind, name: x.name, method: x.method, start_utc: r.startedAt, end_utc: r.endedAt,
-      hours: r.durationSeconds / 3600, it_kwh: x.kwh, avg_watts: x.avgWatts, source: x.collector,
+      hours: r.durationSeconds / 3600, it_kwh: x.kwh, avg_watts: x.avgWatts, source: x.collector, node_kwh: x.nodeKwh,
     })),
     ...r.hourly.map((p): Row => ({
       record: 'hour', start_utc: p.startAt, end_utc: new Date(Date.parse(p.startAt) + p.periodSeconds * 1000).toISOString(),

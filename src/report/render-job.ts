@@ -15,6 +15,14 @@ export interface JobBlock {
 /** jobBlocks are the report's "Phases" and "Work and efficiency" tables, when the job reported any. */
 export function jobBlocks(r: Report): JobBlock[] {
   const out: JobBlock[] = [];
+  if (r.attribution) {
+    const a = r.attribution;
+    out.push({
+      kind: 'table', title: `Attribution (scope ${a.scope}, policy ${a.policy}: the job's share of each device; every figure above is the job's)`,
+      header: ['Device', 'Job energy', 'Device energy', 'Job share'], right: [1, 2, 3],
+      rows: r.energy.byDevice.map((d) => [d.id, formatKwh(d.kwh), formatKwh(d.nodeKwh), `${sig((a.share[d.id] ?? 1) * 100, 3)}%`]),
+    });
+  }
   if (r.phases?.length) {
     out.push({
       kind: 'table', title: 'Phases (windows the job reported; nested windows count in each)',

@@ -7,7 +7,10 @@ export interface ReportDevice {
   id: string;
   kind: DeviceKind;
   name: string;
+  /** The job's energy of this device, kWh (its share of the device's). */
   kwh: number;
+  /** The whole device's energy over the run, kWh (equal to kwh when nothing is attributed). */
+  nodeKwh: number;
   avgWatts: number;
   method: EnergyMethod;
   collector: string;
@@ -62,7 +65,9 @@ export interface Report extends JobSection {
   startedAt: string;
   endedAt: string;
   durationSeconds: number;
-  energy: { itKwh: number; facilityKwh: number; byDevice: ReportDevice[] };
+  energy: { itKwh: number; facilityKwh: number; byDevice: ReportDevice[]; nodeItKwh: number };
+  /** How the job was charged its share of shared devices: scope, policy, the share of each device over the run. */
+  attribution?: { scope: 'process-tree' | 'cgroup' | 'node'; policy: 'proportional' | 'none'; share: Record<string, number>; notes: string[] };
   pue: number;
   pueSource: string;
   intensity: {

@@ -43,6 +43,15 @@ export interface RunRow {
   progress?: { fraction: number; source: string };
   /** The job's cumulative work counters as last reported. */
   work?: Work;
+  /** How the job's share of each device was measured, when attribution ran. */
+  attribution?: RunAttribution;
+}
+
+/** RunAttribution is how a run charged the job its share of the node's devices. */
+export interface RunAttribution {
+  scope: 'process-tree' | 'cgroup' | 'node';
+  policy: 'proportional' | 'none';
+  notes: string[];
 }
 
 /** DeviceRow is a stored device of a run with its running total and integrator state. */
@@ -50,7 +59,10 @@ export interface DeviceRow extends DeviceInfo {
   devKey: number;
   runKey: number;
   notes: string[];
+  /** The job's energy of the device, joules. */
   energyJoules: number;
+  /** The whole device's energy, joules (absent in runs tracked before attribution: then equal to energyJoules). */
+  nodeEnergyJoules?: number;
   samples: number;
   counterJoules?: number;
   counterEpoch?: string;
@@ -81,6 +93,7 @@ export interface TickWrite {
   devices: {
     devKey: number;
     energyJoules: number;
+    nodeEnergyJoules?: number;
     samples: number;
     counterJoules?: number;
     counterEpoch?: string;
@@ -91,6 +104,8 @@ export interface TickWrite {
   gaps?: { devKey: number; startMs: number; endMs: number; reason: string; recoveredJoules?: number }[];
   co2eLocationGrams: number;
   co2eMarketGrams: number;
+  /** The attribution's scope, policy and notes when they changed. */
+  attribution?: RunAttribution;
   /** Phases changed in this tick (upserted whole). */
   phases?: PhaseRecord[];
   /** The job's work counters and progress, when they changed. */
@@ -114,6 +129,7 @@ export function toRunRow(raw: unknown): RunRow {
     ownerHost: opt(r.owner_host), ownerPid: opt(r.owner_pid),
     progress: r.progress_json ? JSON.parse(r.progress_json as string) : undefined,
     work: r.work_json ? JSON.parse(r.work_json as string) : {},
+    ...(r.attribution_json ? { attribution: JSON.parse(r.attribution_json as string) } : {}),
   };
 }
 
@@ -124,6 +140,7 @@ export function toDeviceRow(raw: unknown): DeviceRow {
     devKey: r.dev_key as number, runKey: r.run_key as number, id: r.device_id as string, kind: r.kind as DeviceKind,
     name: r.name as string, uuid: opt(r.uuid), method: r.method as EnergyMethod, collector: r.collector as string,
     powerLimitWatts: opt(r.power_limit_watts), notes: JSON.parse(r.notes_json as string), energyJoules: r.energy_joules as number,
+    nodeEnergyJoules: opt(r.node_energy_joules),
     samples: r.samples as number, counterJoules: opt(r.counter_joules), counterEpoch: opt(r.counter_epoch),
     powerWatts: opt(r.power_watts), stateWallMs: opt(r.state_wall_ms),
   };

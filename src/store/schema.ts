@@ -108,6 +108,9 @@ export const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (run_key, phase_id)
    ) WITHOUT ROWID;
    ALTER TABLE runs ADD COLUMN work_json TEXT NOT NULL DEFAULT '{}';`,
+  // v5: attribution — each device's whole energy beside the job's share of it, and how the share was measured.
+  `ALTER TABLE devices ADD COLUMN node_energy_joules REAL;
+   ALTER TABLE runs ADD COLUMN attribution_json TEXT;`,
 ];
 
 /** migrate brings a database to the latest schema inside one transaction. */

@@ -172,7 +172,7 @@ export class Store {
   private persistDeviceTotals(runKey: number): void {
     for (const d of this.devicesOf(runKey)) {
       this.stmts.saveDevice.run({
-        dev_key: d.devKey, energy_joules: d.energyJoules, samples: d.samples, counter_joules: d.counterJoules ?? null,
+        dev_key: d.devKey, energy_joules: d.energyJoules, node_energy_joules: d.nodeEnergyJoules ?? null, samples: d.samples, counter_joules: d.counterJoules ?? null,
         counter_epoch: d.counterEpoch ?? null, power_watts: d.powerWatts ?? null, state_wall_ms: d.stateWallMs ?? null,
       });
     }
@@ -259,7 +259,7 @@ function prepare(db: Database.Database) {
         source = CASE WHEN instr(source, excluded.source) > 0 THEN source ELSE source || '; ' || excluded.source END,
         quality = CASE WHEN quality = excluded.quality THEN quality ELSE 'mixed' END,
         period_seconds = excluded.period_seconds`),
-    saveDevice: db.prepare(`UPDATE devices SET energy_joules = @energy_joules, samples = @samples, counter_joules = @counter_joules,
+    saveDevice: db.prepare(`UPDATE devices SET energy_joules = @energy_joules, node_energy_joules = @node_energy_joules, samples = @samples, counter_joules = @counter_joules,
       counter_epoch = @counter_epoch, power_watts = @power_watts, state_wall_ms = @state_wall_ms WHERE dev_key = @dev_key`),
     addSample: db.prepare('INSERT OR REPLACE INTO samples (run_key, t_ms, data) VALUES (?, ?, ?)'),
     runState: db.prepare('SELECT state_json FROM runs WHERE run_key = ?'),
@@ -274,6 +274,7 @@ function prepare(db: Database.Database) {
         it_joules = excluded.it_joules, facility_joules = excluded.facility_joules, co2e_location_g = excluded.co2e_location_g,
         co2e_market_g = excluded.co2e_market_g, work_start_json = excluded.work_start_json, work_end_json = excluded.work_end_json`),
     saveWork: db.prepare('UPDATE runs SET work_json = ? WHERE run_key = ?'),
+    saveAttribution: db.prepare('UPDATE runs SET attribution_json = ? WHERE run_key = ?'),
     saveProgress: db.prepare('UPDATE runs SET progress_json = ? WHERE run_key = ?'),
   };
 }
@@ -290,7 +291,7 @@ function writeTick(stmts: ReturnType<typeof prepare>, t: TickWrite): void {
   // Device totals and integrator state travel as one JSON value per tick: one UPDATE instead of one per device.
   const state: Record<number, DeviceStateJson> = {};
   for (const d of t.devices) {
-    state[d.devKey] = [d.energyJoules, d.samples, d.counterJoules ?? null, d.counterEpoch ?? null, d.powerWatts ?? null, d.stateWallMs ?? null];
+    state[d.devKey] = [d.energyJoules, d.samples, d.counterJoules ?? null, d.counterEpoch ?? null, d.powerWatts ?? null, d.stateWallMs ?? null, d.nodeEnergyJoules ?? null];
   }
   if (t.samples?.length) stmts.addSample.run(t.runKey, t.wallMs, JSON.stringify(t.samples.map((x) => [x.devKey, x.powerWatts ?? null, x.counterJoules ?? null])));
   for (const g of t.gaps ?? []) stmts.addGap.run(g.devKey, g.startMs, g.endMs, g.reason, g.recoveredJoules ?? null);
@@ -302,18 +303,20 @@ function writeTick(stmts: ReturnType<typeof prepare>, t: TickWrite): void {
     });
   }
   if (t.work) stmts.saveWork.run(JSON.stringify(t.work), t.runKey);
+  if (t.attribution) stmts.saveAttribution.run(JSON.stringify(t.attribution), t.runKey);
   if (t.progress) stmts.saveProgress.run(JSON.stringify(t.progress), t.runKey);
   stmts.saveRun.run(t.wallMs, t.co2eLocationGrams, t.co2eMarketGrams, JSON.stringify(state), t.runKey);
 }
 
 /** DeviceStateJson is one device's entry in runs.state_json: [energy J, samples, counter J, epoch, power W, wall ms]. */
-type DeviceStateJson = [number, number, number | null, string | null, number | null, number | null];
+type DeviceStateJson = [number, number, number | null, string | null, number | null, number | null, (number | null)?];
 
 function withState(row: DeviceRow, state: Record<string, DeviceStateJson>): DeviceRow {
   const s = state[row.devKey];
   if (!s) return row;
   return {
     ...row, energyJoules: s[0], samples: s[1], counterJoules: s[2] ?? undefined, counterEpoch: s[3] ?? undefined,
+    ...(s[6] !== undefined && s[6] !== null ? { nodeEnergyJoules: s[6] } : {}),
     powerWatts: s[4] ?? undefined, stateWallMs: s[5] ?? undefined,
   };
 }
