@@ -48,6 +48,11 @@ export interface CarbonContext {
   dbPath?: string;
   /** Wait at most this long (ms) for a fetching source's first answer before going on (default 0: do not wait). */
   firstFetchMs?: number;
+  /**
+   * The span (ms, UTC) that will be looked up, when it is known and may be past (restatement, replay): a
+   * fetching source prepares it from its history endpoint instead of fetching around now.
+   */
+  span?: { fromMs: number; toMs: number; refetch?: boolean };
   /** Wall clock (ms) of the first fetch (default now). */
   nowMs?: number;
   /** Where one-line provider reports (a token refused) go (default stderr). */
@@ -110,7 +115,9 @@ export async function setupCarbon(flags: CarbonFlags, ctx: CarbonContext): Promi
     }
     default: {
       const fetching = fetchingProvider(source, flags, zone, ctx, fallback);
-      await firstFetch(fetching, ctx);
+      // prepare never throws: a span the API does not answer falls back per period, flagged.
+      if (ctx.span) await fetching.prepare(ctx.span.fromMs, ctx.span.toMs, { refetch: ctx.span.refetch ?? false });
+      else await firstFetch(fetching, ctx);
       return { ...base, zone: source === 'uk' ? 'GB' : zone, intensity: fetching, source: `${source} ${fetching.zone}`, fetching };
     }
   }

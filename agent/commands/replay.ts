@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { compareZones, parseZoneList } from '../../src/carbon/compare.js';
 import { CsvInputError } from '../../src/intensity/csv-text.js';
@@ -9,7 +9,7 @@ import { renderReport } from '../../src/report/render.js';
 import { setupCarbon, type CarbonFlags } from '../carbon-setup.js';
 import { UsageError } from '../errors.js';
 import type { ReportFormat } from '../../src/report/render.js';
-import { addCarbonOptions } from '../options.js';
+import { addCarbonOptions, defaultDbPath } from '../options.js';
 import { positiveNumber } from '../parse.js';
 import { addCompareOption, addFormatOption, addUkRegionOption, compareCli, type CommandContext } from './shared.js';
 
@@ -28,8 +28,10 @@ export interface ReplayFlags extends CarbonFlags {
  */
 export async function replayCommand(file: string, flags: ReplayFlags, env: NodeJS.ProcessEnv): Promise<number> {
   const trace = readTrace(file);
-  // Fetching sources are asked once, up front: a replay is usually of the past, which their history covers.
-  const carbon = await setupCarbon(flags, { env, firstFetchMs: 20_000 });
+  // Fetching sources are asked for the trace's own span, from their history endpoints: a replay is usually
+  // of the past. Fetched periods are cached in the default database when there is one.
+  const dbPath = existsSync(defaultDbPath(env)) ? defaultDbPath(env) : undefined;
+  const carbon = await setupCarbon(flags, { env, firstFetchMs: 20_000, span: traceSpan(trace), ...(dbPath ? { dbPath } : {}) });
   const fileName = basename(file);
   const { report, minutes } = replayTrace(trace, {
     runId: flags.runId ?? `replay-${fileName.replace(/\.[^.]*$/, '')}`, fileName, pue: carbon.pue, intensity: carbon.intensity,
@@ -41,6 +43,18 @@ export async function replayCommand(file: string, flags: ReplayFlags, env: NodeJ
   }
   process.stdout.write(renderReport(report, flags.json ? 'json' : flags.format));
   return 0;
+}
+
+/** traceSpan is [first reading, last reading] over all devices (ms, UTC). */
+function traceSpan(trace: ParsedTrace): { fromMs: number; toMs: number } {
+  let fromMs = Infinity;
+  let toMs = -Infinity;
+  for (const points of trace.series.values()) {
+    if (points.length === 0) continue;
+    fromMs = Math.min(fromMs, points[0]!.tMs);
+    toMs = Math.max(toMs, points.at(-1)!.tMs);
+  }
+  return { fromMs, toMs };
 }
 
 function readTrace(file: string): ParsedTrace {

@@ -6,6 +6,7 @@ import { renderReport } from '../../src/report/render.js';
 import type { Report } from '../../src/report/types.js';
 import { latestRestatement, restatedReport, restateMinutes, saveRestatement, storedFacts, type Restatement } from '../../src/sources/restate.js';
 import { minutesOf } from '../../src/store/queries.js';
+import { restatementSource } from '../../src/report/fallbacks.js';
 import type { RunRow } from '../../src/store/rows.js';
 import type { Store } from '../../src/store/store.js';
 import { setupCarbon, type CarbonFlags } from '../carbon-setup.js';
@@ -79,7 +80,10 @@ async function restateRun(store: Store, run: RunRow, flags: ReportFlags, env: No
     }
     carbonFlags = { ...flags, intensitySource: run.intensitySource, ...(run.zone ? { zone: run.zone } : {}) };
   }
-  const carbon = await setupCarbon(carbonFlags, { env, db: store.db, firstFetchMs: 20_000 });
+  // A fetching source is asked again (a restatement is for revised figures) for the run's own span, from its
+  // history endpoint, not for "now".
+  const span = { fromMs: run.startedAtMs, toMs: run.endedAtMs ?? run.lastTickMs, refetch: true };
+  const carbon = await setupCarbon(carbonFlags, { env, db: store.db, firstFetchMs: 20_000, span });
   const hasMarket = flags.marketIntensity !== undefined || flags.cfe !== undefined;
   const pue = flags.pue !== undefined ? carbon.pue : { value: run.pue, source: run.pueSource };
   const after = restateMinutes(minutesOf(store.db, run.runKey), {
@@ -87,7 +91,7 @@ async function restateRun(store: Store, run: RunRow, flags: ReportFlags, env: No
     ...(carbon.zone ?? run.zone ? { zone: carbon.zone ?? run.zone } : {}),
   });
   const previous = latestRestatement(store.db, run.runKey);
-  return { createdAtMs: Date.now(), source: carbon.source, before: previous?.after ?? storedFacts(store.db, run), after };
+  return { createdAtMs: Date.now(), source: restatementSource(carbon.source, after.periods), before: previous?.after ?? storedFacts(store.db, run), after };
 }
 
 /** register adds `wattprint report`. */

@@ -27,5 +27,12 @@ export interface IntensityProvider {
   readonly zone?: string;
   lookup(atMs: number): IntensityValue;
   refresh?(nowMs: number): Promise<void>;
+  /**
+   * prepare fetches the periods of [fromMs, toMs) (ms, UTC) from the source's history endpoints, paged as
+   * the API limits, into memory and the cache, so lookups of a past span (replay, restatement) answer the
+   * API's own figures. Periods already held for good (actuals) are not asked again unless opts.refetch.
+   * Never throws: a span that stays unknown falls back, flagged, as lookup always does.
+   */
+  prepare?(fromMs: number, toMs: number, opts?: { refetch?: boolean }): Promise<void>;
   close?(): void;
 }

@@ -4,6 +4,7 @@ import type { GapRow } from '../store/queries.js';
 import { joulesToKwh } from '../units.js';
 import type { Disclosure, Report, ReportDevice } from './types.js';
 import { marketBasis } from '../carbon/carbon.js';
+import { fallbackNote, summariseFallbacks } from './fallbacks.js';
 
 /** ReportInputs are the stored facts of a run that a report is built from (no I/O here). */
 export interface ReportInputs {
@@ -75,8 +76,14 @@ export function buildReport(input: ReportInputs): Report {
       co2eLocationKg: p.co2eLocationGrams / 1000, co2eMarketKg: p.co2eMarketGrams / 1000,
     })),
     powerSeries: input.powerSeries.map((s) => ({ at: iso(s.startMs), watts: s.watts })),
-    notes: [...new Set([...devices.flatMap((d) => d.notes.map((n) => `${d.id}: ${n}`)), ...(input.notes ?? [])])],
+    notes: [...new Set([...devices.flatMap((d) => d.notes.map((n) => `${d.id}: ${n}`)), ...(input.notes ?? []), ...intensityNotes(periods)])],
   };
+}
+
+/** intensityNotes counts and names the periods whose intensity fell back (an API outage, a past span it lacked). */
+function intensityNotes(periods: readonly PeriodWrite[]): string[] {
+  const summary = summariseFallbacks(periods);
+  return summary ? [fallbackNote(summary)] : [];
 }
 
 function disclosure(

@@ -27,6 +27,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** National carbonintensity.org.uk shapes around the real now: actual 140 for the past and current 2 h, forecast 160 after. */
 function ukNational(req: SeenRequest): FakeReply {
+  const range = /^\/intensity\/([^/]+Z)\/([^/]+Z)$/.exec(req.url);
+  if (range) {
+    // The history endpoint (a restatement asks the run's own span): the same actuals, half hour by half hour.
+    const [fromMs, toMs] = [Date.parse(range[1]!.replace('Z', ':00Z')), Date.parse(range[2]!.replace('Z', ':00Z'))];
+    const data = [];
+    for (let t = fromMs; t < toMs; t += HALF_HOUR) data.push({ from: ukTime(t), to: ukTime(t + HALF_HOUR), intensity: { forecast: 150, actual: 140, index: 'low' } });
+    return { json: { data } };
+  }
   const m = /^\/intensity\/([^/]+)\/(pt24h|fw24h)$/.exec(req.url);
   if (!m) return { status: 400, json: { error: { code: '400 Bad Request', message: 'Please enter a valid date' } } };
   const fromMs = Date.parse(m[1]!.replace('Z', ':00Z'));
