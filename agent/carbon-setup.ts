@@ -33,6 +33,8 @@ export interface CarbonFlags {
   emissionFactor?: 'lifecycle' | 'direct';
   marketIntensity?: number;
   cfe?: number;
+  /** Residual mix gCO2e/kWh for the share no contract covers (market-based). */
+  residualMix?: number;
   /** carbonintensity.org.uk region 1..17 for --intensity-source uk (absent: national). */
   ukRegion?: number;
 }
@@ -186,9 +188,13 @@ function marketOf(flags: CarbonFlags): MarketInstruments {
   if (flags.marketIntensity !== undefined && flags.cfe !== undefined) {
     throw new UsageError('--market-intensity and --cfe both set the market-based figure: give one of them');
   }
+  if (flags.marketIntensity !== undefined && flags.residualMix !== undefined) {
+    throw new UsageError('--market-intensity is the intensity of all consumption, so --residual-mix (for the share --cfe leaves uncovered) does not apply: give one of them');
+  }
   return {
     ...(flags.marketIntensity !== undefined ? { marketIntensityGramsPerKwh: flags.marketIntensity } : {}),
     ...(flags.cfe !== undefined ? { cfe: flags.cfe } : {}),
+    ...(flags.residualMix !== undefined ? { residualMixGramsPerKwh: flags.residualMix } : {}),
   };
 }
 

@@ -51,8 +51,9 @@ export function addCarbonOptions(cmd: Command): Command {
     .addOption(opt('--intensity-file <path>', 'hourly intensity CSV (Electricity Maps export or datetime,zone,intensity_g_per_kwh[,cfe])'))
     .addOption(opt('--intensity-url <url>', 'override the intensity provider\'s base URL'))
     .addOption(opt('--emission-factor <kind>', 'lifecycle|direct columns of Electricity Maps files').choices(['lifecycle', 'direct']).default('lifecycle'))
-    .addOption(opt('--market-intensity <g>', 'market-based (contractual) intensity, gCO2e/kWh').argParser(nonNegativeNumber('--market-intensity')))
-    .addOption(opt('--cfe <fraction>', 'carbon-free energy fraction bought on the same grid (0..1)').argParser(fraction))
+    .addOption(opt('--market-intensity <g>', 'market-based: contractual intensity of all consumption, gCO2e/kWh').argParser(nonNegativeNumber('--market-intensity')))
+    .addOption(opt('--cfe <fraction>', 'market-based: contracted carbon-free fraction of the supply (PPAs, certificates; 0..1)').argParser(fraction))
+    .addOption(opt('--residual-mix <g>', 'market-based: residual mix for the share no contract covers, gCO2e/kWh (default: the location intensity, marked assumed)').argParser(nonNegativeNumber('--residual-mix')))
     .addOption(opt('--uk-region <n>', 'carbonintensity.org.uk region 1..17 for --intensity-source uk (13 is London; default: national)').argParser(positiveNumber('--uk-region')));
 }
 

@@ -84,7 +84,7 @@ async function restateRun(store: Store, run: RunRow, flags: ReportFlags, env: No
   // history endpoint, not for "now".
   const span = { fromMs: run.startedAtMs, toMs: run.endedAtMs ?? run.lastTickMs, refetch: true };
   const carbon = await setupCarbon(carbonFlags, { env, db: store.db, firstFetchMs: 20_000, span });
-  const hasMarket = flags.marketIntensity !== undefined || flags.cfe !== undefined;
+  const hasMarket = flags.marketIntensity !== undefined || flags.cfe !== undefined || flags.residualMix !== undefined;
   const pue = flags.pue !== undefined ? carbon.pue : { value: run.pue, source: run.pueSource };
   const after = restateMinutes(minutesOf(store.db, run.runKey), {
     pue: pue.value, pueSource: pue.source, market: hasMarket ? carbon.market : run.market, intensity: carbon.intensity,

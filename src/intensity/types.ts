@@ -5,7 +5,10 @@ export type IntensityQuality = 'actual' | 'forecast' | 'annual' | 'assumed' | 'm
 export interface IntensityValue {
   /** Location-based intensity in gCO2e per kWh. */
   gramsPerKwh: number;
-  /** Carbon-free energy fraction (0..1) for market-based accounting, when the source has it. */
+  /**
+   * The user's contracted carbon-free energy fraction (0..1) for this period, a market-based instrument: only
+   * from the user's own data (the plain CSV's `cfe` column), never a grid's own carbon-free share.
+   */
   cfe?: number;
   /** Where it came from: 'constant', 'table:ember-2024', 'electricitymaps', 'uk', 'watttime', 'csv:FILE', 'world-average'. */
   source: string;

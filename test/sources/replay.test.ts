@@ -46,9 +46,9 @@ describe('replayTrace: a 3 h trace across three hour boundaries, three intensiti
     expect(watts.report.energy.facilityKwh).toBeCloseTo(1.32, 12);
   });
 
-  it('market-based uses the file\'s hourly CFE (1 − CFE), and --cfe or --market-intensity when given', () => {
+  it('market-based uses the file\'s contracted hourly CFE (1 − CFE), and --cfe or --market-intensity when given', () => {
     expect(watts.report.co2e.marketKg * 1000).toBeCloseTo(66 * 0.5 + 88 + 44 * 0.75 + 0.22 * DE_TABLE, 9);
-    expect(watts.report.intensity.marketBasis).toBe('hourly carbon-free energy fraction from the intensity source');
+    expect(watts.report.intensity.marketBasis).toBe('contracted hourly carbon-free fraction from the intensity file\'s cfe column; the uncovered share at the location intensity (no --residual-mix: assumed)');
     const cfe = replayTrace(trace('watts_3h.csv'), settings({ market: { cfe: 0.4 } }));
     expect(cfe.report.co2e.marketKg).toBeCloseTo(cfe.report.co2e.locationKg * 0.6, 12);
     const contract = replayTrace(trace('watts_3h.csv'), settings({ market: { marketIntensityGramsPerKwh: 50 } }));
