@@ -44,6 +44,11 @@ export function renderCsv(r: Report): string {
       record: `restatement_${k}`, start_utc: r.restatement!.createdAt, intensity_g_per_kwh: r.restatement![k].avgGramsPerKwh,
       co2e_location_kg: r.restatement![k].co2eLocationKg, co2e_market_kg: r.restatement![k].co2eMarketKg, source: r.restatement![k].intensitySource,
     })) : []),
+    ...(r.deferral ? [{
+      record: 'deferral', start_utc: r.deferral.plannedStartAt, hours: r.deferral.waitedSeconds / 3600,
+      intensity_g_per_kwh: r.deferral.avgGramsPerKwh,
+      source: `--start-within ${r.deferral.withinHours} h on ${r.deferral.source}: at once ${r.deferral.nowGramsPerKwh ?? '?'} gCO2e/kWh, saving ${r.deferral.savingPercent === undefined ? '?' : `${r.deferral.savingPercent.toFixed(2)}%`}`,
+    } satisfies Row] : []),
     {
       record: 'disclosure', name: d.processor, count: d.count, hours: d.hours, facility_kwh: d.mwh * 1000,
       avg_watts: d.avgWattsPerAccelerator, pue: d.pue, intensity_g_per_kwh: d.kgCo2ePerKwh * 1000,

@@ -1,5 +1,6 @@
 import type { DeviceKind, EnergyMethod } from '../types.js';
 import type { IntensityQuality } from '../intensity/types.js';
+import type { Deferral } from '../store/deferral.js';
 
 /** ReportDevice is one device's line in the report. */
 export interface ReportDevice {
@@ -87,6 +88,8 @@ export interface Report {
     before: { co2eLocationKg: number; co2eMarketKg: number; avgGramsPerKwh: number; intensitySource: string };
     after: { co2eLocationKg: number; co2eMarketKg: number; avgGramsPerKwh: number; intensitySource: string };
   };
+  /** The start put off by `run --start-within` to the lowest-carbon window, with the expected saving. */
+  deferral?: Deferral;
   /** Totals at completion projected from the job's progress when the run ended before it (fraction < 1). */
   projected?: { fraction: number; source: string; itKwh: number; facilityKwh: number; co2eLocationKg: number; co2eMarketKg: number };
   /** Total IT power per minute for the ASCII chart (watts), oldest first. */

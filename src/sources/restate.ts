@@ -115,5 +115,5 @@ export function restatedReport(store: Store, run: RunRow, r: Restatement, notes:
   const side = (f: AccountingFacts) => ({
     co2eLocationKg: f.co2eLocationGrams / 1000, co2eMarketKg: f.co2eMarketGrams / 1000, avgGramsPerKwh: f.avgGramsPerKwh, intensitySource: f.intensitySource,
   });
-  return { ...report, restatement: { createdAt: new Date(r.createdAtMs).toISOString(), source: r.source, before: side(r.before), after: side(r.after) } };
+  return { ...report, ...(loaded.deferral ? { deferral: loaded.deferral } : {}), restatement: { createdAt: new Date(r.createdAtMs).toISOString(), source: r.source, before: side(r.before), after: side(r.after) } };
 }
