@@ -20,6 +20,8 @@ export interface ReplayFlags extends CarbonFlags {
   format: ReportFormat;
   json?: boolean;
   compare?: string | true;
+  /** The counters' range in joules (they wrap to 0 after it), for points without a max_joules cell. */
+  counterRange?: number;
 }
 
 /**
@@ -27,7 +29,7 @@ export interface ReplayFlags extends CarbonFlags {
  * src/replay.ts) and prints the same report `wattprint report` prints. Nothing is stored.
  */
 export async function replayCommand(file: string, flags: ReplayFlags, env: NodeJS.ProcessEnv): Promise<number> {
-  const trace = readTrace(file);
+  const trace = readTrace(file, flags.counterRange);
   // Fetching sources are asked for the trace's own span, from their history endpoints: a replay is usually
   // of the past. Fetched periods are cached in the default database when there is one.
   const dbPath = existsSync(defaultDbPath(env)) ? defaultDbPath(env) : undefined;
@@ -57,7 +59,7 @@ function traceSpan(trace: ParsedTrace): { fromMs: number; toMs: number } {
   return { fromMs, toMs };
 }
 
-function readTrace(file: string): ParsedTrace {
+function readTrace(file: string, counterRangeJoules?: number): ParsedTrace {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -66,7 +68,7 @@ function readTrace(file: string): ParsedTrace {
     throw new UsageError(`cannot read trace ${file}: ${why}; give a CSV with a header 'timestamp,device,watts' or 'timestamp,device,joules_total'`);
   }
   try {
-    return parseTrace(text, file);
+    return parseTrace(text, file, counterRangeJoules !== undefined ? { counterRangeJoules } : {});
   } catch (err) {
     if (err instanceof CsvInputError) throw new UsageError(err.message);
     throw err;
@@ -79,7 +81,8 @@ export function register(program: Command, { env, done }: CommandContext): void 
     .description('account a recorded power trace (CSV timestamp,device,watts|joules_total, or a Prometheus export) and print its report')
     .argument('<file>', 'the trace')
     .option('--run-id <id>', 'name of the replayed run in the report (default: replay-FILE)')
-    .option('--interval <seconds>', 'poll interval of the trace for the gap rule (default: each device\'s own median spacing)', positiveNumber('--interval')))
+    .option('--interval <seconds>', 'poll interval of the trace for the gap rule (default: each device\'s own median spacing)', positiveNumber('--interval'))
+    .option('--counter-range <joules>', 'range of the trace\'s energy counters (they wrap to 0 after it; a max_joules column does the same per row)', positiveNumber('--counter-range')))
     .option('--json', 'JSON output (same as --format json)');
   addUkRegionOption(addCompareOption(addCarbonOptions(replay)))
     .action(async (file: string, opts) => done(await replayCommand(file, opts, env)));
