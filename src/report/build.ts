@@ -5,6 +5,7 @@ import { joulesToKwh } from '../units.js';
 import type { Disclosure, Report, ReportDevice } from './types.js';
 import { marketBasis } from '../carbon/carbon.js';
 import { fallbackNote, summariseFallbacks } from './fallbacks.js';
+import { computeUncertainty } from './uncertainty.js';
 
 /** ReportInputs are the stored facts of a run that a report is built from (no I/O here). */
 export interface ReportInputs {
@@ -56,6 +57,7 @@ export function buildReport(input: ReportInputs): Report {
       ...(run.zone ? { zone: run.zone } : {}), marketBasis: marketBasis(run.market, hasCfe),
     },
     co2e,
+    uncertainty: computeUncertainty({ devices, gaps: input.gaps, periods, durationSeconds, pue: run.pue, market: run.market }),
     ...(progress ? {
       projected: {
         fraction: progress.fraction, source: progress.source, itKwh: joulesToKwh(itJoules) / progress.fraction,

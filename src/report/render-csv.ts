@@ -2,7 +2,7 @@ import type { Report } from './types.js';
 
 const COLUMNS = [
   'record', 'id', 'kind', 'name', 'method', 'start_utc', 'end_utc', 'count', 'hours', 'it_kwh', 'facility_kwh',
-  'avg_watts', 'pue', 'intensity_g_per_kwh', 'co2e_location_kg', 'co2e_market_kg', 'source',
+  'avg_watts', 'pue', 'intensity_g_per_kwh', 'co2e_location_kg', 'co2e_market_kg', 'source', 'low', 'high',
 ] as const;
 type Row = Partial<Record<(typeof COLUMNS)[number], string | number | undefined>>;
 
@@ -36,6 +36,7 @@ export function renderCsv(r: Report): string {
       intensity_g_per_kwh: r.intensity.avgGramsPerKwh, co2e_location_kg: r.co2e.locationKg, co2e_market_kg: r.co2e.marketKg,
       source: `pue: ${r.pueSource}; intensity: ${r.intensity.source}; market: ${r.intensity.marketBasis}`,
     },
+    ...uncertaintyRows(r),
     ...(r.counterfactuals ?? []).map((c): Row => ({
       record: 'counterfactual', id: c.zone, name: c.name, it_kwh: r.energy.itKwh, facility_kwh: r.energy.facilityKwh, pue: r.pue,
       intensity_g_per_kwh: c.avgGramsPerKwh, co2e_location_kg: c.co2eLocationKg, source: c.source,
@@ -58,6 +59,24 @@ export function renderCsv(r: Report): string {
   // Plain CSV (no comment lines, which break csv readers): the columns are described in the README.
   const body = rows.map((row) => COLUMNS.map((c) => cell(row[c])).join(','));
   return `${[COLUMNS.join(','), ...body].join('\n')}\n`;
+}
+
+/**
+ * uncertaintyRows: one 'uncertainty' row per bounded quantity (name it_kwh, facility_kwh, co2e_location_kg,
+ * co2e_market_kg; id the run) and per device (name it_kwh; id the device), the bounds in low/high, the basis
+ * in source.
+ */
+function uncertaintyRows(r: Report): Row[] {
+  const u = r.uncertainty;
+  if (!u) return [];
+  const total = (name: string, range: { low: number; high: number }, source: string): Row => ({ record: 'uncertainty', id: r.runId, name, low: range.low, high: range.high, source });
+  return [
+    total('it_kwh', u.itKwh, `${u.method}; gaps estimated ${u.gapEstimateKwh} kWh (in high only)`),
+    total('facility_kwh', u.facilityKwh, 'IT bounds × PUE'),
+    total('co2e_location_kg', u.co2eLocationKg, u.intensity.map((i) => `${i.quality}: ${i.basis}`).join('; ')),
+    total('co2e_market_kg', u.co2eMarketKg, r.intensity.marketBasis),
+    ...u.byDevice.map((d): Row => ({ record: 'uncertainty', id: d.id, name: 'it_kwh', method: d.method, low: d.lowKwh, high: d.highKwh, source: d.basis })),
+  ];
 }
 
 /** cell quotes per RFC 4180 and defuses text a spreadsheet would run as a formula. */

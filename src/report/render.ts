@@ -2,6 +2,7 @@ import { asciiChart } from './ascii-chart.js';
 import { formatCo2eKg, formatDuration, formatKwh, formatPue, formatUtc, formatWatts, sig } from './format.js';
 import { renderCsv } from './render-csv.js';
 import type { Report, ReportPeriod } from './types.js';
+import type { Range } from './uncertainty.js';
 
 /** ReportFormat is a report rendering: terminal table, Markdown, JSON (the Report object) or CSV. */
 export type ReportFormat = 'table' | 'markdown' | 'json' | 'csv';
@@ -56,12 +57,12 @@ function blocks(r: Report): Block[] {
       kind: 'kv',
       title: 'Energy and emissions',
       rows: [
-        ['IT energy', formatKwh(r.energy.itKwh)],
+        ['IT energy', `${formatKwh(r.energy.itKwh)}${kwhRange(r.energy.itKwh, r.uncertainty?.itKwh)}`],
         ['PUE', `${formatPue(r.pue)} (${r.pueSource})`],
-        ['Facility energy', formatKwh(r.energy.facilityKwh)],
+        ['Facility energy', `${formatKwh(r.energy.facilityKwh)}${kwhRange(r.energy.facilityKwh, r.uncertainty?.facilityKwh)}`],
         ['Grid intensity', `${sig(r.intensity.avgGramsPerKwh, 3)} gCO2e/kWh average (${r.intensity.source}${r.intensity.zone ? `, zone ${r.intensity.zone}` : ''})`],
-        ['CO2e location-based', formatCo2eKg(r.co2e.locationKg)],
-        ['CO2e market-based', `${formatCo2eKg(r.co2e.marketKg)} (${r.intensity.marketBasis})`],
+        ['CO2e location-based', `${formatCo2eKg(r.co2e.locationKg)}${kgRange(r.co2e.locationKg, r.uncertainty?.co2eLocationKg)}`],
+        ['CO2e market-based', `${formatCo2eKg(r.co2e.marketKg)}${kgRange(r.co2e.marketKg, r.uncertainty?.co2eMarketKg)} (${r.intensity.marketBasis})`],
         ...(r.projected ? [['Projected at completion', `${formatKwh(r.projected.facilityKwh)}, ${formatCo2eKg(r.projected.co2eLocationKg)} CO2e ` +
           `(the run ended at ${sig(r.projected.fraction * 100, 3)}% of the job: ${r.projected.source})`] as [string, string]] : []),
       ],
@@ -74,6 +75,7 @@ function blocks(r: Report): Block[] {
       rows: [[d.processor, String(d.count), sig(d.avgWattsPerAccelerator, 3), sig(d.hours, 4), sig(d.mwh, 4), formatPue(d.pue),
         sig(d.kgCo2ePerKwh, 3), sig(d.tCo2e, 3), sig(d.tCo2eMarket, 3)]],
     },
+    ...(r.uncertainty ? [uncertaintyBlock(r)] : []),
     { kind: 'list', title: 'Measured', items: r.measured.length ? r.measured : ['(nothing measured: every figure is modelled)'] },
     { kind: 'list', title: 'Modelled', items: r.modelled.length ? r.modelled : ['(nothing modelled)'] },
   ];
@@ -123,6 +125,34 @@ function blocks(r: Report): Block[] {
   }
   if (r.notes.length) out.push({ kind: 'list', title: 'Notes', items: r.notes });
   return out;
+}
+
+/** kwhRange is ' (1.10–1.40)' in the central figure's unit, or '' without bounds. */
+function kwhRange(central: number, range: Range | undefined): string {
+  if (!range) return '';
+  const [scale, digits] = Math.abs(central) >= 1000 ? [1 / 1000, 4] : central !== 0 && Math.abs(central) < 0.1 ? [1000, 4] : [1, 4];
+  return ` (${sig(range.low * scale, digits)}–${sig(range.high * scale, digits)})`;
+}
+
+/** kgRange is ' (10.1–15.2)' in the central figure's unit (g below 0.1 kg), or '' without bounds. */
+function kgRange(central: number, range: Range | undefined): string {
+  if (!range) return '';
+  const scale = central !== 0 && Math.abs(central) < 0.1 ? 1000 : 1;
+  return ` (${sig(range.low * scale, 3)}–${sig(range.high * scale, 3)})`;
+}
+
+function uncertaintyBlock(r: Report): Block {
+  const u = r.uncertainty!;
+  return {
+    kind: 'list',
+    title: 'Uncertainty (low–high beside each figure)',
+    items: [
+      ...u.byDevice.map((d) => `${d.id}: ${d.basis}; ${formatKwh(d.lowKwh)} to ${formatKwh(d.highKwh)}` +
+        (d.gapEstimateKwh > 0 ? ` (high end includes ${formatKwh(d.gapEstimateKwh)} estimated for unbridged gaps, not in the central figure)` : '')),
+      ...u.intensity.map((i) => `intensity, ${i.periods} ${i.quality} period${i.periods === 1 ? '' : 's'}: ${i.basis}`),
+      u.method,
+    ],
+  };
 }
 
 function hourlyBlock(hourly: ReportPeriod[]): Block {

@@ -1,6 +1,7 @@
 import type { DeviceKind, EnergyMethod } from '../types.js';
 import type { IntensityQuality } from '../intensity/types.js';
 import type { Deferral } from '../store/deferral.js';
+import type { Uncertainty } from './uncertainty.js';
 
 /** ReportDevice is one device's line in the report. */
 export interface ReportDevice {
@@ -73,6 +74,8 @@ export interface Report {
     marketBasis: string;
   };
   co2e: { locationKg: number; marketKg: number };
+  /** Low and high bounds beside the central figures, with the basis of each part (see uncertainty.ts). */
+  uncertainty?: Uncertainty;
   disclosure: Disclosure;
   /** Plain sentences: 'gpu0 NVIDIA H100: NVML energy counter (measured)'. */
   measured: string[];
