@@ -9,12 +9,13 @@ import { renderReport } from '../../src/report/render.js';
 import { setupCarbon, type CarbonFlags } from '../carbon-setup.js';
 import { UsageError } from '../errors.js';
 import type { ReportFormat } from '../../src/report/render.js';
-import { addCarbonOptions, defaultDbPath } from '../options.js';
+import { addCarbonOptions, addEmbodiedOptions, defaultDbPath, embodiedSettings, type EmbodiedFlags } from '../options.js';
+import { embodiedEmissions } from '../../src/carbon/embodied.js';
 import { positiveNumber } from '../parse.js';
 import { addCompareOption, addFormatOption, addUkRegionOption, compareCli, type CommandContext } from './shared.js';
 
 /** ReplayFlags are the options of `wattprint replay`. */
-export interface ReplayFlags extends CarbonFlags {
+export interface ReplayFlags extends CarbonFlags, EmbodiedFlags {
   runId?: string;
   interval?: number;
   format: ReportFormat;
@@ -39,6 +40,8 @@ export async function replayCommand(file: string, flags: ReplayFlags, env: NodeJ
     runId: flags.runId ?? `replay-${fileName.replace(/\.[^.]*$/, '')}`, fileName, pue: carbon.pue, intensity: carbon.intensity,
     market: carbon.market, ...(carbon.zone ? { zone: carbon.zone } : {}), ...(flags.interval ? { intervalSeconds: flags.interval } : {}),
   });
+  const embodied = embodiedSettings(flags);
+  if (embodied) report.embodied = embodiedEmissions(report.energy.byDevice, report.durationSeconds / 3600, embodied);
   if (flags.compare !== undefined) {
     const zones = parseZoneList(typeof flags.compare === 'string' ? flags.compare : undefined);
     report.counterfactuals = compareCli(() => compareZones(minutes, zones, report.pue));
@@ -84,6 +87,6 @@ export function register(program: Command, { env, done }: CommandContext): void 
     .option('--interval <seconds>', 'poll interval of the trace for the gap rule (default: each device\'s own median spacing)', positiveNumber('--interval'))
     .option('--counter-range <joules>', 'range of the trace\'s energy counters (they wrap to 0 after it; a max_joules column does the same per row)', positiveNumber('--counter-range')))
     .option('--json', 'JSON output (same as --format json)');
-  addUkRegionOption(addCompareOption(addCarbonOptions(replay)))
+  addUkRegionOption(addCompareOption(addEmbodiedOptions(addCarbonOptions(replay))))
     .action(async (file: string, opts) => done(await replayCommand(file, opts, env)));
 }

@@ -13,11 +13,12 @@ import { setupCarbon, type CarbonFlags } from '../carbon-setup.js';
 import { UsageError } from '../errors.js';
 import { openStoreForReading } from '../open-store.js';
 import type { ReportFormat } from '../../src/report/render.js';
-import { addCarbonOptions, addDbOption, defaultDbPath } from '../options.js';
+import { addCarbonOptions, addDbOption, addEmbodiedOptions, defaultDbPath, embodiedSettings, type EmbodiedFlags } from '../options.js';
+import { embodiedEmissions } from '../../src/carbon/embodied.js';
 import { addCompareOption, addFormatOption, addUkRegionOption, compareCli, type CommandContext } from './shared.js';
 
 /** ReportFlags are the options of `wattprint report`. */
-export interface ReportFlags extends CarbonFlags {
+export interface ReportFlags extends CarbonFlags, EmbodiedFlags {
   db: string;
   format: ReportFormat;
   restate?: boolean;
@@ -52,6 +53,9 @@ export async function reportCommand(runId: string | undefined, flags: ReportFlag
       const latest = latestRestatement(store.db, run.runKey);
       report = latest ? restatedReport(store, run, latest) : loadReport(store, run);
     }
+    // --embodied-kg / --lifetime-years on a report: shown with these figures, the run's stored ones unchanged.
+    const embodied = embodiedSettings(flags);
+    if (embodied) report.embodied = embodiedEmissions(report.energy.byDevice, report.durationSeconds / 3600, embodied);
     if (flags.compare !== undefined) {
       report.counterfactuals = compareCli(() => compareZones(minutesOf(store.db, run.runKey), parseZoneList(compareList(flags.compare)), report.pue));
     }
@@ -100,7 +104,7 @@ export function register(program: Command, { env, done }: CommandContext): void 
     .option('--restate', 'recompute CO2e from the stored per-minute energy with the intensity given (--intensity-file, --zone, --intensity, --intensity-source), keeping both')
     .option('--prometheus <url>', 'build the job-level report of a multi-node run from this Prometheus (one agent per node, same run id)')
     .option('--run-id <id>', 'with --prometheus: the run id (also accepted as the argument)');
-  addUkRegionOption(addCompareOption(addCarbonOptions(report)))
+  addUkRegionOption(addCompareOption(addEmbodiedOptions(addCarbonOptions(report))))
     .action(async (runId: string | undefined, opts) => {
       if (opts.prometheus) return done(await reportPrometheusCommand({ prometheus: opts.prometheus, runId: opts.runId ?? runId, format: opts.format }));
       done(await reportCommand(runId, { ...opts, db: opts.db ?? defaultDbPath(env) }, env));

@@ -6,6 +6,7 @@ import type { Disclosure, Report, ReportDevice } from './types.js';
 import { marketBasis } from '../carbon/carbon.js';
 import { fallbackNote, summariseFallbacks } from './fallbacks.js';
 import { computeUncertainty } from './uncertainty.js';
+import { embodiedEmissions, type EmbodiedSettings } from '../carbon/embodied.js';
 
 /** ReportInputs are the stored facts of a run that a report is built from (no I/O here). */
 export interface ReportInputs {
@@ -17,6 +18,8 @@ export interface ReportInputs {
   /** End of the reported interval: the run's end, or its last tick while it is running. */
   endMs: number;
   notes?: string[];
+  /** Overrides of the embodied-emissions defaults (--embodied-kg, --lifetime-years). */
+  embodied?: EmbodiedSettings;
 }
 
 const METHOD_WORDS = { counter: 'hardware energy counter', sampled: 'sampled power, trapezoid rule', modelled: 'modelled power' } as const;
@@ -57,6 +60,7 @@ export function buildReport(input: ReportInputs): Report {
       ...(run.zone ? { zone: run.zone } : {}), marketBasis: marketBasis(run.market, hasCfe),
     },
     co2e,
+    embodied: embodiedEmissions(devices, durationSeconds / 3600, input.embodied),
     uncertainty: computeUncertainty({ devices, gaps: input.gaps, periods, durationSeconds, pue: run.pue, market: run.market }),
     ...(progress ? {
       projected: {

@@ -3,6 +3,7 @@ import type { RunRow } from '../store/rows.js';
 import { gapsOf, periodsOf, powerSeries, samplePowerSeries } from '../store/queries.js';
 import { buildReport } from './build.js';
 import { deferralOf, type Deferral } from '../store/deferral.js';
+import { embodiedSettingsOf } from '../store/embodied.js';
 import { sig } from './format.js';
 import type { Report } from './types.js';
 
@@ -28,7 +29,7 @@ function loadReportNow(store: Store, run: RunRow, notes: string[]): Report {
   const status = run.status === 'running' ? [`run ${run.runId} is still running or ended without closing: figures are up to its last tick`] : [];
   const report = buildReport({
     run, devices: store.devicesOf(run.runKey), periods: periodsOf(store.db, run.runKey), gaps: gapsOf(store.db, run.runKey),
-    powerSeries: series, endMs, notes: [...status, ...notes],
+    powerSeries: series, endMs, notes: [...status, ...notes], embodied: embodiedSettingsOf(store.db, run.runKey),
   });
   const deferral = deferralOf(store.db, run.runKey);
   return deferral ? { ...report, deferral, notes: [...report.notes, deferralNote(deferral, report.energy.facilityKwh)] } : report;

@@ -2,7 +2,7 @@ import type { Report } from './types.js';
 
 const COLUMNS = [
   'record', 'id', 'kind', 'name', 'method', 'start_utc', 'end_utc', 'count', 'hours', 'it_kwh', 'facility_kwh',
-  'avg_watts', 'pue', 'intensity_g_per_kwh', 'co2e_location_kg', 'co2e_market_kg', 'source', 'low', 'high',
+  'avg_watts', 'pue', 'intensity_g_per_kwh', 'co2e_location_kg', 'co2e_market_kg', 'source', 'low', 'high', 'embodied_kg',
 ] as const;
 type Row = Partial<Record<(typeof COLUMNS)[number], string | number | undefined>>;
 
@@ -37,6 +37,13 @@ export function renderCsv(r: Report): string {
       source: `pue: ${r.pueSource}; intensity: ${r.intensity.source}; market: ${r.intensity.marketBasis}`,
     },
     ...uncertaintyRows(r),
+    ...(r.embodied ? [
+      ...r.embodied.lines.map((l): Row => ({
+        record: 'embodied', id: r.runId, name: l.component, count: l.units, hours: r.embodied!.hours, embodied_kg: l.kg,
+        source: `${l.kgPerUnit} kgCO2e per unit over ${l.lifetimeYears} years: ${l.source}`,
+      })),
+      { record: 'embodied', id: r.runId, name: 'total', hours: r.embodied.hours, embodied_kg: r.embodied.kgCo2e, source: r.embodied.method } satisfies Row,
+    ] : []),
     ...(r.counterfactuals ?? []).map((c): Row => ({
       record: 'counterfactual', id: c.zone, name: c.name, it_kwh: r.energy.itKwh, facility_kwh: r.energy.facilityKwh, pue: r.pue,
       intensity_g_per_kwh: c.avgGramsPerKwh, co2e_location_kg: c.co2eLocationKg, source: c.source,

@@ -76,6 +76,7 @@ function blocks(r: Report): Block[] {
         sig(d.kgCo2ePerKwh, 3), sig(d.tCo2e, 3), sig(d.tCo2eMarket, 3)]],
     },
     ...(r.uncertainty ? [uncertaintyBlock(r)] : []),
+    ...(r.embodied?.lines.length ? [embodiedBlock(r)] : []),
     { kind: 'list', title: 'Measured', items: r.measured.length ? r.measured : ['(nothing measured: every figure is modelled)'] },
     { kind: 'list', title: 'Modelled', items: r.modelled.length ? r.modelled : ['(nothing modelled)'] },
   ];
@@ -151,6 +152,20 @@ function uncertaintyBlock(r: Report): Block {
         (d.gapEstimateKwh > 0 ? ` (high end includes ${formatKwh(d.gapEstimateKwh)} estimated for unbridged gaps, not in the central figure)` : '')),
       ...u.intensity.map((i) => `intensity, ${i.periods} ${i.quality} period${i.periods === 1 ? '' : 's'}: ${i.basis}`),
       u.method,
+    ],
+  };
+}
+
+function embodiedBlock(r: Report): Block {
+  const e = r.embodied!;
+  return {
+    kind: 'table',
+    title: 'Embodied emissions (Scope 3: hardware manufacturing, amortised; not in the figures above or Table 4)',
+    header: ['Component', 'Units', 'kgCO2e per unit', 'Life (years)', 'Share of this run', 'Source'],
+    right: [1, 2, 3, 4],
+    rows: [
+      ...e.lines.map((l) => [l.component, String(l.units), sig(l.kgPerUnit, 4), sig(l.lifetimeYears, 3), formatCo2eKg(l.kg), l.source]),
+      [`Total (${sig(e.hours, 4)} h of ${e.lines.map((l) => l.component).join(', ')})`, '', '', '', formatCo2eKg(e.kgCo2e), e.method],
     ],
   };
 }

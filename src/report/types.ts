@@ -2,6 +2,7 @@ import type { DeviceKind, EnergyMethod } from '../types.js';
 import type { IntensityQuality } from '../intensity/types.js';
 import type { Deferral } from '../store/deferral.js';
 import type { Uncertainty } from './uncertainty.js';
+import type { Embodied } from '../carbon/embodied.js';
 
 /** ReportDevice is one device's line in the report. */
 export interface ReportDevice {
@@ -74,6 +75,8 @@ export interface Report {
     marketBasis: string;
   };
   co2e: { locationKg: number; marketKg: number };
+  /** Embodied (Scope 3) emissions of the hardware, amortised over its life: apart from co2e and Table 4. */
+  embodied?: Embodied;
   /** Low and high bounds beside the central figures, with the basis of each part (see uncertainty.ts). */
   uncertainty?: Uncertainty;
   disclosure: Disclosure;

@@ -8,6 +8,7 @@ import { gapsOf, periodsOf } from '../store/queries.js';
 import type { PeriodWrite, RunRow } from '../store/rows.js';
 import type { Store } from '../store/store.js';
 import { joulesToKwh } from '../units.js';
+import { embodiedSettingsOf } from '../store/embodied.js';
 
 /** AccountingFacts are the carbon figures of a run under one set of factors: grams, gCO2e/kWh, periods. */
 export interface AccountingFacts {
@@ -109,7 +110,7 @@ export function restatedReport(store: Store, run: RunRow, r: Restatement, notes:
   const report = buildReport({
     run: restatedRun, devices: store.devicesOf(run.runKey), periods: r.after.periods, gaps: gapsOf(store.db, run.runKey),
     powerSeries: loaded.powerSeries.map((p) => ({ startMs: Date.parse(p.at), watts: p.watts })),
-    endMs: run.endedAtMs ?? run.lastTickMs,
+    endMs: run.endedAtMs ?? run.lastTickMs, embodied: embodiedSettingsOf(store.db, run.runKey),
     notes: [...loaded.notes, `restated ${new Date(r.createdAtMs).toISOString()} from ${r.source}; the tracked figures are kept (restatement.before)`],
   });
   const side = (f: AccountingFacts) => ({
