@@ -7,6 +7,7 @@ import { UsageError } from '../errors.js';
 import { addDbOption, envName } from '../options.js';
 import { positiveNumber } from '../parse.js';
 import { addUkRegionOption, type CommandContext } from './shared.js';
+import { MS_PER_HOUR } from '../../src/units.js';
 
 /** ForecastFlags are the options of `wattprint forecast`. */
 export interface ForecastFlags extends CarbonFlags {
@@ -37,7 +38,7 @@ export async function forecastCommand(flags: ForecastFlags, env: NodeJS.ProcessE
     zone: plan.zone ?? null, source: plan.source, hours: flags.hours, nowAt: iso(fromMs), horizonEndAt: iso(plan.horizonEndMs),
     startAt: iso(window.startMs), endAt: iso(window.endMs), startLocal: local(window.startMs), endLocal: local(window.endMs),
     avgGramsPerKwh: window.avgGramsPerKwh, nowGramsPerKwh: vsNow ?? null, savingPercent: plan.savingPercent ?? null,
-    waitHours: (window.startMs - fromMs) / 3_600_000, slurmBegin: slurmBegin(window.startMs, fromMs), ...(note ? { note } : {}),
+    waitHours: (window.startMs - fromMs) / MS_PER_HOUR, slurmBegin: slurmBegin(window.startMs, fromMs), ...(note ? { note } : {}),
   };
   if (format === 'json') {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -1,5 +1,5 @@
 import { averageIntensity, electricityMaps } from '@tgwf/co2/data';
-import { ALPHA2_TO_ALPHA3, ALPHA3_TO_ALPHA2 } from './iso3166.js';
+import { ALPHA3_TO_ALPHA2 } from './iso3166.js';
 import { emberYear } from './ember-years.js';
 
 /**
@@ -158,8 +158,3 @@ export const WORLD_GRAMS_PER_KWH: number = averageIntensity.data['WORLD'] ?? NaN
 
 /** WORLD_YEAR is the data year of Ember's world average (2024 in co2.js 0.19). */
 export const WORLD_YEAR: number | undefined = emberYear('WORLD');
-
-/** alpha3For returns the ISO alpha-3 code of an alpha-2 zone, if it is a country. */
-export function alpha3For(zone: string): string | undefined {
-  return ALPHA2_TO_ALPHA3.get(zone);
-}

@@ -1,4 +1,7 @@
 import { sumPeriods } from '../ledger/accounting.js';
+import type { PhaseRecord } from '../ledger/phases.js';
+import { projectAtCompletion } from '../ledger/progress.js';
+import { jobSection } from './job.js';
 import type { DeviceRow, PeriodWrite, RunRow } from '../store/rows.js';
 import type { GapRow } from '../store/queries.js';
 import { joulesToKwh } from '../units.js';
@@ -20,6 +23,8 @@ export interface ReportInputs {
   notes?: string[];
   /** Overrides of the embodied-emissions defaults (--embodied-kg, --lifetime-years). */
   embodied?: EmbodiedSettings;
+  /** The job's phases (measurement windows), when it reported any. */
+  phases?: PhaseRecord[];
 }
 
 const METHOD_WORDS = { counter: 'hardware energy counter', sampled: 'sampled power, trapezoid rule', modelled: 'modelled power' } as const;
@@ -43,7 +48,10 @@ export function buildReport(input: ReportInputs): Report {
   const sources = [...new Set(periods.map((p) => p.source))];
   const hasCfe = periods.some((p) => p.cfe !== undefined);
   const co2e = { locationKg: totals.co2eLocationGrams / 1000, marketKg: totals.co2eMarketGrams / 1000 };
-  const progress = run.progress && run.progress.fraction > 0 && run.progress.fraction < 1 ? run.progress : undefined;
+  // A finished job (fraction 1) needs no projection.
+  const projected = run.progress && run.progress.fraction < 1
+    ? projectAtCompletion({ itJoules, facilityJoules, co2eLocationGrams: totals.co2eLocationGrams, co2eMarketGrams: totals.co2eMarketGrams }, run.progress)
+    : undefined;
   return {
     runId: run.runId,
     hostname: run.hostname,
@@ -62,10 +70,10 @@ export function buildReport(input: ReportInputs): Report {
     co2e,
     embodied: embodiedEmissions(devices, durationSeconds / 3600, input.embodied),
     uncertainty: computeUncertainty({ devices, gaps: input.gaps, periods, durationSeconds, pue: run.pue, market: run.market }),
-    ...(progress ? {
+    ...(projected ? {
       projected: {
-        fraction: progress.fraction, source: progress.source, itKwh: joulesToKwh(itJoules) / progress.fraction,
-        facilityKwh: facilityKwh / progress.fraction, co2eLocationKg: co2e.locationKg / progress.fraction, co2eMarketKg: co2e.marketKg / progress.fraction,
+        fraction: projected.fraction, source: projected.source, itKwh: joulesToKwh(projected.itJoules),
+        facilityKwh: joulesToKwh(projected.facilityJoules), co2eLocationKg: projected.co2eLocationGrams / 1000, co2eMarketKg: projected.co2eMarketGrams / 1000,
       },
     } : {}),
     disclosure: disclosure(devices, itJoules, durationSeconds, facilityKwh, run.pue, avgGramsPerKwh, co2e),
@@ -83,6 +91,7 @@ export function buildReport(input: ReportInputs): Report {
     })),
     powerSeries: input.powerSeries.map((s) => ({ at: iso(s.startMs), watts: s.watts })),
     notes: [...new Set([...devices.flatMap((d) => d.notes.map((n) => `${d.id}: ${n}`)), ...(input.notes ?? []), ...intensityNotes(periods)])],
+    ...jobSection(input.phases ?? [], run.work, { itJoules, facilityJoules, co2eLocationGrams: totals.co2eLocationGrams }, input.endMs),
   };
 }
 

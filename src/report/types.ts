@@ -3,6 +3,7 @@ import type { IntensityQuality } from '../intensity/types.js';
 import type { Deferral } from '../store/deferral.js';
 import type { Uncertainty } from './uncertainty.js';
 import type { Embodied } from '../carbon/embodied.js';
+import type { JobSection } from './job.js';
 
 /** ReportDevice is one device's line in the report. */
 export interface ReportDevice {
@@ -56,7 +57,7 @@ export interface ReportGap {
 }
 
 /** Report is everything `wattprint report` shows; the JSON format is this object. */
-export interface Report {
+export interface Report extends JobSection {
   runId: string;
   hostname?: string;
   labels: Record<string, string>;

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createIntensityCache } from '../../src/intensity/cache.js';
+import { createIntensityCache } from '../../src/store/intensity-cache.js';
 import { createElectricityMapsProvider } from '../../src/intensity/electricitymaps.js';
 import { historyPages } from '../../src/intensity/history.js';
 import { tableProvider } from '../../src/intensity/table.js';
