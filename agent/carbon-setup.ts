@@ -32,6 +32,8 @@ export interface CarbonFlags {
   emissionFactor?: 'lifecycle' | 'direct';
   marketIntensity?: number;
   cfe?: number;
+  /** Residual mix gCO2e/kWh for the share no contract covers (market-based). */
+  residualMix?: number;
   /** carbonintensity.org.uk region 1..17 for --intensity-source uk (absent: national). */
   ukRegion?: number;
 }
@@ -47,6 +49,11 @@ export interface CarbonContext {
   dbPath?: string;
   /** Wait at most this long (ms) for a fetching source's first answer before going on (default 0: do not wait). */
   firstFetchMs?: number;
+  /**
+   * The span (ms, UTC) that will be looked up, when it is known and may be past (restatement, replay): a
+   * fetching source prepares it from its history endpoint instead of fetching around now.
+   */
+  span?: { fromMs: number; toMs: number; refetch?: boolean };
   /** Wall clock (ms) of the first fetch (default now). */
   nowMs?: number;
   /** Where one-line provider reports (a token refused) go (default stderr). */
@@ -109,7 +116,9 @@ export async function setupCarbon(flags: CarbonFlags, ctx: CarbonContext): Promi
     }
     default: {
       const fetching = fetchingProvider(source, flags, zone, ctx, fallback);
-      await firstFetch(fetching, ctx);
+      // prepare never throws: a span the API does not answer falls back per period, flagged.
+      if (ctx.span) await fetching.prepare(ctx.span.fromMs, ctx.span.toMs, { refetch: ctx.span.refetch ?? false });
+      else await firstFetch(fetching, ctx);
       return { ...base, zone: source === 'uk' ? 'GB' : zone, intensity: fetching, source: `${source} ${fetching.zone}`, fetching };
     }
   }
@@ -174,9 +183,13 @@ function marketOf(flags: CarbonFlags): MarketInstruments {
   if (flags.marketIntensity !== undefined && flags.cfe !== undefined) {
     throw new UsageError('--market-intensity and --cfe both set the market-based figure: give one of them');
   }
+  if (flags.marketIntensity !== undefined && flags.residualMix !== undefined) {
+    throw new UsageError('--market-intensity is the intensity of all consumption, so --residual-mix (for the share --cfe leaves uncovered) does not apply: give one of them');
+  }
   return {
     ...(flags.marketIntensity !== undefined ? { marketIntensityGramsPerKwh: flags.marketIntensity } : {}),
     ...(flags.cfe !== undefined ? { cfe: flags.cfe } : {}),
+    ...(flags.residualMix !== undefined ? { residualMixGramsPerKwh: flags.residualMix } : {}),
   };
 }
 

@@ -12,7 +12,8 @@ import type { Report } from '../src/report/types.js';
 import { Store } from '../src/store/store.js';
 import { setupCarbon, type CarbonFlags } from './carbon-setup.js';
 import { RunBusyError, UsageError } from './errors.js';
-import { defaultDbPath } from './options.js';
+import { defaultDbPath, embodiedSettings, type EmbodiedFlags } from './options.js';
+import { saveEmbodiedSettings } from '../src/store/embodied.js';
 import type { ListenAddress } from './parse.js';
 import { selectCollectors } from './select-collectors.js';
 import { Tracker } from './tracker.js';
@@ -20,7 +21,7 @@ import { isStorageFailure } from './pending-writes.js';
 import { openStore } from './open-store.js';
 
 /** TrackingFlags are the parsed options of `run` and `agent`. */
-export interface TrackingFlags extends CarbonFlags {
+export interface TrackingFlags extends CarbonFlags, EmbodiedFlags {
   db?: string;
   interval: number;
   runId?: string;
@@ -132,6 +133,9 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
       });
       server.publishEvent({ type: 'run_start', runId: tracker.run.runId, at: tracker.snapshot.startedAt });
     }
+    // Stored with the run before its first tick, so every report of it (the final one included) amortises the same way.
+    const embodied = embodiedSettings(flags);
+    if (embodied) saveEmbodiedSettings(store.db, tracker.run.runKey, embodied);
     await tracker.start();
     const started = tracker;
     const finish = async (exitCode?: number): Promise<Report> => {

@@ -16,6 +16,7 @@ interface EstimateFlags {
   zone?: string;
   marketIntensity?: number;
   cfe?: number;
+  residualMix?: number;
   json?: boolean;
 }
 
@@ -24,6 +25,7 @@ export function estimateCommand(flags: EstimateFlags): number {
   if ((flags.hours === undefined) === (flags.days === undefined)) throw new UsageError('estimate needs exactly one of --hours H or --days D');
   if (flags.intensity !== undefined && flags.zone !== undefined) throw new UsageError('give --intensity G or --zone Z, not both');
   if (flags.marketIntensity !== undefined && flags.cfe !== undefined) throw new UsageError('give --market-intensity G or --cfe F, not both');
+  if (flags.marketIntensity !== undefined && flags.residualMix !== undefined) throw new UsageError('give --market-intensity G or --residual-mix G, not both: the residual mix is for the share --cfe leaves uncovered');
   if (flags.cfe !== undefined && flags.cfe > 1) throw new UsageError(`--cfe is a fraction from 0 to 1 (e.g. 0.3), got ${flags.cfe}`);
   let intensityGramsPerKwh = flags.intensity;
   let intensitySource = flags.intensity !== undefined ? '--intensity' : undefined;
@@ -43,6 +45,7 @@ export function estimateCommand(flags: EstimateFlags): number {
     ...(intensitySource ? { intensitySource } : {}),
     ...(flags.marketIntensity !== undefined ? { marketIntensityGramsPerKwh: flags.marketIntensity } : {}),
     ...(flags.cfe !== undefined ? { cfe: flags.cfe } : {}),
+    ...(flags.residualMix !== undefined ? { residualMixGramsPerKwh: flags.residualMix } : {}),
   });
   process.stdout.write(renderEstimate(result, flags.json ?? false));
   return 0;
@@ -59,7 +62,8 @@ export function register(program: Command, { done }: CommandContext): void {
     .option('--intensity <g>', 'grid intensity, gCO2e/kWh', nonNegativeNumber('--intensity'))
     .option('--zone <zone>', 'grid zone or country: its annual average intensity')
     .option('--market-intensity <g>', 'market-based intensity, gCO2e/kWh', nonNegativeNumber('--market-intensity'))
-    .option('--cfe <fraction>', 'carbon-free energy fraction 0..1', nonNegativeNumber('--cfe'))
+    .option('--cfe <fraction>', 'contracted carbon-free energy fraction 0..1', nonNegativeNumber('--cfe'))
+    .option('--residual-mix <g>', 'residual mix for the share no contract covers, gCO2e/kWh (default: the location intensity)', nonNegativeNumber('--residual-mix'))
     .option('--json', 'JSON output')
     .action((opts) => done(estimateCommand(opts)));
 }

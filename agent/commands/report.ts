@@ -7,17 +7,19 @@ import { loadReport } from '../../src/report/load.js';
 import { renderReport } from '../../src/report/render.js';
 import type { Report } from '../../src/report/types.js';
 import { restatedReport, restateMinutes, storedFacts, type Restatement } from '../../src/sources/restate.js';
+import { restatementSource } from '../../src/report/fallbacks.js';
 import type { RunRow } from '../../src/store/rows.js';
 import type { Store } from '../../src/store/store.js';
 import { setupCarbon, type CarbonFlags } from '../carbon-setup.js';
 import { UsageError } from '../errors.js';
 import { openStoreForReading } from '../open-store.js';
 import type { ReportFormat } from '../../src/report/render.js';
-import { addCarbonOptions, addDbOption, defaultDbPath } from '../options.js';
+import { addCarbonOptions, addDbOption, addEmbodiedOptions, defaultDbPath, embodiedSettings, type EmbodiedFlags } from '../options.js';
+import { embodiedEmissions } from '../../src/carbon/embodied.js';
 import { addCompareOption, addFormatOption, addUkRegionOption, compareCli, type CommandContext } from './shared.js';
 
 /** ReportFlags are the options of `wattprint report`. */
-export interface ReportFlags extends CarbonFlags {
+export interface ReportFlags extends CarbonFlags, EmbodiedFlags {
   db: string;
   format: ReportFormat;
   restate?: boolean;
@@ -54,6 +56,9 @@ export async function reportCommand(runId: string | undefined, flags: ReportFlag
       const latest = store.latestRestatement(run.runKey);
       report = latest ? restatedReport(store, run, latest) : loadReport(store, run);
     }
+    // --embodied-kg / --lifetime-years on a report: shown with these figures, the run's stored ones unchanged.
+    const embodied = embodiedSettings(flags);
+    if (embodied) report.embodied = embodiedEmissions(report.energy.byDevice, report.durationSeconds / 3600, embodied);
     if (flags.compare !== undefined) {
       report.counterfactuals = compareCli(() => compareZones(store.minutesOf(run.runKey), parseZoneList(compareList(flags.compare)), report.pue));
     }
@@ -82,15 +87,18 @@ async function restateRun(store: Store, run: RunRow, flags: ReportFlags, env: No
     }
     carbonFlags = { ...flags, intensitySource: run.intensitySource, ...(run.zone ? { zone: run.zone } : {}) };
   }
-  const carbon = await setupCarbon(carbonFlags, { env, cache: store.intensityCache(), firstFetchMs: 20_000 });
-  const hasMarket = flags.marketIntensity !== undefined || flags.cfe !== undefined;
+  // A fetching source is asked again (a restatement is for revised figures) for the run's own span, from its
+  // history endpoint, not for "now".
+  const span = { fromMs: run.startedAtMs, toMs: run.endedAtMs ?? run.lastTickMs, refetch: true };
+  const carbon = await setupCarbon(carbonFlags, { env, cache: store.intensityCache(), firstFetchMs: 20_000, span });
+  const hasMarket = flags.marketIntensity !== undefined || flags.cfe !== undefined || flags.residualMix !== undefined;
   const pue = flags.pue !== undefined ? carbon.pue : { value: run.pue, source: run.pueSource };
   const after = restateMinutes(store.minutesOf(run.runKey), {
     pue: pue.value, pueSource: pue.source, market: hasMarket ? carbon.market : run.market, intensity: carbon.intensity,
     ...(carbon.zone ?? run.zone ? { zone: carbon.zone ?? run.zone } : {}),
   });
   const previous = store.latestRestatement(run.runKey);
-  return { createdAtMs: Date.now(), source: carbon.source, before: previous?.after ?? storedFacts(store, run), after };
+  return { createdAtMs: Date.now(), source: restatementSource(carbon.source, after.periods), before: previous?.after ?? storedFacts(store, run), after };
 }
 
 /** register adds `wattprint report`. */
@@ -100,7 +108,7 @@ export function register(program: Command, { env, done }: CommandContext): void 
     .option('--restate', 'recompute CO2e from the stored per-minute energy with the intensity given (--intensity-file, --zone, --intensity, --intensity-source), keeping both')
     .option('--prometheus <url>', 'build the job-level report of a multi-node run from this Prometheus (one agent per node, same run id)')
     .option('--run-id <id>', 'with --prometheus: the run id (also accepted as the argument)');
-  addUkRegionOption(addCompareOption(addCarbonOptions(report)))
+  addUkRegionOption(addCompareOption(addEmbodiedOptions(addCarbonOptions(report))))
     .action(async (runId: string | undefined, opts) => {
       if (opts.prometheus) return done(await reportPrometheusCommand({ prometheus: opts.prometheus, runId: opts.runId ?? runId, format: opts.format }));
       done(await reportCommand(runId, { ...opts, db: opts.db ?? defaultDbPath(env) }, env));

@@ -7,6 +7,9 @@ import { startJobSocket, type JobSocket } from '../../src/exporters/job-routes.j
 import { renderReport } from '../../src/report/render.js';
 import { UsageError } from '../errors.js';
 import { announce, startSession, type Session, type TrackingFlags } from '../session.js';
+import { waitForBestStart } from '../start-wait.js';
+import { saveDeferral, type Deferral } from '../../src/store/deferral.js';
+import { positiveNumber } from '../parse.js';
 import { TerminalStatus } from '../status-line.js';
 import { findExecutable } from '../which.js';
 import { jobAttributor } from '../attribution.js';
@@ -20,12 +23,19 @@ const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
  * runCommand tracks a child command from its start to its exit and returns the exit code to use: the
  * child's own, or 128 + signal number when a signal killed it. The child is spawned without a shell.
  */
-export async function runCommand(argv: string[], flags: TrackingFlags, env: NodeJS.ProcessEnv): Promise<number> {
+export async function runCommand(argv: string[], flags: TrackingFlags & { startWithin?: number }, env: NodeJS.ProcessEnv): Promise<number> {
   const [command, ...args] = argv;
   if (!command) throw new UsageError('wattprint run needs a command: wattprint run [options] -- python train.py');
   const executable = findExecutable(command, env);
   if (!executable) throw new UsageError(`command not found: '${command}': check the spelling, or give its full path`, 127);
+  let deferral: Deferral | undefined;
+  if (flags.startWithin !== undefined) {
+    const waited = await waitForBestStart(flags, env, { withinHours: flags.startWithin, ...(flags.expectedDuration !== undefined ? { jobSeconds: flags.expectedDuration } : {}) });
+    if ('exitCode' in waited) return waited.exitCode;
+    deferral = waited.deferral;
+  }
   const session = await startSession(flags, env, argv.join(' '));
+  if (deferral) saveDeferral(session.store.db, session.tracker.run.runKey, deferral);
   if (!flags.quiet) announce(session);
   const status = !flags.quiet && process.stderr.isTTY ? new TerminalStatus(process.stderr) : undefined;
   status?.update(session.tracker.snapshot);
@@ -113,6 +123,7 @@ function inForegroundOfTerminal(): boolean {
 /** register adds `wattprint run`. */
 export function register(program: Command, { env, done }: CommandContext): void {
   addTrackingOptions(program.command('run').description('run a command and track it from start to exit; prints the report to stderr')
-    .usage('[options] -- <command> [args...]').argument('<command...>', 'the command and its arguments').passThroughOptions())
+    .usage('[options] -- <command> [args...]').argument('<command...>', 'the command and its arguments').passThroughOptions()
+    .option('--start-within <hours>', 'wait for the lowest-carbon start within this many hours (needs --expected-duration and an hourly --intensity-source or --intensity-file)', positiveNumber('--start-within')))
     .action(async (argv: string[], _opts, cmd: Command) => done(await runCommand(argv, trackingFlags(cmd), env)));
 }

@@ -11,9 +11,11 @@ export function zonesCommand(flags: { json?: boolean }): number {
   }
   const zoneWidth = Math.max(4, ...zones.map((z) => z.zone.length));
   const nameWidth = Math.max(4, ...zones.map((z) => z.name.length));
-  const row = (zone: string, g: string, name: string, source: string) => `${zone.padEnd(zoneWidth)}  ${g.padStart(9)}  ${name.padEnd(nameWidth)}  ${source}`;
-  const lines = zones.map((z) => row(z.zone, String(Math.round(z.intensityGramsPerKwh)), z.name, z.source));
-  process.stdout.write(`${row('ZONE', 'gCO2e/kWh', 'NAME', 'SOURCE')}\n${lines.join('\n')}\n`);
+  const row = (zone: string, g: string, year: string, basis: string, name: string, source: string) =>
+    `${zone.padEnd(zoneWidth)}  ${g.padStart(9)}  ${year.padEnd(9)}  ${basis.padEnd(9)}  ${name.padEnd(nameWidth)}  ${source}`;
+  const years = (z: (typeof zones)[number]) => z.years.length > 1 ? `${z.years[0]}-${z.years.at(-1)}` : String(z.year ?? '?');
+  const lines = zones.map((z) => row(z.zone, String(Math.round(z.intensityGramsPerKwh)), years(z), z.basis, z.name, z.source));
+  process.stdout.write(`${row('ZONE', 'gCO2e/kWh', 'YEARS', 'BASIS', 'NAME', 'SOURCE (the newest year\'s figure)')}\n${lines.join('\n')}\n`);
   return 0;
 }
 

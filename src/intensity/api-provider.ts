@@ -3,6 +3,7 @@ import type { IntensityCache } from './cache.js';
 import { toIntensityValue } from './cache.js';
 import { fallbackValue } from './csv-provider.js';
 import { HttpError, redact } from './http.js';
+import { historyPages } from './history.js';
 import { MS_PER_HOUR, periodStartMs } from '../units.js';
 
 /** ApiProviderStatus is what the report and logs say about a fetching provider; never holds a secret. */
@@ -19,6 +20,7 @@ export interface ApiProviderStatus {
 export interface ApiIntensityProvider extends IntensityProvider {
   readonly zone: string;
   refresh(nowMs: number): Promise<void>;
+  prepare(fromMs: number, toMs: number, opts?: { refetch?: boolean }): Promise<void>;
   status(): ApiProviderStatus;
   /** series returns held periods (memory, then cache) overlapping [fromMs, toMs), oldest first. */
   series(fromMs: number, toMs: number): IntensityValue[];
@@ -30,6 +32,10 @@ export interface ApiProviderOptions {
   zone: string;
   periodSeconds: number;
   fetch: (nowMs: number) => Promise<IntensityValue[]>;
+  /** Fetches an explicit past (or future) span [fromMs, toMs) from the API's history endpoint; one page. */
+  fetchRange?: (fromMs: number, toMs: number) => Promise<IntensityValue[]>;
+  /** The longest span one fetchRange call may ask for (ms): longer spans are paged. */
+  maxRangeMs?: number;
   fallback: IntensityProvider;
   cache?: IntensityCache;
   /** Every credential in play; status text and reports are redacted with these. */
@@ -67,6 +73,9 @@ export function createApiProvider(opts: ApiProviderOptions): ApiIntensityProvide
   const maxBackoffMs = opts.maxBackoffMs ?? MS_PER_HOUR;
   let status: ApiProviderStatus = { state: 'idle', failures: 0, message: `${opts.name}: no data fetched yet` };
   let inFlight: Promise<void> | undefined;
+  // Periods fetched for an explicit span (prepare): kept for the provider's life, never pruned like `memory`.
+  const prepared = new Map<number, IntensityValue>();
+  const clock = opts.now ?? Date.now;
 
   const remember = (value: IntensityValue): void => {
     const held = memory.get(value.periodStartMs);
@@ -97,19 +106,23 @@ export function createApiProvider(opts: ApiProviderOptions): ApiIntensityProvide
     status = { ...status, state: 'backing-off', failures, nextTryMs, message };
   };
 
+  const cachePut = (values: readonly IntensityValue[], fetchedAtMs: number): void => {
+    opts.cache?.put(
+      values.map((v) => ({
+        provider: opts.name, zone: opts.zone, periodStartMs: v.periodStartMs, periodSeconds: v.periodSeconds,
+        gramsPerKwh: v.gramsPerKwh, ...(v.cfe === undefined ? {} : { cfe: v.cfe }), source: v.source,
+        fetchedAtMs, quality: v.quality === 'actual' ? 'actual' : 'forecast',
+        ...(v.marginal ? { marginal: true } : {}),
+      })),
+    );
+  };
+
   const fetchNow = async (nowMs: number): Promise<void> => {
     try {
       const values = await opts.fetch(nowMs);
       for (const value of values) remember(value);
       for (const key of memory.keys()) if (key < nowMs - HOLD_PAST_MS) memory.delete(key);
-      opts.cache?.put(
-        values.map((v) => ({
-          provider: opts.name, zone: opts.zone, periodStartMs: v.periodStartMs, periodSeconds: v.periodSeconds,
-          gramsPerKwh: v.gramsPerKwh, ...(v.cfe === undefined ? {} : { cfe: v.cfe }), source: v.source,
-          fetchedAtMs: nowMs, quality: v.quality === 'actual' ? 'actual' : 'forecast',
-          ...(v.marginal ? { marginal: true } : {}),
-        })),
-      );
+      cachePut(values, nowMs);
       const nextTryMs = nowMs + refreshIntervalMs;
       status = { state: 'ok', failures: 0, lastSuccessMs: nowMs, nextTryMs, message: `${opts.name}: ${values.length} periods fetched at ${new Date(nowMs).toISOString()}` };
     } catch (err) {
@@ -117,17 +130,59 @@ export function createApiProvider(opts: ApiProviderOptions): ApiIntensityProvide
     }
   };
 
+  const prepare = async (fromMs: number, toMs: number, how: { refetch?: boolean } = {}): Promise<void> => {
+    if (!opts.fetchRange || !(toMs > fromMs)) return;
+    const periodMs = opts.periodSeconds * 1000;
+    const nowMs = clock();
+    // What the cache already holds for the span counts as fetched, unless it may still change.
+    const cached = new Map<number, { value: IntensityValue; fetchedAtMs: number }>();
+    for (const c of opts.cache?.range(opts.name, opts.zone, periodStartMs(fromMs, opts.periodSeconds), toMs) ?? []) {
+      cached.set(c.periodStartMs, { value: toIntensityValue(c), fetchedAtMs: c.fetchedAtMs });
+      prepared.set(c.periodStartMs, toIntensityValue(c));
+    }
+    // Settled: an actual, a future period already forecast, or a forecast fetched after its period ended
+    // (regional UK figures are never anything but forecasts).
+    const settled = (startMs: number): boolean => {
+      if (how.refetch) return false;
+      const held = memory.get(startMs) ?? prepared.get(startMs);
+      if (held?.quality === 'actual' || (held && startMs >= nowMs)) return true;
+      const c = cached.get(startMs);
+      return c !== undefined && c.fetchedAtMs >= startMs + periodMs;
+    };
+    const pages = historyPages(fromMs, toMs, opts.periodSeconds, opts.maxRangeMs ?? Infinity, settled);
+    for (const page of pages) {
+      if (status.state === 'stopped') return;
+      try {
+        const values = await opts.fetchRange(page.fromMs, page.toMs);
+        for (const value of values) {
+          const held = prepared.get(value.periodStartMs);
+          if (!(held?.quality === 'actual' && value.quality === 'forecast')) prepared.set(value.periodStartMs, value);
+          // A revised figure replaces the one warmed from the cache at creation, which lookup asks first.
+          if (memory.has(value.periodStartMs)) remember(value);
+        }
+        cachePut(values, clock());
+        status = { ...status, state: 'ok', failures: 0, lastSuccessMs: nowMs, message: `${opts.name}: ${values.length} periods of ${iso(page.fromMs)}..${iso(page.toMs)} fetched` };
+      } catch (err) {
+        fail(err, nowMs);
+        // A refusal or an outage will not answer the next page either: the rest falls back, flagged.
+        return;
+      }
+    }
+  };
+
   return {
     name: opts.name,
     zone: opts.zone,
     lookup(atMs: number): IntensityValue {
-      const held = memory.get(periodStartMs(atMs, opts.periodSeconds));
+      const startMs = periodStartMs(atMs, opts.periodSeconds);
+      const held = memory.get(startMs) ?? prepared.get(startMs);
       if (held) return held;
       const cached = opts.cache?.get(opts.name, opts.zone, atMs);
       if (cached) return toIntensityValue(cached);
       const why = status.state === 'ok' || status.state === 'idle' ? `${opts.name} has no value for this period` : status.message.split(';')[0] ?? opts.name;
-      return fallbackValue(opts.fallback, atMs, why);
+      return onGrid(fallbackValue(opts.fallback, atMs, why), startMs, opts.periodSeconds);
     },
+    prepare,
     refresh(nowMs: number): Promise<void> {
       if (inFlight) return inFlight;
       if (status.state === 'stopped' || (status.nextTryMs !== undefined && nowMs < status.nextTryMs)) return Promise.resolve();
@@ -142,10 +197,23 @@ export function createApiProvider(opts: ApiProviderOptions): ApiIntensityProvide
       for (const cached of opts.cache?.range(opts.name, opts.zone, fromMs - opts.periodSeconds * 1000 + 1, toMs) ?? []) {
         byStart.set(cached.periodStartMs, toIntensityValue(cached));
       }
-      for (const value of memory.values()) {
+      for (const value of [...prepared.values(), ...memory.values()]) {
         if (value.periodStartMs + value.periodSeconds * 1000 > fromMs && value.periodStartMs < toMs) byStart.set(value.periodStartMs, value);
       }
       return [...byStart.values()].sort((a, b) => a.periodStartMs - b.periodStartMs);
     },
   };
+}
+
+/**
+ * onGrid puts a fallback value (an annual figure, constant over its hour) on the provider's own period grid,
+ * so a half hour the UK API lacks is one half-hour row of its own, not merged into a neighbour's hour.
+ */
+function onGrid(value: IntensityValue, startMs: number, periodSeconds: number): IntensityValue {
+  const divides = value.periodSeconds >= periodSeconds && value.periodSeconds % periodSeconds === 0;
+  return divides ? { ...value, periodStartMs: startMs, periodSeconds } : value;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
 }

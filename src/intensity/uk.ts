@@ -7,6 +7,9 @@ import { periodStartMs } from '../units.js';
 /** UK_BASE_URL is the National Grid ESO carbon intensity API (no key; never contacted by tests). */
 export const UK_BASE_URL = 'https://api.carbonintensity.org.uk';
 
+/** UK_MAX_RANGE_MS is the API's longest /intensity/{from}/{to} span: 14 days (carbonintensity.org.uk docs). */
+export const UK_MAX_RANGE_MS = 14 * 86_400_000;
+
 /** UkOptions configures the GB provider: national by default, or one of the API's regions 1..17. */
 export interface UkOptions extends Omit<FetchingProviderOptions, 'onReport'> {
   /** carbonintensity.org.uk region id (1 North Scotland … 13 London … 17 Scotland); absent = national. */
@@ -56,7 +59,8 @@ export function ukTime(ms: number): string {
 
 /**
  * createUkProvider fetches the past 24 h (pt24h: actuals nationally) and the next 24 h (fw24h: forecasts)
- * of half-hourly GB intensity, national or for one region (regional figures are always forecasts).
+ * of half-hourly GB intensity, national or for one region (regional figures are always forecasts); prepare
+ * fetches any past span from /intensity/{from}/{to}, 14 days per request.
  */
 export function createUkProvider(opts: UkOptions): ApiIntensityProvider {
   const base = (opts.baseUrl ?? UK_BASE_URL).replace(/\/+$/, '');
@@ -77,12 +81,20 @@ export function createUkProvider(opts: UkOptions): ApiIntensityProvider {
     const ahead = parseUkIntensity(await requestJson(url(fromMs, 'fw24h')), source);
     return [...ahead, ...past];
   };
+  // History: /intensity/{from}/{to} (national actuals) or /regional/intensity/{from}/{to}/regionid/{id}.
+  const fetchRange = async (fromMs: number, toMs: number): Promise<IntensityValue[]> => {
+    const span = `${ukTime(fromMs)}/${ukTime(toMs)}`;
+    const rangeUrl = regional ? `${base}/regional/intensity/${span}/regionid/${opts.regionId}` : `${base}/intensity/${span}`;
+    return parseUkIntensity(await requestJson(rangeUrl), source);
+  };
 
   return createApiProvider({
     name: 'uk',
     zone,
     periodSeconds: 1800,
     fetch: fetchAll,
+    fetchRange,
+    maxRangeMs: UK_MAX_RANGE_MS,
     fallback: opts.fallback,
     ...(opts.cache ? { cache: opts.cache } : {}),
     ...(opts.now ? { now: opts.now } : {}),

@@ -7,6 +7,9 @@ import type { GapRow } from '../store/queries.js';
 import { joulesToKwh } from '../units.js';
 import type { Disclosure, Report, ReportDevice } from './types.js';
 import { marketBasis } from '../carbon/carbon.js';
+import { fallbackNote, summariseFallbacks } from './fallbacks.js';
+import { computeUncertainty } from './uncertainty.js';
+import { embodiedEmissions, type EmbodiedSettings } from '../carbon/embodied.js';
 
 /** ReportInputs are the stored facts of a run that a report is built from (no I/O here). */
 export interface ReportInputs {
@@ -18,6 +21,8 @@ export interface ReportInputs {
   /** End of the reported interval: the run's end, or its last tick while it is running. */
   endMs: number;
   notes?: string[];
+  /** Overrides of the embodied-emissions defaults (--embodied-kg, --lifetime-years). */
+  embodied?: EmbodiedSettings;
   /** The job's phases (measurement windows), when it reported any. */
   phases?: PhaseRecord[];
 }
@@ -70,6 +75,8 @@ export function buildReport(input: ReportInputs): Report {
       ...(run.zone ? { zone: run.zone } : {}), marketBasis: marketBasis(run.market, hasCfe),
     },
     co2e,
+    embodied: embodiedEmissions(devices, durationSeconds / 3600, input.embodied),
+    uncertainty: computeUncertainty({ devices, gaps: input.gaps, periods, durationSeconds, pue: run.pue, market: run.market }),
     ...(projected ? {
       projected: {
         fraction: projected.fraction, source: projected.source, itKwh: joulesToKwh(projected.itJoules),
@@ -90,9 +97,15 @@ export function buildReport(input: ReportInputs): Report {
       co2eLocationKg: p.co2eLocationGrams / 1000, co2eMarketKg: p.co2eMarketGrams / 1000,
     })),
     powerSeries: input.powerSeries.map((s) => ({ at: iso(s.startMs), watts: s.watts })),
-    notes: [...new Set([...devices.flatMap((d) => d.notes.map((n) => `${d.id}: ${n}`)), ...(run.attribution?.notes ?? []), ...droppedNotes(run.dropped), ...(input.notes ?? [])])],
+    notes: [...new Set([...devices.flatMap((d) => d.notes.map((n) => `${d.id}: ${n}`)), ...(run.attribution?.notes ?? []), ...droppedNotes(run.dropped), ...(input.notes ?? []), ...intensityNotes(periods)])],
     ...jobSection(input.phases ?? [], run.work, { itJoules, facilityJoules, co2eLocationGrams: totals.co2eLocationGrams }, input.endMs),
   };
+}
+
+/** intensityNotes counts and names the periods whose intensity fell back (an API outage, a past span it lacked). */
+function intensityNotes(periods: readonly PeriodWrite[]): string[] {
+  const summary = summariseFallbacks(periods);
+  return summary ? [fallbackNote(summary)] : [];
 }
 
 function disclosure(

@@ -4,6 +4,7 @@ import { renderCsv } from './render-csv.js';
 import { jobBlocks } from './render-job.js';
 import { renderModelCard, type ModelCardOptions } from './render-model-card.js';
 import type { Report, ReportPeriod } from './types.js';
+import type { Range } from './uncertainty.js';
 import { JOULES_PER_KWH } from '../units.js';
 
 /** ReportFormat is a report rendering: terminal table, Markdown, JSON (the Report object), CSV, or a model card. */
@@ -61,12 +62,12 @@ function blocks(r: Report): Block[] {
       kind: 'kv',
       title: 'Energy and emissions',
       rows: [
-        ['IT energy', formatKwh(r.energy.itKwh)],
+        ['IT energy', `${formatKwh(r.energy.itKwh)}${kwhRange(r.energy.itKwh, r.uncertainty?.itKwh)}`],
         ['PUE', `${formatPue(r.pue)} (${r.pueSource})`],
-        ['Facility energy', formatKwh(r.energy.facilityKwh)],
+        ['Facility energy', `${formatKwh(r.energy.facilityKwh)}${kwhRange(r.energy.facilityKwh, r.uncertainty?.facilityKwh)}`],
         ['Grid intensity', `${sig(r.intensity.avgGramsPerKwh, 3)} gCO2e/kWh average (${r.intensity.source}${r.intensity.zone ? `, zone ${r.intensity.zone}` : ''})`],
-        ['CO2e location-based', formatCo2eKg(r.co2e.locationKg)],
-        ['CO2e market-based', `${formatCo2eKg(r.co2e.marketKg)} (${r.intensity.marketBasis})`],
+        ['CO2e location-based', `${formatCo2eKg(r.co2e.locationKg)}${kgRange(r.co2e.locationKg, r.uncertainty?.co2eLocationKg)}`],
+        ['CO2e market-based', `${formatCo2eKg(r.co2e.marketKg)}${kgRange(r.co2e.marketKg, r.uncertainty?.co2eMarketKg)} (${r.intensity.marketBasis})`],
         ...(r.projected ? [['Projected at completion', `${formatKwh(r.projected.facilityKwh)}, ${formatCo2eKg(r.projected.co2eLocationKg)} CO2e ` +
           `(the run ended at ${sig(r.projected.fraction * 100, 3)}% of the job: ${r.projected.source})`] as [string, string]] : []),
       ],
@@ -79,6 +80,8 @@ function blocks(r: Report): Block[] {
       rows: [[d.processor, String(d.count), sig(d.avgWattsPerAccelerator, 3), sig(d.hours, 4), sig(d.mwh, 4), formatPue(d.pue),
         sig(d.kgCo2ePerKwh, 3), sig(d.tCo2e, 3), sig(d.tCo2eMarket, 3)]],
     },
+    ...(r.uncertainty ? [uncertaintyBlock(r)] : []),
+    ...(r.embodied?.lines.length ? [embodiedBlock(r)] : []),
     { kind: 'list', title: 'Measured', items: r.measured.length ? r.measured : ['(nothing measured: every figure is modelled)'] },
     { kind: 'list', title: 'Modelled', items: r.modelled.length ? r.modelled : ['(nothing modelled)'] },
   ];
@@ -129,6 +132,48 @@ function blocks(r: Report): Block[] {
   }
   if (r.notes.length) out.push({ kind: 'list', title: 'Notes', items: r.notes });
   return out;
+}
+
+/** kwhRange is ' (1.10–1.40)' in the central figure's unit, or '' without bounds. */
+function kwhRange(central: number, range: Range | undefined): string {
+  if (!range) return '';
+  const [scale, digits] = Math.abs(central) >= 1000 ? [1 / 1000, 4] : central !== 0 && Math.abs(central) < 0.1 ? [1000, 4] : [1, 4];
+  return ` (${sig(range.low * scale, digits)}–${sig(range.high * scale, digits)})`;
+}
+
+/** kgRange is ' (10.1–15.2)' in the central figure's unit (g below 0.1 kg), or '' without bounds. */
+function kgRange(central: number, range: Range | undefined): string {
+  if (!range) return '';
+  const scale = central !== 0 && Math.abs(central) < 0.1 ? 1000 : 1;
+  return ` (${sig(range.low * scale, 3)}–${sig(range.high * scale, 3)})`;
+}
+
+function uncertaintyBlock(r: Report): Block {
+  const u = r.uncertainty!;
+  return {
+    kind: 'list',
+    title: 'Uncertainty (low–high beside each figure)',
+    items: [
+      ...u.byDevice.map((d) => `${d.id}: ${d.basis}; ${formatKwh(d.lowKwh)} to ${formatKwh(d.highKwh)}` +
+        (d.gapEstimateKwh > 0 ? ` (high end includes ${formatKwh(d.gapEstimateKwh)} estimated for unbridged gaps, not in the central figure)` : '')),
+      ...u.intensity.map((i) => `intensity, ${i.periods} ${i.quality} period${i.periods === 1 ? '' : 's'}: ${i.basis}`),
+      u.method,
+    ],
+  };
+}
+
+function embodiedBlock(r: Report): Block {
+  const e = r.embodied!;
+  return {
+    kind: 'table',
+    title: 'Embodied emissions (Scope 3: hardware manufacturing, amortised; not in the figures above or Table 4)',
+    header: ['Component', 'Units', 'kgCO2e per unit', 'Life (years)', 'Share of this run', 'Source'],
+    right: [1, 2, 3, 4],
+    rows: [
+      ...e.lines.map((l) => [l.component, String(l.units), sig(l.kgPerUnit, 4), sig(l.lifetimeYears, 3), formatCo2eKg(l.kg), l.source]),
+      [`Total (${sig(e.hours, 4)} h of ${e.lines.map((l) => l.component).join(', ')})`, '', '', '', formatCo2eKg(e.kgCo2e), e.method],
+    ],
+  };
 }
 
 function hourlyBlock(hourly: ReportPeriod[]): Block {

@@ -8,6 +8,16 @@ export interface TracePoint {
   tMs: number;
   watts?: number;
   joulesTotal?: number;
+  /**
+   * The counter's range in joules (it wraps to 0 after it), from the row's `max_joules` cell or --counter-range:
+   * the Integrator's Reading.counterRangeJoules. Undefined: a decrease is a reset.
+   */
+  counterRangeJoules?: number;
+}
+
+/** ParseTraceOptions: counterRangeJoules applies to every counter point without its own max_joules cell (--counter-range). */
+export interface ParseTraceOptions {
+  counterRangeJoules?: number;
 }
 
 /** ParsedTrace is a recorded trace: per-device points sorted by time, all of one kind. */
@@ -23,7 +33,8 @@ const METRIC = 'wattprint_energy_joules_total';
 /**
  * parseTrace reads a recorded power trace for `wattprint replay`. Accepted shapes:
  * - CSV with header `timestamp,device,watts` or `timestamp,device,joules_total` (any column order, any case,
- *   optional `kind` column); timestamp ISO 8601 (no offset = UTC) or Unix seconds;
+ *   optional `kind` column; counters may carry `max_joules`, the value they wrap to 0 after); timestamp ISO
+ *   8601 (no offset = UTC) or Unix seconds;
  * - CSV exported from Prometheus/Grafana: a time column then one column per `wattprint_energy_joules_total{…}`
  *   series (device from its `device` label);
  * - `promtool tsdb dump` / exposition lines: `wattprint_energy_joules_total{device="gpu0",kind="gpu"} 1234.5 1700000000000`
@@ -31,21 +42,36 @@ const METRIC = 'wattprint_energy_joules_total';
  * Rows may come in any order; points are sorted per device. Throws CsvInputError with file:line and column
  * for bad cells, negative values and duplicate timestamps of one device.
  */
-export function parseTrace(text: string, fileName: string): ParsedTrace {
+export function parseTrace(text: string, fileName: string, opts: ParseTraceOptions = {}): ParsedTrace {
   const file = basename(fileName);
   const firstLine = text.replace(/^\uFEFF/, '').trimStart().split(/\r?\n/, 1)[0] ?? '';
   const trace = /^(\{|wattprint_energy_joules_total\{)/.test(firstLine) || firstLine.startsWith('#')
     ? parseSeriesLines(text, file)
     : parseCsvTrace(text, file);
   if (trace.series.size === 0) throw new CsvInputError(`${file}: no readings: expected rows after the header`, file);
+  if (opts.counterRangeJoules !== undefined) applyCounterRange(trace, file, opts.counterRangeJoules);
   return trace;
+}
+
+/** applyCounterRange gives every counter point without its own range the one from --counter-range. */
+function applyCounterRange(trace: ParsedTrace, file: string, rangeJoules: number): void {
+  if (trace.kind !== 'joules_total') throw new CsvInputError(`${file}: --counter-range applies to counter traces (joules_total), not to watts`, file);
+  for (const [device, points] of trace.series) {
+    for (const p of points) {
+      if (p.counterRangeJoules !== undefined) continue;
+      if (p.joulesTotal! > rangeJoules) {
+        throw new CsvInputError(`${file}: device '${device}' reads ${p.joulesTotal} J at ${new Date(p.tMs).toISOString()}, above --counter-range ${rangeJoules} J: check the range`, file);
+      }
+      p.counterRangeJoules = rangeJoules;
+    }
+  }
 }
 
 function emptyTrace(kind: ParsedTrace['kind']): ParsedTrace & { lines: Map<string, Map<number, number>> } {
   return { series: new Map(), kind, deviceKinds: new Map(), lines: new Map() };
 }
 
-function addPoint(trace: ReturnType<typeof emptyTrace>, file: string, lineNumber: number, device: string, tMs: number, value: number): void {
+function addPoint(trace: ReturnType<typeof emptyTrace>, file: string, lineNumber: number, device: string, tMs: number, value: number, rangeJoules?: number): void {
   const seenAt = trace.lines.get(device) ?? new Map<number, number>();
   trace.lines.set(device, seenAt);
   const previous = seenAt.get(tMs);
@@ -58,7 +84,7 @@ function addPoint(trace: ReturnType<typeof emptyTrace>, file: string, lineNumber
   seenAt.set(tMs, lineNumber);
   const points = trace.series.get(device) ?? [];
   trace.series.set(device, points);
-  points.push(trace.kind === 'watts' ? { tMs, watts: value } : { tMs, joulesTotal: value });
+  points.push(trace.kind === 'watts' ? { tMs, watts: value } : { tMs, joulesTotal: value, ...(rangeJoules !== undefined ? { counterRangeJoules: rangeJoules } : {}) });
 }
 
 function finish(trace: ReturnType<typeof emptyTrace>): ParsedTrace {
@@ -80,7 +106,11 @@ function parseCsvTrace(text: string, file: string): ParsedTrace {
   const wattsCol = names.indexOf('watts');
   const joulesCol = names.indexOf('joules_total');
   const kindCol = names.indexOf('kind');
+  const rangeCol = names.indexOf('max_joules');
   const wide = seriesCols.length > 0;
+  if (rangeCol >= 0 && (wide || joulesCol < 0)) {
+    throw new CsvInputError(`${file}:${header.lineNumber}: column 'max_joules' is a counter's range: it goes with 'timestamp,device,joules_total'`, file, header.lineNumber);
+  }
   if (!wide && (deviceCol < 0 || (wattsCol < 0) === (joulesCol < 0))) {
     throw new CsvInputError(
       `${file}:${header.lineNumber}: expected a header 'timestamp,device,watts' or 'timestamp,device,joules_total' (exactly one of watts, joules_total)`,
@@ -110,7 +140,12 @@ function parseCsvTrace(text: string, file: string): ParsedTrace {
       const value = parseStrictNumber(cell(col));
       if (value === undefined) throw cellError(file, lineNumber, raw(col), cell(col), 'is not a number');
       if (value < 0) throw cellError(file, lineNumber, raw(col), cell(col), 'is negative');
-      addPoint(trace, file, lineNumber, device, tMs, value);
+      const rangeJoules = rangeCol >= 0 && cell(rangeCol).trim() !== '' ? parseStrictNumber(cell(rangeCol)) : undefined;
+      if (rangeCol >= 0 && cell(rangeCol).trim() !== '') {
+        if (rangeJoules === undefined || !(rangeJoules > 0)) throw cellError(file, lineNumber, raw(rangeCol), cell(rangeCol), 'is not a positive number of joules');
+        if (value > rangeJoules) throw cellError(file, lineNumber, raw(col), cell(col), `is above the counter's range ${cell(rangeCol).trim()} J (max_joules)`);
+      }
+      addPoint(trace, file, lineNumber, device, tMs, value, rangeJoules);
       if (!wide && kindCol >= 0 && cell(kindCol).trim() !== '') trace.deviceKinds.set(device, cell(kindCol).trim());
     }
   }

@@ -7,7 +7,8 @@ import { tableProvider } from '../../src/intensity/table.js';
 import { baseEnv as cleanEnv, runCli, tempDir, writeTree } from '../helpers/cli.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/replay/${name}`, import.meta.url));
-const DE_TABLE = tableProvider('DE').lookup(0).gramsPerKwh;
+const DE_TABLE = tableProvider('DE').lookup(Date.UTC(2024, 0, 1)).gramsPerKwh;
+const TABLE_2024 = 'table: Electricity Maps 2024 yearly, lifecycle (ODbL)';
 const node = process.execPath;
 
 let dir: string;
@@ -59,8 +60,8 @@ describe('wattprint replay', () => {
   it('adds counterfactual zones with --compare', async () => {
     const r = await replayJson([fixture('watts_3h.csv'), '--intensity', '250', '--pue', '1.1', '--compare', 'FR,ZA']);
     expect(r.counterfactuals).toEqual([
-      { zone: 'FR', name: 'France', avgGramsPerKwh: expect.closeTo(31, 9), co2eLocationKg: expect.closeTo(1.32 * 31 / 1000, 12), source: 'table: Electricity Maps 2025 yearly (ODbL)' },
-      { zone: 'ZA', name: 'South Africa', avgGramsPerKwh: expect.closeTo(700, 9), co2eLocationKg: expect.closeTo(1.32 * 700 / 1000, 12), source: 'table: Electricity Maps 2025 yearly (ODbL)' },
+      { zone: 'FR', name: 'France', avgGramsPerKwh: expect.closeTo(33, 9), co2eLocationKg: expect.closeTo(1.32 * 33 / 1000, 12), source: TABLE_2024 },
+      { zone: 'ZA', name: 'South Africa', avgGramsPerKwh: expect.closeTo(712, 9), co2eLocationKg: expect.closeTo(1.32 * 712 / 1000, 12), source: TABLE_2024 },
     ]);
     const defaults = await replayJson([fixture('watts_3h.csv'), '--compare']);
     expect(defaults.counterfactuals.map((c: { zone: string }) => c.zone)).toEqual(['NO', 'FR', 'GB', 'US-CAL-CISO', 'DE', 'US', 'IN', 'ZA']);
@@ -111,7 +112,8 @@ describe('wattprint report --restate and --compare on a tracked run', () => {
     // Later reports show the restated figures; the tracked ones stay in the database too.
     const later = JSON.parse((await runCli(['report', 'r1', '--db', db, '--format', 'json', '--compare', 'FR'], env)).stdout);
     expect(later.restatement).toEqual(r.restatement);
-    expect(later.counterfactuals).toEqual([{ zone: 'FR', name: 'France', avgGramsPerKwh: expect.closeTo(31, 9), co2eLocationKg: expect.closeTo(tracked.energy.facilityKwh * 31 / 1000, 12), source: 'table: Electricity Maps 2025 yearly (ODbL)' }]);
+    const fr = tableProvider('FR').lookup(Date.parse(tracked.startedAt));
+    expect(later.counterfactuals).toEqual([{ zone: 'FR', name: 'France', avgGramsPerKwh: expect.closeTo(fr.gramsPerKwh, 9), co2eLocationKg: expect.closeTo(tracked.energy.facilityKwh * fr.gramsPerKwh / 1000, 12), source: fr.source }]);
     const sqlite = new Database(db, { readonly: true });
     const rows = sqlite.prepare('SELECT source, old_json, new_json FROM restatements').all() as { source: string; old_json: string; new_json: string }[];
     const periodGrams = sqlite.prepare('SELECT SUM(co2e_location_g) AS g FROM energy_period').get() as { g: number };

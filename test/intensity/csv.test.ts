@@ -12,16 +12,16 @@ const OLD_HEADER =
   'Datetime (UTC),Country,Zone Name,Zone Id,Carbon Intensity gCO₂eq/kWh (direct),Carbon Intensity gCO₂eq/kWh (LCA),Low Carbon Percentage,Renewable Percentage,Data Source,Data Estimated,Data Estimation Method';
 
 describe('parseIntensityCsv: Electricity Maps exports', () => {
-  it('reads the new Life cycle + CFE% form, lifecycle by default', () => {
+  it('reads the new Life cycle form, lifecycle by default; its CFE% (the grid\'s share, not a purchase) is not read', () => {
     const parsed = parseIntensityCsv(fixture('em_new_format_3h.csv'), { fileName: '/data/em_new_format_3h.csv' });
     expect(parsed.format).toBe('electricitymaps');
     expect(parsed.periodSeconds).toBe(3600);
     expect(parsed.zones).toEqual(['DE']);
     expect(parsed.source).toBe('csv: em_new_format_3h.csv (Electricity Maps, lifecycle)');
     expect(parsed.rows).toEqual([
-      { periodStartMs: H(0), gramsPerKwh: 350.25, cfe: 0.405, zone: 'DE', lineNumber: 2 },
-      { periodStartMs: H(1), gramsPerKwh: 250, cfe: 0.6, zone: 'DE', lineNumber: 3 },
-      { periodStartMs: H(3), gramsPerKwh: 150, cfe: 0.8, zone: 'DE', lineNumber: 4 },
+      { periodStartMs: H(0), gramsPerKwh: 350.25, zone: 'DE', lineNumber: 2 },
+      { periodStartMs: H(1), gramsPerKwh: 250, zone: 'DE', lineNumber: 3 },
+      { periodStartMs: H(3), gramsPerKwh: 150, zone: 'DE', lineNumber: 4 },
     ]);
   });
 
@@ -104,7 +104,7 @@ describe('csvProvider', () => {
   it('answers the row of the hour holding the instant', () => {
     expect(provider.zone).toBe('DE');
     expect(provider.lookup(H(1, 59))).toEqual({
-      gramsPerKwh: 250, cfe: 0.6, source: 'csv: em.csv (Electricity Maps, lifecycle)',
+      gramsPerKwh: 250, source: 'csv: em.csv (Electricity Maps, lifecycle)',
       periodStartMs: H(1), periodSeconds: 3600, quality: 'actual',
     });
   });

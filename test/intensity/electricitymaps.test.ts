@@ -44,7 +44,7 @@ describe('electricitymaps provider against a loopback fake', () => {
 
   it('fetches latest, history and forecast with the auth-token header and answers per hour', async () => {
     const provider = make();
-    expect(provider.lookup(H(11, 30)).source).toBe('table: Electricity Maps 2025 yearly (ODbL) (fallback: electricitymaps has no value for this period)');
+    expect(provider.lookup(H(11, 30)).source).toBe('table: Electricity Maps 2024 yearly, lifecycle (ODbL) (fallback: electricitymaps has no value for this period)');
     await provider.refresh(NOW);
     expect(fake.seen.map((r) => r.url)).toEqual([
       '/v3/carbon-intensity/latest?zone=DE&emissionFactorType=lifecycle',
@@ -55,7 +55,7 @@ describe('electricitymaps provider against a loopback fake', () => {
     expect(provider.lookup(H(11, 30))).toEqual({ gramsPerKwh: 310, source: 'electricitymaps DE (lifecycle)', periodStartMs: H(11), periodSeconds: 3600, quality: 'actual' });
     expect(provider.lookup(H(12, 20)).gramsPerKwh).toBe(320);
     expect(provider.lookup(H(14, 59))).toMatchObject({ gramsPerKwh: 340, quality: 'forecast' });
-    expect(provider.lookup(H(9)).gramsPerKwh).toBe(342); // null point: table fallback
+    expect(provider.lookup(H(9)).gramsPerKwh).toBe(341); // null point: table fallback
     expect(provider.series(H(10), H(15)).map((v) => v.gramsPerKwh)).toEqual([300, 310, 320, 330, 340]);
     expect(provider.status()).toMatchObject({ state: 'ok', failures: 0, lastSuccessMs: NOW, nextTryMs: NOW + 15 * 60_000 });
     // A second refresh inside the interval does not call the API.
@@ -81,8 +81,8 @@ describe('electricitymaps provider against a loopback fake', () => {
     await provider.refresh(NOW + 599_000);
     expect(fake.seen).toHaveLength(1);
     expect(provider.lookup(H(12, 30))).toEqual({
-      gramsPerKwh: 342, periodStartMs: H(12), periodSeconds: 3600, quality: 'annual',
-      source: `table: Electricity Maps 2025 yearly (ODbL) (fallback: electricitymaps: GET ${fake.baseUrl}/v3/carbon-intensity/latest: HTTP 429: {"message":"rate limited"})`,
+      gramsPerKwh: 341, periodStartMs: H(12), periodSeconds: 3600, quality: 'annual',
+      source: `table: Electricity Maps 2024 yearly, lifecycle (ODbL) (fallback: electricitymaps: GET ${fake.baseUrl}/v3/carbon-intensity/latest: HTTP 429: {"message":"rate limited"})`,
     });
     fake.handler = (req) => ok(req.url);
     await provider.refresh(NOW + 600_000);

@@ -1,4 +1,6 @@
 import type { Report, ReportPeriod } from '../../src/report/types.js';
+import { computeUncertainty } from '../../src/report/uncertainty.js';
+import { embodiedEmissions } from '../../src/carbon/embodied.js';
 
 /**
  * demoReport is a hand-built 2.5 h run: two H100s on energy counters, a modelled CPU and RAM, three UTC
@@ -56,6 +58,12 @@ export function demoReport(): Report {
     pueSource: '--pue',
     intensity: { avgGramsPerKwh, source: 'table:ember-2024', zone: 'DE', marketBasis: 'carbon-free energy fraction 0.3 (--cfe)' },
     co2e: { locationKg, marketKg },
+    embodied: embodiedEmissions(devices, durationSeconds / 3600),
+    uncertainty: computeUncertainty({
+      devices: devices.map((d) => ({ ...d, energyJoules: d.watts * durationSeconds })), durationSeconds, pue, market: { cfe },
+      gaps: [{ deviceId: 'gpu1', startMs: Date.parse('2026-03-01T11:15:00Z'), endMs: Date.parse('2026-03-01T11:16:30Z') }],
+      periods: hourly.map((p) => ({ co2eLocationGrams: p.co2eLocationKg * 1000, co2eMarketGrams: p.co2eMarketKg * 1000, quality: p.quality, source: p.source })),
+    }),
     disclosure: {
       processor: 'NVIDIA H100 80GB HBM3', count: 2, avgWattsPerAccelerator: totalWatts / 2, hours: durationSeconds / 3600,
       mwh: facilityKwh / 1000, pue, kgCo2ePerKwh: avgGramsPerKwh / 1000, tCo2e: locationKg / 1000, tCo2eMarket: marketKg / 1000,
