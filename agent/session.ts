@@ -174,7 +174,7 @@ async function afterRun(flags: TrackingFlags, tracker: Tracker, report: Report):
 /** announce prints where the run is tracked and served (one line on stderr). */
 export function announce(session: Session): void {
   const t = session.tracker;
-  const where = session.server ? `; live at ${session.server.url}/ (metrics ${session.server.url}/metrics)` : '';
+  const where = session.server ? `; live at ${session.server.dashboardUrl} (metrics ${session.server.url}/metrics)` : '';
   process.stderr.write(`wattprint: tracking run ${t.run.runId}${t.resumed ? ' (resumed)' : ''}${where}\n`);
 }
 
