@@ -87,6 +87,7 @@ export function checkedZone(input: string): string {
  * the zone's table value, flagged per period; their first fetch is awaited for at most ctx.firstFetchMs.
  */
 export async function setupCarbon(flags: CarbonFlags, ctx: CarbonContext): Promise<CarbonSetup> {
+  checkIntensityFlags(flags);
   const source = flags.intensitySource ?? (flags.intensity !== undefined ? 'constant' : flags.intensityFile ? 'csv' : flags.zone || ctx.cloud?.gridZone ? 'table' : 'world');
   if (source !== 'world' && !(INTENSITY_SOURCES as readonly string[]).includes(source)) {
     throw new UsageError(`unknown --intensity-source '${source}': choose ${INTENSITY_SOURCES.join(', ')}`);
@@ -113,6 +114,20 @@ export async function setupCarbon(flags: CarbonFlags, ctx: CarbonContext): Promi
       await firstFetch(fetching, ctx);
       return { ...base, zone: source === 'uk' ? 'GB' : zone, intensity: fetching, source: `${source} ${fetching.zone}`, fetching };
     }
+  }
+}
+
+/**
+ * checkIntensityFlags refuses a constant --intensity next to another intensity source: the constant would win
+ * while the report named the other (`--intensity 100 --zone FR` said "zone FR" over 100 g/kWh).
+ */
+export function checkIntensityFlags(flags: CarbonFlags): void {
+  if (flags.intensity === undefined) return;
+  const other = flags.intensityFile !== undefined ? `--intensity-file ${flags.intensityFile}`
+    : flags.zone !== undefined ? `--zone ${flags.zone}`
+      : flags.intensitySource !== undefined && flags.intensitySource !== 'constant' ? `--intensity-source ${flags.intensitySource}` : undefined;
+  if (other) {
+    throw new UsageError(`--intensity ${flags.intensity} and ${other} both set the grid intensity: give one (a constant with --intensity, or the zone's or file's hourly figures)`);
   }
 }
 

@@ -13,7 +13,7 @@ import { setupCarbon, type CarbonFlags } from './carbon-setup.js';
 import { RunBusyError, UsageError } from './errors.js';
 import { defaultDbPath } from './options.js';
 import type { ListenAddress } from './parse.js';
-import { selectCollectors } from './select-collectors.js';
+import { checkRequestedGpus, selectCollectors } from './select-collectors.js';
 import { Tracker } from './tracker.js';
 import { openStore } from './open-store.js';
 
@@ -86,6 +86,15 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
   try {
     const carbon = await setupCarbon(flags, { cloud, env, db: store.db, firstFetchMs: 3000 });
     const selection = await selectCollectors(ctx, flags.collectors, flags.dropCollector ?? []);
+    if (flags.gpus) {
+      try {
+        const warning = checkRequestedGpus(flags.gpus, selection.probes);
+        if (warning && !flags.quiet) process.stderr.write(`wattprint: ${warning}\n`);
+      } catch (err) {
+        for (const c of selection.collectors) c.close();
+        throw err;
+      }
+    }
     if (selection.collectors.length === 0) {
       throw new UsageError('no power source found and no model applies: run `wattprint doctor` to see why, or pass --collectors cpu,ram');
     }
