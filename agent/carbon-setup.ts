@@ -11,6 +11,7 @@ import { csvProvider } from '../src/intensity/csv-provider.js';
 import { createElectricityMapsProvider } from '../src/intensity/electricitymaps.js';
 import { tableProvider, worldAverageProvider } from '../src/intensity/table.js';
 import type { IntensityProvider } from '../src/intensity/types.js';
+import { proxySettingsFromEnv } from '../src/intensity/proxy.js';
 import { createUkProvider } from '../src/intensity/uk.js';
 import { createWattTimeProvider } from '../src/intensity/watttime.js';
 import { resolveZone } from '../src/intensity/zones.js';
@@ -40,7 +41,7 @@ export interface CarbonFlags {
 /** CarbonContext is what setupCarbon needs besides the flags; env is the only place credentials come from. */
 export interface CarbonContext {
   cloud?: CloudInfo;
-  /** WATTPRINT_ELECTRICITYMAPS_TOKEN, WATTPRINT_WATTTIME_USERNAME/PASSWORD, WATTPRINT_<SOURCE>_URL, WATTPRINT_UK_REGION. */
+  /** WATTPRINT_ELECTRICITYMAPS_TOKEN, WATTPRINT_WATTTIME_USERNAME/PASSWORD, WATTPRINT_<SOURCE>_URL, WATTPRINT_UK_REGION, HTTPS_PROXY/HTTP_PROXY/NO_PROXY. */
   env: NodeJS.ProcessEnv;
   /** An open wattprint database: fetched intensities are cached in it. */
   db?: Database.Database;
@@ -137,7 +138,9 @@ function fetchingProvider(source: string, flags: CarbonFlags, zone: string | und
     const baseUrl = flags.intensityUrl ?? env[`WATTPRINT_${name}_URL`];
     return baseUrl ? { baseUrl } : {};
   };
-  const common = { ...(openCache(ctx) ?? {}), ...(ctx.nowMs !== undefined ? { now: () => ctx.nowMs! } : {}) };
+  // Cluster nodes often reach the internet only through a proxy: API calls honour HTTPS_PROXY / NO_PROXY.
+  const proxy = proxySettingsFromEnv(env);
+  const common = { ...(openCache(ctx) ?? {}), ...(ctx.nowMs !== undefined ? { now: () => ctx.nowMs! } : {}), proxy };
   const onReport = ctx.report ?? ((line: string) => process.stderr.write(`wattprint: ${line}\n`));
   if (source === 'uk') {
     if (zone && zone !== 'GB') throw new UsageError(`--intensity-source uk covers Great Britain only (zone GB), not ${zone}: use electricitymaps or --intensity-file for ${zone}`);
