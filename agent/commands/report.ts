@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { reportPrometheusCommand } from './report-prometheus.js';
 import { compareZones, parseZoneList } from '../../src/carbon/compare.js';
 import { loadReport } from '../../src/report/load.js';
@@ -6,6 +6,7 @@ import { renderReport } from '../../src/report/render.js';
 import type { Report } from '../../src/report/types.js';
 import { latestRestatement, restatedReport, restateMinutes, saveRestatement, storedFacts, type Restatement } from '../../src/sources/restate.js';
 import { minutesOf } from '../../src/store/queries.js';
+import { rawSamples, samplesCsv } from '../../src/store/samples-export.js';
 import type { RunRow } from '../../src/store/rows.js';
 import type { Store } from '../../src/store/store.js';
 import { setupCarbon, type CarbonFlags } from '../carbon-setup.js';
@@ -21,6 +22,8 @@ export interface ReportFlags extends CarbonFlags {
   format: ReportFormat;
   restate?: boolean;
   compare?: string | true;
+  /** Print the run's raw samples instead of its report (the only format: csv). */
+  samples?: 'csv';
 }
 
 const FETCHING_SOURCES = ['electricitymaps', 'uk', 'watttime'];
@@ -42,6 +45,7 @@ export async function reportCommand(runId: string | undefined, flags: ReportFlag
   const store = openStoreForReading(flags.db);
   try {
     const run = findRunOrThrow(store, runId);
+    if (flags.samples) return printSamples(store, run);
     let report: Report;
     if (flags.restate) {
       const restatement = await restateRun(store, run, flags, env);
@@ -59,6 +63,16 @@ export async function reportCommand(runId: string | undefined, flags: ReportFlag
   } finally {
     store.close();
   }
+}
+
+/** printSamples writes a run's raw samples as CSV (see src/store/samples-export.ts). */
+function printSamples(store: Store, run: RunRow): number {
+  const samples = rawSamples(store.db, run.runKey);
+  if (samples.length === 0) {
+    throw new UsageError(`run ${run.runId} has no raw samples stored: they are kept for the last --sample-retention seconds of a run (600 by default); per-minute energy is in --format csv`);
+  }
+  process.stdout.write(samplesCsv(samples));
+  return 0;
 }
 
 function compareList(compare: string | true | undefined): string | undefined {
@@ -95,9 +109,11 @@ export function register(program: Command, { env, done }: CommandContext): void 
   const report = addFormatOption(addDbOption(program.command('report').description('print a stored run\'s report (the latest by default); --restate recomputes its CO2e with new intensity data').argument('[run-id]')))
     .option('--restate', 'recompute CO2e from the stored per-minute energy with the intensity given (--intensity-file, --zone, --intensity, --intensity-source), keeping both')
     .option('--prometheus <url>', 'build the job-level report of a multi-node run from this Prometheus (one agent per node, same run id)')
-    .option('--run-id <id>', 'with --prometheus: the run id (also accepted as the argument)');
+    .option('--run-id <id>', 'with --prometheus: the run id (also accepted as the argument)')
+    .addOption(new Option('--samples <format>', 'print the run\'s raw samples (timestamp,device,kind,watts,joules_total) instead of its report').choices(['csv']));
   addUkRegionOption(addCompareOption(addCarbonOptions(report)))
     .action(async (runId: string | undefined, opts) => {
+      if (opts.prometheus && opts.samples) throw new UsageError('--samples reads the local database: it cannot be combined with --prometheus');
       if (opts.prometheus) return done(await reportPrometheusCommand({ prometheus: opts.prometheus, runId: opts.runId ?? runId, format: opts.format }));
       done(await reportCommand(runId, { ...opts, db: opts.db ?? defaultDbPath(env) }, env));
     });
