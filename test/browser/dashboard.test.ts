@@ -1,5 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,6 +156,8 @@ describe.skipIf(!hasChromium)('live dashboard in headless Chromium', () => {
     for (const [name, n] of Object.entries({ it, facility, co2e, intensity, gpu0 })) expect(n, `${name} pixels`).toBeGreaterThan(150);
     mkdirSync(TMP, { recursive: true });
     await page.screenshot({ path: join(TMP, 'dashboard.png'), fullPage: true });
+    // The README's screenshot is this one: UPDATE_SCREENSHOTS=1 refreshes docs/dashboard.png.
+    if (process.env.UPDATE_SCREENSHOTS === '1') copyFileSync(join(TMP, 'dashboard.png'), fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url)));
 
     expect(requestLines.length).toBeGreaterThan(3);
     expect(requestLines.filter((l) => l.includes('token=') || l.includes(encodeURIComponent(TOKEN)) || l.includes('dash/token'))).toEqual([]);
