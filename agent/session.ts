@@ -3,8 +3,9 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { dirname, extname, resolve } from 'node:path';
 import { detectCloud, type CloudInfo } from './cloud.js';
-import type { CollectorContext } from '../collectors/types.js';
+import type { Collector, CollectorContext } from '../collectors/types.js';
 import { ListenError, startLiveServer, type LiveServer } from '../src/exporters/http.js';
+import type { JobApi } from '../src/exporters/job-api.js';
 import { pushFinalTotals } from '../src/exporters/pushgateway.js';
 import { renderReport, type ReportFormat } from '../src/report/render.js';
 import type { Report } from '../src/report/types.js';
@@ -15,6 +16,7 @@ import { defaultDbPath } from './options.js';
 import type { ListenAddress } from './parse.js';
 import { checkRequestedGpus, selectCollectors } from './select-collectors.js';
 import { Tracker } from './tracker.js';
+import { isStorageFailure } from './pending-writes.js';
 import { openStore } from './open-store.js';
 
 /** TrackingFlags are the parsed options of `run` and `agent`. */
@@ -44,11 +46,20 @@ export interface TrackingFlags extends CarbonFlags {
   metadataUrl?: string;
   cpuTdp?: number;
   simDevices?: number;
+  attribution?: 'auto' | 'process-tree' | 'cgroup' | 'node';
+  idleAttribution?: 'proportional' | 'none';
+  cgroup?: string;
+  cgroupRoot?: string;
 }
 
 /** Session is a started tracker with its store and live server. */
 export interface Session {
   tracker: Tracker;
+  /** The job API the tracker answers (phases, progress, work), for the live server and the job's socket. */
+  job: JobApi;
+  /** The collectors tracking the run, and the context they were probed with (attribution reads them). */
+  collectors: Collector[];
+  ctx: CollectorContext;
   store: Store;
   server?: LiveServer;
   cloud?: CloudInfo;
@@ -84,7 +95,7 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
   let server: LiveServer | undefined;
   let tracker: Tracker | undefined;
   try {
-    const carbon = await setupCarbon(flags, { cloud, env, db: store.db, firstFetchMs: 3000 });
+    const carbon = await setupCarbon(flags, { cloud, env, cache: store.intensityCache(), firstFetchMs: 3000 });
     const selection = await selectCollectors(ctx, flags.collectors, flags.dropCollector ?? []);
     if (flags.gpus) {
       try {
@@ -104,15 +115,18 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
       collectors: selection.collectors, sampleRetentionSeconds: flags.sampleRetention, expectedDurationSeconds: flags.expectedDuration,
       onTick: (snapshot) => server?.publish(snapshot),
     });
-    tracker = startTracker(trackerFor, flags, env);
+    try {
+      tracker = startTracker(trackerFor, flags, env);
+    } catch (err) {
+      if (isStorageFailure(err)) throw new UsageError(`cannot write to the database ${store.path}: ${(err as Error).message}; free space, or pass --db on another filesystem`);
+      throw err;
+    }
     if (flags.listen) {
       const live = tracker;
       const serve = (port: number) => startLiveServer({
         host: flags.listen ? flags.listen.host : '127.0.0.1', port, token: flags.token, insecure: flags.insecure,
         getSnapshot: () => live.snapshot,
-        onProgress: (p) => {
-          if (p.fraction !== undefined) live.setProgress(p.fraction, p.step !== undefined ? 'POST /api/progress steps' : 'POST /api/progress fraction');
-        },
+        job: jobApiOf(live),
       });
       server = await serve(flags.listen.port).catch(async (err: unknown) => {
         // The default port taken (an agent on this node, another job) must not stop a job from being tracked:
@@ -138,7 +152,7 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
       store.close();
       return report;
     };
-    return { tracker: started, store, server, cloud, finish };
+    return { tracker: started, job: jobApiOf(started), collectors: selection.collectors, ctx, store, server, cloud, finish };
   } catch (err) {
     await server?.close();
     // A session that never ticked leaves the store as it found it: a new run is removed, a closed one closed again.
@@ -150,6 +164,25 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
     store.close();
     throw err;
   }
+}
+
+/**
+ * jobApiOf answers the job's calls with the tracker: phase edges, work counters, and progress as a fraction
+ * or steps of a total (the projection's source says which).
+ */
+export function jobApiOf(tracker: Tracker): JobApi {
+  return {
+    phase: (e) => {
+      if (e.work) tracker.reportWork(e.work, { atLeast: true });
+      return e.event === 'start' ? tracker.startPhase(e.id, e.name, e.atMs) : tracker.endPhase(e.id, e.atMs);
+    },
+    progress: (p) => {
+      const work = { ...(p.step !== undefined ? { steps: p.step } : {}), ...(p.samples !== undefined ? { samples: p.samples } : {}), ...(p.tokens !== undefined ? { tokens: p.tokens } : {}) };
+      if (Object.keys(work).length) tracker.reportWork(work);
+      if (p.fraction !== undefined) tracker.setProgress(p.fraction, 'POST /api/progress fraction');
+      else if (p.step !== undefined && p.totalSteps !== undefined) tracker.setProgress(p.step / p.totalSteps, 'POST /api/progress steps');
+    },
+  };
 }
 
 /**

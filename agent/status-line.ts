@@ -14,6 +14,9 @@ export function statusLine(s: Snapshot): string {
     formatElapsed(s.elapsedSeconds),
   ];
   if (s.projected) parts.push(`projected CO2e ${formatMassGrams(s.projected.co2eGrams)} (${(s.projected.fraction * 100).toFixed(0)}% done)`);
+  // The job's open phases, innermost last: "phase train > eval".
+  const open = (s.phases ?? []).filter((p) => p.endedAt === undefined).map((p) => p.name);
+  if (open.length) parts.unshift(`phase ${open.join(' > ')}`);
   return `wattprint ${s.runId} | ${parts.join(' | ')}`;
 }
 

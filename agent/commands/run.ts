@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { constants } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startJobSocket, type JobSocket } from '../../src/exporters/job-routes.js';
 import { renderReport } from '../../src/report/render.js';
 import { UsageError } from '../errors.js';
-import { announce, startSession, type TrackingFlags } from '../session.js';
+import { announce, startSession, type Session, type TrackingFlags } from '../session.js';
 import { TerminalStatus } from '../status-line.js';
 import { findExecutable } from '../which.js';
+import { jobAttributor } from '../attribution.js';
 import { addTrackingOptions } from '../options.js';
 import { trackingFlags } from '../config.js';
 import type { CommandContext } from './shared.js';
@@ -28,12 +31,23 @@ export async function runCommand(argv: string[], flags: TrackingFlags, env: Node
   status?.update(session.tracker.snapshot);
   const redraw = status ? setInterval(() => status.update(session.tracker.snapshot), Math.max(1000, flags.interval * 1000)) : undefined;
   redraw?.unref();
-  // The job can find its tracker: report progress to $WATTPRINT_URL/api/progress, label logs with the run id.
-  const childEnv = { ...env, WATTPRINT_JOB_RUN_ID: session.tracker.run.runId, ...(session.server ? { WATTPRINT_URL: session.server.url } : {}) };
-  const child = spawn(executable, args, { stdio: 'inherit', env: childEnv });
+  // The job finds its tracker: a private socket (no port, no token; works with --no-listen), else the live
+  // server with its token. The token goes through the environment, never argv.
+  const socket = await openJobSocket(session);
+  const childEnv = {
+    ...env, WATTPRINT_JOB_RUN_ID: session.tracker.run.runId,
+    ...(session.server ? { WATTPRINT_URL: session.server.url } : {}),
+    ...(session.server && flags.token ? { WATTPRINT_TOKEN: flags.token } : {}),
+    ...(socket ? { WATTPRINT_SOCKET: socket.path } : {}),
+  };
+  // Without a terminal to read from, the job leads its own session, so workers it double-forks (re-parented to
+  // init) are still found as its own by attribution; with one, it stays in the terminal's process group.
+  const detached = !process.stdin.isTTY;
+  const child = spawn(executable, args, { stdio: 'inherit', env: childEnv, detached });
+  if (child.pid !== undefined) session.tracker.attach(jobAttributor(session, flags, child.pid));
   const forward = (signal: NodeJS.Signals) => () => {
     // Ctrl-C on the terminal already reached the child (same foreground process group): do not send it twice.
-    if (signal === 'SIGINT' && inForegroundOfTerminal()) return;
+    if (signal === 'SIGINT' && !detached && inForegroundOfTerminal()) return;
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   };
   const handlers = FORWARDED.map((signal) => [signal, forward(signal)] as const);
@@ -46,16 +60,39 @@ export async function runCommand(argv: string[], flags: TrackingFlags, env: Node
     status?.close();
     // As shells do: 126 for a command found but not executable, 127 for one not found.
     const code = err.code === 'EACCES' ? 126 : 127;
+    await closeJobSocket(socket);
     await session.finish(code);
     throw new UsageError(`cannot start '${command}': ${err.message}`, code);
   });
   const exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
   clearInterval(redraw);
   status?.close();
+  await closeJobSocket(socket);
   const report = await session.finish(exitCode);
   for (const [sig, handler] of handlers) process.off(sig, handler);
   if (!flags.quiet) process.stderr.write(renderReport(report, 'table'));
+  // The job's exit code stands: a database that filled up is wattprint's problem, said in one line.
+  if (session.tracker.storageError) process.stderr.write(`wattprint: warning: the run could not be stored to its end (${session.tracker.storageError.message}); free space and see \`wattprint report ${report.runId}\`\n`);
   return exitCode;
+}
+
+/** openJobSocket serves the job API on a Unix socket in a folder only this user can enter; undefined if it cannot. */
+async function openJobSocket(session: Session): Promise<JobSocket | undefined> {
+  let dir: string | undefined;
+  try {
+    dir = mkdtempSync(join(tmpdir(), 'wattprint-'));
+    return await startJobSocket(join(dir, 'job.sock'), { getSnapshot: () => session.tracker.snapshot, job: session.job });
+  } catch (err) {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    process.stderr.write(`wattprint: cannot open the job's socket (${(err as Error).message}); the job can still use WATTPRINT_URL\n`);
+    return undefined;
+  }
+}
+
+async function closeJobSocket(socket: JobSocket | undefined): Promise<void> {
+  if (!socket) return;
+  await socket.close();
+  rmSync(join(socket.path, '..'), { recursive: true, force: true });
 }
 
 /**

@@ -43,11 +43,12 @@ export function parseIntStrict(text: string): number {
 export class PreadFile {
   readonly path: string;
   private fd: number | undefined;
-  private readonly buf = Buffer.alloc(64);
+  private readonly buf: Buffer;
 
-  /** constructor opens the file; throws the fs error (EACCES, ENOENT) with the path as context. */
-  constructor(path: string) {
+  /** constructor opens the file; throws the fs error (EACCES, ENOENT). bufferBytes bounds one read (default 64). */
+  constructor(path: string, bufferBytes = 64) {
     this.path = path;
+    this.buf = Buffer.alloc(bufferBytes);
     this.fd = openSync(path, 'r');
   }
 

@@ -6,7 +6,7 @@ import type { Snapshot } from '../snapshot.js';
  */
 export const RESERVED_LABEL_NAMES: ReadonlySet<string> = new Set([
   'device', 'kind', 'name', 'uuid', 'run_id', 'basis', 'collector', 'reason', 'hostname', 'zone', 'status', 'method',
-  'pue_source', 'intensity_source', 'source', 'job', 'instance', 'le', 'quantile',
+  'pue_source', 'intensity_source', 'source', 'unit', 'phase', 'job', 'instance', 'le', 'quantile',
 ]);
 
 /**

@@ -3,6 +3,17 @@ import { statusLine } from '../../agent/status-line.js';
 import { sampleSnapshot } from '../exporters/snapshots.js';
 
 describe('statusLine', () => {
+  it('names the job\'s open phases, innermost last, and leaves closed ones out', () => {
+    const s = sampleSnapshot({ tick: 3 });
+    s.phases = [
+      { id: 'a', name: 'data', startedAt: s.startedAt, endedAt: s.at, itEnergyJoules: 10, co2eGrams: 0.1 },
+      { id: 'b', name: 'train', startedAt: s.startedAt, itEnergyJoules: 20, co2eGrams: 0.2 },
+      { id: 'c', name: 'eval', startedAt: s.at, itEnergyJoules: 1, co2eGrams: 0.01 },
+    ];
+    expect(statusLine(s)).toMatch(/^wattprint run-42 \| phase train > eval \| /);
+    expect(statusLine(sampleSnapshot({ tick: 3 }))).not.toContain('phase');
+  });
+
   it('labels IT and facility figures, IT first (as the dashboard), with prefixes that fit the value', () => {
     // 2 devices (100 W, 110 W) for 30 s: IT 6,300 J = 1.75 Wh; facility × 1.5 = 2.625 Wh; 400 g/kWh → 1.05 g.
     const line = statusLine(sampleSnapshot({ tick: 30 }));
