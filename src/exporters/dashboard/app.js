@@ -131,7 +131,8 @@
     setValue('projected', fmt.energyJoules(p.energyJoules));
     setText('projected-co2e', `CO2e ${fmt.massGrams(p.co2eGrams)} · ${(p.fraction * 100).toFixed(1)}% done (${p.source})`);
     $('projected-bar').style.width = `${Math.min(100, p.fraction * 100).toFixed(1)}%`;
-    const remainingSeconds = p.fraction >= 1 ? 0 : (m.elapsedSeconds * (1 - p.fraction)) / p.fraction;
+    // Whole seconds: 42 × (1 − 0.042) / 0.042 is 957.99999…, which is 958 s, not 957.
+    const remainingSeconds = p.fraction >= 1 ? 0 : Math.round((m.elapsedSeconds * (1 - p.fraction)) / p.fraction);
     const eta = Date.parse(m.at) + remainingSeconds * 1000;
     setText('projected-eta', p.fraction >= 1 ? 'complete' : `ETA ${fmt.clock(eta)}, in ${fmt.duration(remainingSeconds)}`);
   }
