@@ -52,6 +52,8 @@ export interface LedgerBatch {
   periods: PeriodWrite[];
   gaps: LedgerGap[];
   samples: { deviceId: string; tMs: number; powerWatts?: number; counterJoules?: number }[];
+  /** Every integrated span of a device's whole energy (before the job's share): what a node's jobs are charged from. */
+  contributions: Contribution[];
 }
 
 /** LedgerTotals are the run's totals: IT and facility joules, CO2e grams. */
@@ -147,6 +149,14 @@ export class Ledger {
   recordShares(startMs: number, endMs: number, shares: ReadonlyMap<string, number>): void {
     this.shares ??= new ShareTimeline();
     this.shares.record(startMs, endMs, shares);
+  }
+
+  /**
+   * creditSpan books energy integrated elsewhere — a node agent's device energy × a job's share — as this
+   * ledger's own: device total, minutes, periods, phases. The device must have been added.
+   */
+  creditSpan(c: Contribution): void {
+    this.credit(c);
   }
 
   /** account is a device's running account. */
@@ -253,7 +263,7 @@ export class Ledger {
       states: this.integrator.saveStates(),
       accounts: [...this.accounts.values()].map((a) => [a, a.energyJoules, a.nodeEnergyJoules, a.samples, a.powerWatts]),
       totals: { ...this.totals },
-      batch: { minutes: [...this.batch.minutes], periods: [], gaps: [...this.batch.gaps], samples: [...this.batch.samples] },
+      batch: { minutes: [...this.batch.minutes], periods: [], gaps: [...this.batch.gaps], samples: [...this.batch.samples], contributions: [...this.batch.contributions] },
       dropped: [...this.dropped],
       firstSeen: new Set(this.firstSeen),
       phases: this.phases.checkpoint(),
@@ -304,6 +314,7 @@ export class Ledger {
   private credit(c: Contribution): void {
     if (!(c.energyJoules > 0)) return;
     const account = this.accounts.get(c.deviceId)!;
+    this.batch.contributions.push({ deviceId: c.deviceId, startMs: c.startMs, endMs: c.endMs, energyJoules: c.energyJoules });
     account.nodeEnergyJoules += c.energyJoules;
     this.totals.nodeItJoules += c.energyJoules;
     const share = this.shares?.shareOver(c.deviceId, c.startMs, c.endMs) ?? 1;
@@ -324,5 +335,5 @@ export class Ledger {
 }
 
 function emptyBatch(): LedgerBatch {
-  return { minutes: [], periods: [], gaps: [], samples: [] };
+  return { minutes: [], periods: [], gaps: [], samples: [], contributions: [] };
 }

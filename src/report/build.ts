@@ -90,7 +90,7 @@ export function buildReport(input: ReportInputs): Report {
       co2eLocationKg: p.co2eLocationGrams / 1000, co2eMarketKg: p.co2eMarketGrams / 1000,
     })),
     powerSeries: input.powerSeries.map((s) => ({ at: iso(s.startMs), watts: s.watts })),
-    notes: [...new Set([...devices.flatMap((d) => d.notes.map((n) => `${d.id}: ${n}`)), ...(run.attribution?.notes ?? []), ...(input.notes ?? [])])],
+    notes: [...new Set([...devices.flatMap((d) => d.notes.map((n) => `${d.id}: ${n}`)), ...(run.attribution?.notes ?? []), ...droppedNotes(run.dropped), ...(input.notes ?? [])])],
     ...jobSection(input.phases ?? [], run.work, { itJoules, facilityJoules, co2eLocationGrams: totals.co2eLocationGrams }, input.endMs),
   };
 }
@@ -119,4 +119,13 @@ function disclosure(
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
+}
+
+/** droppedNotes says what the collectors and the ledger refused: '3 readings dropped by nvml: absurd 2, nan 1'. */
+function droppedNotes(dropped: RunRow['dropped']): string[] {
+  return Object.entries(dropped ?? {}).flatMap(([collector, reasons]) => {
+    const entries = Object.entries(reasons).filter(([, n]) => n > 0);
+    const total = entries.reduce((s, [, n]) => s + n, 0);
+    return total ? [`${total} reading${total === 1 ? '' : 's'} dropped by ${collector}: ${entries.map(([reason, n]) => `${reason} ${n}`).join(', ')} (never stored as energy)`] : [];
+  });
 }
