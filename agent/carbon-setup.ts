@@ -10,6 +10,7 @@ import { csvProvider } from '../src/intensity/csv-provider.js';
 import { createElectricityMapsProvider } from '../src/intensity/electricitymaps.js';
 import { tableProvider, worldAverageProvider } from '../src/intensity/table.js';
 import type { IntensityProvider } from '../src/intensity/types.js';
+import { proxySettingsFromEnv } from '../src/intensity/proxy.js';
 import { createUkProvider } from '../src/intensity/uk.js';
 import { createWattTimeProvider } from '../src/intensity/watttime.js';
 import { resolveZone } from '../src/intensity/zones.js';
@@ -41,7 +42,7 @@ export interface CarbonFlags {
 /** CarbonContext is what setupCarbon needs besides the flags; env is the only place credentials come from. */
 export interface CarbonContext {
   cloud?: CloudInfo;
-  /** WATTPRINT_ELECTRICITYMAPS_TOKEN, WATTPRINT_WATTTIME_USERNAME/PASSWORD, WATTPRINT_<SOURCE>_URL, WATTPRINT_UK_REGION. */
+  /** WATTPRINT_ELECTRICITYMAPS_TOKEN, WATTPRINT_WATTTIME_USERNAME/PASSWORD, WATTPRINT_<SOURCE>_URL, WATTPRINT_UK_REGION, HTTPS_PROXY/HTTP_PROXY/NO_PROXY. */
   env: NodeJS.ProcessEnv;
   /** The open store's intensity cache: fetched intensities are kept in it. */
   cache?: IntensityCache;
@@ -93,6 +94,7 @@ export function checkedZone(input: string): string {
  * the zone's table value, flagged per period; their first fetch is awaited for at most ctx.firstFetchMs.
  */
 export async function setupCarbon(flags: CarbonFlags, ctx: CarbonContext): Promise<CarbonSetup> {
+  checkIntensityFlags(flags);
   const source = flags.intensitySource ?? (flags.intensity !== undefined ? 'constant' : flags.intensityFile ? 'csv' : flags.zone || ctx.cloud?.gridZone ? 'table' : 'world');
   if (source !== 'world' && !(INTENSITY_SOURCES as readonly string[]).includes(source)) {
     throw new UsageError(`unknown --intensity-source '${source}': choose ${INTENSITY_SOURCES.join(', ')}`);
@@ -124,13 +126,29 @@ export async function setupCarbon(flags: CarbonFlags, ctx: CarbonContext): Promi
   }
 }
 
+/**
+ * checkIntensityFlags refuses a constant --intensity next to another intensity source: the constant would win
+ * while the report named the other (`--intensity 100 --zone FR` said "zone FR" over 100 g/kWh).
+ */
+export function checkIntensityFlags(flags: CarbonFlags): void {
+  if (flags.intensity === undefined) return;
+  const other = flags.intensityFile !== undefined ? `--intensity-file ${flags.intensityFile}`
+    : flags.zone !== undefined ? `--zone ${flags.zone}`
+      : flags.intensitySource !== undefined && flags.intensitySource !== 'constant' ? `--intensity-source ${flags.intensitySource}` : undefined;
+  if (other) {
+    throw new UsageError(`--intensity ${flags.intensity} and ${other} both set the grid intensity: give one (a constant with --intensity, or the zone's or file's hourly figures)`);
+  }
+}
+
 function fetchingProvider(source: string, flags: CarbonFlags, zone: string | undefined, ctx: CarbonContext, fallback: IntensityProvider): ApiIntensityProvider {
   const { env } = ctx;
   const url = (name: string): { baseUrl?: string } => {
     const baseUrl = flags.intensityUrl ?? env[`WATTPRINT_${name}_URL`];
     return baseUrl ? { baseUrl } : {};
   };
-  const common = { ...(openCache(ctx) ?? {}), ...(ctx.nowMs !== undefined ? { now: () => ctx.nowMs! } : {}) };
+  // Cluster nodes often reach the internet only through a proxy: API calls honour HTTPS_PROXY / NO_PROXY.
+  const proxy = proxySettingsFromEnv(env);
+  const common = { ...(openCache(ctx) ?? {}), ...(ctx.nowMs !== undefined ? { now: () => ctx.nowMs! } : {}), proxy };
   const onReport = ctx.report ?? ((line: string) => process.stderr.write(`wattprint: ${line}\n`));
   if (source === 'uk') {
     if (zone && zone !== 'GB') throw new UsageError(`--intensity-source uk covers Great Britain only (zone GB), not ${zone}: use electricitymaps or --intensity-file for ${zone}`);

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { reservedLabelProblem } from '../src/exporters/metric-labels.js';
 
 /** positiveNumber parses a number > 0 ('0.5', '2'). */
 export function positiveNumber(what: string) {
@@ -21,14 +22,14 @@ export function nonNegativeNumber(what: string) {
 /** pueValue parses a PUE: a ratio of at least 1. */
 export function pueValue(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 1 || n > 5) throw new InvalidArgumentError(`PUE must be a number from 1.0 to 5.0 (e.g. 1.1), got '${value}'.`);
+  if (!Number.isFinite(n) || n < 1 || n > 5) throw new InvalidArgumentError(`--pue must be a number from 1.0 to 5.0 (e.g. 1.1), got '${value}'.`);
   return n;
 }
 
-/** fraction parses a number in [0, 1] (carbon-free energy fraction). */
+/** fraction parses --cfe: a number in [0, 1] (carbon-free energy fraction). */
 export function fraction(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`a fraction from 0 to 1 is needed (e.g. 0.3 for 30%), got '${value}'.`);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`--cfe must be a fraction from 0 to 1 (e.g. 0.3 for 30%), got '${value}'.`);
   return n;
 }
 
@@ -41,6 +42,8 @@ export function label(value: string, previous: Record<string, string> = {}): Rec
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
       throw new InvalidArgumentError(`labels are KEY=VALUE with KEY made of letters, digits and _, got '${part}'.`);
     }
+    const reserved = reservedLabelProblem(key);
+    if (reserved) throw new InvalidArgumentError(`--label ${key}: ${reserved}; choose another name${key.startsWith('__') ? '' : ` (such as ${key}_label)`}.`);
     out[key] = part.slice(eq + 1);
   }
   return out;

@@ -73,3 +73,26 @@ function annotate(collector: Collector, failures: { kinds: DeviceKind[]; text: s
     if (reasons.length) device.notes = [...(device.notes ?? []), ...reasons];
   }
 }
+
+/** GPU_COLLECTORS are the collectors --gpus selects devices of. */
+const GPU_COLLECTORS = ['nvml', 'nvidia-smi', 'amdgpu'];
+
+/**
+ * checkRequestedGpus refuses a --gpus that names a GPU this machine does not have: tracking on without it
+ * would report the job's energy without that GPU's. Every GPU collector that found GPUs is asked; the error
+ * names the GPUs they found. Returns a warning line when --gpus cannot matter (no GPU collector selected).
+ */
+export function checkRequestedGpus(requested: string[], probes: ProbeOutcome[]): string | undefined {
+  const gpuProbes = probes.filter((p) => GPU_COLLECTORS.includes(p.name) && !p.skipped);
+  if (gpuProbes.length === 0) return `--gpus ${requested.join(',')} has no effect: no GPU collector is selected (--collectors)`;
+  const inventories = gpuProbes.filter((p) => p.result.gpus);
+  const what = `--gpus ${requested.join(',')}`;
+  if (inventories.length === 0) {
+    const why = gpuProbes.map((p) => `${p.name}: ${p.result.why ?? 'no GPU'}`).join('; ');
+    throw new UsageError(`${what}: no GPU found on this machine (${why}); leave --gpus out, or see \`wattprint doctor\``);
+  }
+  if (inventories.some((p) => p.result.gpus!.unmatched.length === 0)) return undefined;
+  const unmatched = [...new Set(inventories.flatMap((p) => p.result.gpus!.unmatched))];
+  const found = inventories.map((p) => `${p.result.gpus!.available.join(', ')} (${p.name})`).join('; ');
+  throw new UsageError(`${what}: no GPU ${unmatched.map((e) => `'${e}'`).join(', ')} here; found ${found}: pass indices or UUIDs from that list`);
+}

@@ -15,7 +15,7 @@ import { RunBusyError, UsageError } from './errors.js';
 import { defaultDbPath, embodiedSettings, type EmbodiedFlags } from './options.js';
 import { saveEmbodiedSettings } from '../src/store/embodied.js';
 import type { ListenAddress } from './parse.js';
-import { selectCollectors } from './select-collectors.js';
+import { checkRequestedGpus, selectCollectors } from './select-collectors.js';
 import { Tracker } from './tracker.js';
 import { isStorageFailure } from './pending-writes.js';
 import { openStore } from './open-store.js';
@@ -98,6 +98,15 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
   try {
     const carbon = await setupCarbon(flags, { cloud, env, cache: store.intensityCache(), firstFetchMs: 3000 });
     const selection = await selectCollectors(ctx, flags.collectors, flags.dropCollector ?? []);
+    if (flags.gpus) {
+      try {
+        const warning = checkRequestedGpus(flags.gpus, selection.probes);
+        if (warning && !flags.quiet) process.stderr.write(`wattprint: ${warning}\n`);
+      } catch (err) {
+        for (const c of selection.collectors) c.close();
+        throw err;
+      }
+    }
     if (selection.collectors.length === 0) {
       throw new UsageError('no power source found and no model applies: run `wattprint doctor` to see why, or pass --collectors cpu,ram');
     }
@@ -211,7 +220,7 @@ async function afterRun(flags: TrackingFlags, tracker: Tracker, report: Report):
 /** announce prints where the run is tracked and served (one line on stderr). */
 export function announce(session: Session): void {
   const t = session.tracker;
-  const where = session.server ? `; live at ${session.server.url}/ (metrics ${session.server.url}/metrics)` : '';
+  const where = session.server ? `; live at ${session.server.dashboardUrl} (metrics ${session.server.url}/metrics)` : '';
   process.stderr.write(`wattprint: tracking run ${t.run.runId}${t.resumed ? ' (resumed)' : ''}${where}\n`);
 }
 

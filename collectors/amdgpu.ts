@@ -110,8 +110,11 @@ export async function probeAmdGpu(ctx: CollectorContext): Promise<ProbeResult> {
   const { skipped } = found;
   const requested = visibleAmdGpus(ctx);
   const sources = requested ? selectAmdGpus(found.sources, requested) : found.sources;
+  const gpus = requested && found.sources.length > 0
+    ? { unmatched: matchAmdGpus(found.sources, requested).unmatched, available: found.sources.map((src, i) => `${i} (${src.card})`) }
+    : undefined;
   if (requested && sources.length === 0 && found.sources.length > 0) {
-    return { found: false, devices: [], why: `the job's GPUs (${requested.join(',')}) match none of the ${found.sources.length} AMD GPUs`, fix: 'check ROCR_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES / --gpus' };
+    return { found: false, devices: [], why: `the job's GPUs (${requested.join(',')}) match none of the ${found.sources.length} AMD GPUs`, fix: 'check ROCR_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES / --gpus', gpus };
   }
   const drmDir = join(ctx.sysfsRoot, 'class', 'drm');
   if (sources.length === 0) {
@@ -147,7 +150,7 @@ export async function probeAmdGpu(ctx: CollectorContext): Promise<ProbeResult> {
   }
   const details: Record<string, string> = {};
   if (skipped.length > 0) details.skipped = skipped.join('; ');
-  return { found: true, devices: cards.map((c) => c.device), details, collector: new AmdGpuCollector(cards, readBootId(ctx.procfsRoot)) };
+  return { found: true, devices: cards.map((c) => c.device), details, collector: new AmdGpuCollector(cards, readBootId(ctx.procfsRoot)), ...(gpus ? { gpus } : {}) };
 }
 
 /**
@@ -165,15 +168,20 @@ function visibleAmdGpus(ctx: CollectorContext): string[] | undefined {
  * order requested; an entry that matches nothing ends the list, as ROCm does.
  */
 export function selectAmdGpus(sources: AmdGpuSource[], requested: string[]): AmdGpuSource[] {
+  return matchAmdGpus(sources, requested).picked;
+}
+
+/** matchAmdGpus is selectAmdGpus with the entries it could not use: the first that matched nothing and all after it. */
+function matchAmdGpus(sources: AmdGpuSource[], requested: string[]): { picked: AmdGpuSource[]; unmatched: string[] } {
   const picked: AmdGpuSource[] = [];
-  for (const entry of requested) {
+  for (const [i, entry] of requested.entries()) {
     const uuid = /^GPU-([0-9a-f]+)$/i.exec(entry)?.[1]?.toLowerCase();
     const hit = uuid !== undefined ? sources.find((s) => s.uniqueId?.replace(/^0x/, '') === uuid)
       : /^\d+$/.test(entry) ? sources[Number(entry)] : undefined;
-    if (!hit) break;
+    if (!hit) return { picked, unmatched: requested.slice(i) };
     if (!picked.includes(hit)) picked.push(hit);
   }
-  return picked;
+  return { picked, unmatched: [] };
 }
 
 /** amdgpuFactory registers the AMD GPU collector: hwmon energy (µJ → J) or power (µW → W). */

@@ -11,7 +11,7 @@
 import { execFile } from 'node:child_process';
 import type { DeviceInfo, DroppedReading, ReadResult, Reading } from '../src/types.js';
 import type { Collector, CollectorContext, CollectorFactory, ProbeResult } from './types.js';
-import { MIG_NOTE, describeUnmatched, selectGpus } from './lib/gpu-select.js';
+import { MIG_NOTE, describeUnmatched, gpuNames, selectGpus } from './lib/gpu-select.js';
 import { checkPowerWatts } from './lib/gpu-power-check.js';
 import { parseCsvNumber, parseHelpQueryGpu, parseNvidiaSmiXml, parseQueryGpuLine, type SmiInventory } from './nvidia-smi/parse.js';
 import { SmiStream, type SmiStreamTiming } from './nvidia-smi/stream.js';
@@ -57,9 +57,10 @@ export async function probeNvidiaSmi(ctx: CollectorContext, options: NvidiaSmiOp
     if (gpu.migMode === 'Enabled' || selection.viaMig.includes(index)) info.notes.push(MIG_NOTE);
     return info;
   });
+  const gpuReport = { unmatched: selection.unmatched, available: gpuNames(inventory.gpus) };
   if (devices.length === 0) {
     const why = unmatched ?? 'nvidia-smi reports no NVIDIA GPUs';
-    return { found: false, why, fix: unmatched ? 'fix --gpus or CUDA_VISIBLE_DEVICES' : FIX, devices: [], details };
+    return { found: false, why, fix: unmatched ? 'fix --gpus or CUDA_VISIBLE_DEVICES' : FIX, devices: [], details, ...(inventory.gpus.length ? { gpus: gpuReport } : {}) };
   }
   const fields = ['index', ...powerFields];
   const intervalMs = Math.max(1, Math.round(ctx.intervalSeconds * 1000));
@@ -73,7 +74,7 @@ export async function probeNvidiaSmi(ctx: CollectorContext, options: NvidiaSmiOp
   };
   const collector = new NvidiaSmiCollector(devices, fields, timing);
   collector.start(ctx.nvidiaSmiPath, args, env);
-  const result: ProbeResult = { found: true, devices, details, collector };
+  const result: ProbeResult = { found: true, devices, details, collector, gpus: gpuReport };
   if (unmatched) Object.assign(result, { why: unmatched, fix: 'fix --gpus or CUDA_VISIBLE_DEVICES' });
   return result;
 }

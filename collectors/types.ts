@@ -52,6 +52,11 @@ export interface ProbeResult {
   details?: Record<string, string | number | boolean>;
   /** Present when found: the live collector. */
   collector?: Collector;
+  /**
+   * A GPU collector that found GPUs says what it made of the requested ones (--gpus / CUDA_VISIBLE_DEVICES):
+   * entries that named none of them, and the GPUs it found, so a wrong --gpus can be refused by name.
+   */
+  gpus?: { unmatched: string[]; available: string[] };
 }
 
 /** CollectorFactory registers one collector in collectors/index.ts. */

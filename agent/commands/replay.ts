@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { compareZones, parseZoneList } from '../../src/carbon/compare.js';
 import { CsvInputError } from '../../src/intensity/csv-text.js';
 import { replayTrace } from '../../src/sources/replay.js';
 import { parseTrace, type ParsedTrace } from '../../src/sources/replay-parse.js';
 import { renderReport } from '../../src/report/render.js';
+import type { Report } from '../../src/report/types.js';
+import { reportFormatForPath } from '../session.js';
 import { setupCarbon, type CarbonFlags } from '../carbon-setup.js';
 import { UsageError } from '../errors.js';
 import type { ReportFormat } from '../../src/report/render.js';
@@ -23,6 +25,8 @@ export interface ReplayFlags extends CarbonFlags, EmbodiedFlags {
   compare?: string | true;
   /** The counters' range in joules (they wrap to 0 after it), for points without a max_joules cell. */
   counterRange?: number;
+  /** Also write the report here, in the format its extension names (.json, .md, .csv, else text). */
+  reportFile?: string;
 }
 
 /**
@@ -46,6 +50,7 @@ export async function replayCommand(file: string, flags: ReplayFlags, env: NodeJ
     const zones = parseZoneList(typeof flags.compare === 'string' ? flags.compare : undefined);
     report.counterfactuals = compareCli(() => compareZones(minutes, zones, report.pue));
   }
+  if (flags.reportFile) writeReportFile(flags.reportFile, report);
   process.stdout.write(renderReport(report, flags.json ? 'json' : flags.format));
   return 0;
 }
@@ -60,6 +65,17 @@ function traceSpan(trace: ParsedTrace): { fromMs: number; toMs: number } {
     toMs = Math.max(toMs, points.at(-1)!.tMs);
   }
   return { fromMs, toMs };
+}
+
+/** writeReportFile writes the report as `run --report-file` does: the format follows the file's extension. */
+function writeReportFile(path: string, report: Report): void {
+  try {
+    writeFileSync(path, renderReport(report, reportFormatForPath(path)));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'its folder does not exist' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : (err as Error).message;
+    throw new UsageError(`cannot write --report-file ${path}: ${why}; pass a writable path`);
+  }
 }
 
 function readTrace(file: string, counterRangeJoules?: number): ParsedTrace {
@@ -86,7 +102,8 @@ export function register(program: Command, { env, done }: CommandContext): void 
     .option('--run-id <id>', 'name of the replayed run in the report (default: replay-FILE)')
     .option('--interval <seconds>', 'poll interval of the trace for the gap rule (default: each device\'s own median spacing)', positiveNumber('--interval'))
     .option('--counter-range <joules>', 'range of the trace\'s energy counters (they wrap to 0 after it; a max_joules column does the same per row)', positiveNumber('--counter-range')))
-    .option('--json', 'JSON output (same as --format json)');
+    .option('--json', 'JSON output (same as --format json)')
+    .option('--report-file <path>', 'also write the report here (.json, .md, .csv, else text)');
   addUkRegionOption(addCompareOption(addEmbodiedOptions(addCarbonOptions(replay))))
     .action(async (file: string, opts) => done(await replayCommand(file, opts, env)));
 }

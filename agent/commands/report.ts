@@ -8,6 +8,7 @@ import { renderReport } from '../../src/report/render.js';
 import type { Report } from '../../src/report/types.js';
 import { restatedReport, restateMinutes, storedFacts, type Restatement } from '../../src/sources/restate.js';
 import { restatementSource } from '../../src/report/fallbacks.js';
+import { rawSamples, samplesCsv } from '../../src/store/samples-export.js';
 import type { RunRow } from '../../src/store/rows.js';
 import type { Store } from '../../src/store/store.js';
 import { setupCarbon, type CarbonFlags } from '../carbon-setup.js';
@@ -26,6 +27,8 @@ export interface ReportFlags extends CarbonFlags, EmbodiedFlags {
   /** For --format model-card: pre-training or fine-tuning. */
   trainingType?: string;
   compare?: string | true;
+  /** Print the run's raw samples instead of its report (the only format: csv). */
+  samples?: 'csv';
 }
 
 const FETCHING_SOURCES = ['electricitymaps', 'uk', 'watttime'];
@@ -47,6 +50,7 @@ export async function reportCommand(runId: string | undefined, flags: ReportFlag
   const store = openStoreForReading(flags.db);
   try {
     const run = findRunOrThrow(store, runId);
+    if (flags.samples) return printSamples(store, run);
     let report: Report;
     if (flags.restate) {
       const restatement = await restateRun(store, run, flags, env);
@@ -67,6 +71,16 @@ export async function reportCommand(runId: string | undefined, flags: ReportFlag
   } finally {
     store.close();
   }
+}
+
+/** printSamples writes a run's raw samples as CSV (see src/store/samples-export.ts). */
+function printSamples(store: Store, run: RunRow): number {
+  const samples = rawSamples(store.db, run.runKey);
+  if (samples.length === 0) {
+    throw new UsageError(`run ${run.runId} has no raw samples stored: they are kept for the last --sample-retention seconds of a run (600 by default); per-minute energy is in --format csv`);
+  }
+  process.stdout.write(samplesCsv(samples));
+  return 0;
 }
 
 function compareList(compare: string | true | undefined): string | undefined {
@@ -107,9 +121,11 @@ export function register(program: Command, { env, done }: CommandContext): void 
     .addOption(new Option('--training-type <type>', 'for --format model-card: pre-training or fine-tuning (default: the run\'s training_type label)').choices(TRAINING_TYPES))
     .option('--restate', 'recompute CO2e from the stored per-minute energy with the intensity given (--intensity-file, --zone, --intensity, --intensity-source), keeping both')
     .option('--prometheus <url>', 'build the job-level report of a multi-node run from this Prometheus (one agent per node, same run id)')
-    .option('--run-id <id>', 'with --prometheus: the run id (also accepted as the argument)');
+    .option('--run-id <id>', 'with --prometheus: the run id (also accepted as the argument)')
+    .addOption(new Option('--samples <format>', 'print the run\'s raw samples (timestamp,device,kind,watts,joules_total) instead of its report').choices(['csv']));
   addUkRegionOption(addCompareOption(addEmbodiedOptions(addCarbonOptions(report))))
     .action(async (runId: string | undefined, opts) => {
+      if (opts.prometheus && opts.samples) throw new UsageError('--samples reads the local database: it cannot be combined with --prometheus');
       if (opts.prometheus) return done(await reportPrometheusCommand({ prometheus: opts.prometheus, runId: opts.runId ?? runId, format: opts.format }));
       done(await reportCommand(runId, { ...opts, db: opts.db ?? defaultDbPath(env) }, env));
     });

@@ -1,10 +1,14 @@
 import type { Command } from 'commander';
 import type { CommandContext } from './shared.js';
-import { listZones } from '../../src/intensity/zones.js';
+import { listZones, searchZones } from '../../src/intensity/zones.js';
 
-/** zonesCommand lists the embedded grid zones and their annual intensity. */
-export function zonesCommand(flags: { json?: boolean }): number {
-  const zones = listZones();
+/** zonesCommand lists the embedded grid zones and their annual intensity, those matching `search` when given. */
+export function zonesCommand(search: string | undefined, flags: { json?: boolean }): number {
+  const zones = search === undefined ? listZones() : searchZones(search);
+  if (zones.length === 0) {
+    process.stderr.write(`wattprint: no zone matches '${search}': try part of a country name or a code prefix (\`wattprint zones\` lists all)\n`);
+    return 1;
+  }
   if (flags.json) {
     process.stdout.write(JSON.stringify(zones, null, 2) + '\n');
     return 0;
@@ -21,6 +25,7 @@ export function zonesCommand(flags: { json?: boolean }): number {
 
 /** register adds `wattprint zones`. */
 export function register(program: Command, { done }: CommandContext): void {
-  program.command('zones').description('grid zones with embedded annual intensity').option('--json', 'JSON output')
-    .action((opts) => done(zonesCommand(opts)));
+  program.command('zones').description('grid zones with embedded annual intensity; SEARCH filters by code or name')
+    .argument('[search]', 'part of a zone code or name (US-CAL, germany, DEU)').option('--json', 'JSON output')
+    .action((search: string | undefined, opts) => done(zonesCommand(search, opts)));
 }

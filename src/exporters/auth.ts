@@ -15,12 +15,27 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
-/** requestToken extracts a bearer token from the Authorization header or the `token` query parameter. */
+/** FEED_SUBPROTOCOL is the WebSocket subprotocol the feed answers with when a client offers it. */
+export const FEED_SUBPROTOCOL = 'wattprint';
+
+/** TOKEN_SUBPROTOCOL_PREFIX marks a token offered as a WebSocket subprotocol: `bearer.<base64url of the token>`. */
+export const TOKEN_SUBPROTOCOL_PREFIX = 'bearer.';
+
+/**
+ * requestToken extracts a bearer token from the Authorization header, from a `bearer.<base64url>` WebSocket
+ * subprotocol (how the dashboard sends it: a browser cannot set headers on a WebSocket, and a token in the
+ * URL would land in proxies' access logs), or from the `token` query parameter.
+ */
 export function requestToken(req: IncomingMessage, url: URL): string | undefined {
   const auth = req.headers.authorization;
   if (auth) {
     const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
     if (m) return m[1]!.trim();
+  }
+  const offered = req.headers['sec-websocket-protocol'];
+  if (offered) {
+    const entry = offered.split(',').map((p) => p.trim()).find((p) => p.startsWith(TOKEN_SUBPROTOCOL_PREFIX));
+    if (entry) return Buffer.from(entry.slice(TOKEN_SUBPROTOCOL_PREFIX.length), 'base64url').toString('utf8');
   }
   return url.searchParams.get('token') ?? undefined;
 }

@@ -38,6 +38,8 @@ export interface LiveServer {
   port: number;
   /** Base URL, e.g. http://127.0.0.1:9477 (IPv6 hosts in brackets). */
   url: string;
+  /** The dashboard's URL to print: with the token in the fragment (`/#token=…`), which browsers never send. */
+  dashboardUrl: string;
   publish(snapshot: Snapshot): void;
   publishEvent(ev: { type: 'run_start' | 'run_end'; runId: string; at: string }): void;
   close(): Promise<void>;
@@ -91,7 +93,7 @@ export async function startLiveServer(options: LiveServerOptions): Promise<LiveS
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const urlHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return {
-    host: opts.host, port, url: `http://${urlHost}:${port}`,
+    host: opts.host, port, url: `http://${urlHost}:${port}`, dashboardUrl: dashboardUrl(`http://${urlHost}:${port}`, opts.token),
     publish: (snapshot) => feed.publish(snapshot),
     publishEvent: (ev) => feed.publishEvent(ev),
     close: () => new Promise<void>((resolve) => {
@@ -100,6 +102,14 @@ export async function startLiveServer(options: LiveServerOptions): Promise<LiveS
       server.closeAllConnections();
     }),
   };
+}
+
+/**
+ * dashboardUrl is the address that opens the dashboard already authorised: the token rides in the fragment,
+ * which the browser keeps to itself (never in a request line, so never in server or proxy logs).
+ */
+export function dashboardUrl(baseUrl: string, token?: string): string {
+  return `${baseUrl}/${token ? `#token=${encodeURIComponent(token)}` : ''}`;
 }
 
 function listen(server: Server, host: string, port: number, where: string): Promise<void> {
@@ -128,8 +138,8 @@ async function handle(
   if (path === '/healthz') return send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
   const asset = assets.get(path);
   if (asset) {
-    // The page and its scripts carry no data, so they are served without the token; the page passes
-    // its own ?token= on to /ws.
+    // The page and its scripts carry no data, so they are served without the token; the page reads the
+    // token from its URL fragment (or asks for it) and offers it on /ws as a subprotocol.
     if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
     res.setHeader('Content-Security-Policy', DASHBOARD_CSP);
     res.setHeader('X-Content-Type-Options', 'nosniff');

@@ -14,6 +14,8 @@ export interface ServerStats {
 export interface MetricsRendererOptions {
   /** Include the agent's self-metrics (collector health, tick lag, dropped readings). Default true. */
   includeSelfMetrics?: boolean;
+  /** Leave out readings of "now" (power, factors, projection): the run's record as a final push keeps it. */
+  excludeLive?: boolean;
   /** Live server stats; read at render time, never doing I/O. */
   serverStats?: () => ServerStats;
 }
@@ -60,6 +62,7 @@ export class MetricsRenderer {
     const families: string[] = [];
     for (const def of METRIC_DEFS) {
       if (def.self && !includeSelf) continue;
+      if (def.live && this.opts.excludeLive) continue;
       families.push(this.family(def, snapshot, user));
     }
     if (stats && includeSelf) {

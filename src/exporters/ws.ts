@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Snapshot } from '../snapshot.js';
+import { FEED_SUBPROTOCOL } from './auth.js';
 import { PowerHistoryRing } from './power-history.js';
 import { runEventMessage, snapshotMessage, tickMessage } from './protocol.js';
 
@@ -26,6 +27,8 @@ export interface LiveFeedOptions {
 export class LiveFeed {
   private readonly wss = new WebSocketServer({
     noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: 1024,
+    // Answer 'wattprint' when offered (browsers require an answer to an offer), never echo the token's entry.
+    handleProtocols: (offered) => (offered.has(FEED_SUBPROTOCOL) ? FEED_SUBPROTOCOL : false),
   });
   private readonly clients = new Set<WebSocket>();
   private readonly alive = new WeakSet<WebSocket>();

@@ -4,6 +4,7 @@ import { toIntensityValue } from './cache.js';
 import { fallbackValue } from './csv-provider.js';
 import { HttpError, redact } from './http.js';
 import { historyPages } from './history.js';
+import type { ProxySettings } from './proxy.js';
 import { MS_PER_HOUR, periodStartMs } from '../units.js';
 
 /** ApiProviderStatus is what the report and logs say about a fetching provider; never holds a secret. */
@@ -49,13 +50,36 @@ export interface ApiProviderOptions {
   onReport?: (line: string) => void;
   /** Wall clock (ms) used to warm the memory from the cache at creation. */
   now?: () => number;
+  /** Uniform random numbers in [0, 1) for the jitter of retries and refreshes (tests: a constant). */
+  random?: () => number;
 }
 
 /** FetchingProviderOptions are what every API provider (Electricity Maps, UK, WattTime) takes besides its own. */
-export type FetchingProviderOptions = Pick<ApiProviderOptions, 'cache' | 'now' | 'fallback' | 'onReport' | 'refreshIntervalMs' | 'baseBackoffMs'> & {
+export type FetchingProviderOptions = Pick<ApiProviderOptions, 'cache' | 'now' | 'fallback' | 'onReport' | 'refreshIntervalMs' | 'baseBackoffMs' | 'random'> & {
   /** Override of the provider's real base URL (tests: a loopback fake). */
   baseUrl?: string;
+  /** HTTPS_PROXY / HTTP_PROXY / NO_PROXY as the agent read them. */
+  proxy?: ProxySettings;
 };
+
+/** commonOptions passes a provider's shared options on to createApiProvider, leaving out the ones not given. */
+export function commonOptions(opts: FetchingProviderOptions): Pick<ApiProviderOptions, 'cache' | 'now' | 'onReport' | 'refreshIntervalMs' | 'baseBackoffMs' | 'random'> {
+  return {
+    ...(opts.cache ? { cache: opts.cache } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.onReport ? { onReport: opts.onReport } : {}),
+    ...(opts.refreshIntervalMs ? { refreshIntervalMs: opts.refreshIntervalMs } : {}),
+    ...(opts.baseBackoffMs ? { baseBackoffMs: opts.baseBackoffMs } : {}),
+    ...(opts.random ? { random: opts.random } : {}),
+  };
+}
+
+/**
+ * JITTER is how much later than its base delay a retry or refresh may come, as a fraction of that delay: the
+ * nodes of one job start together, fail together on a rate limit, and must not retry in step (each waits
+ * base × (1 + JITTER × random)). Never earlier than the base, so a Retry-After is always honoured.
+ */
+export const JITTER = 0.5;
 
 const HOLD_PAST_MS = 48 * MS_PER_HOUR;
 
@@ -71,6 +95,8 @@ export function createApiProvider(opts: ApiProviderOptions): ApiIntensityProvide
   const refreshIntervalMs = opts.refreshIntervalMs ?? 15 * 60_000;
   const baseBackoffMs = opts.baseBackoffMs ?? 60_000;
   const maxBackoffMs = opts.maxBackoffMs ?? MS_PER_HOUR;
+  const random = opts.random ?? Math.random;
+  const jittered = (delayMs: number, fraction: number): number => Math.round(delayMs * (1 + fraction * random()));
   let status: ApiProviderStatus = { state: 'idle', failures: 0, message: `${opts.name}: no data fetched yet` };
   let inFlight: Promise<void> | undefined;
   // Periods fetched for an explicit span (prepare): kept for the provider's life, never pruned like `memory`.
@@ -100,7 +126,7 @@ export function createApiProvider(opts: ApiProviderOptions): ApiIntensityProvide
       return;
     }
     const retryAfterMs = err instanceof HttpError && err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : 0;
-    const backoffMs = Math.max(retryAfterMs, Math.min(maxBackoffMs, baseBackoffMs * 2 ** (failures - 1)));
+    const backoffMs = jittered(Math.max(retryAfterMs, Math.min(maxBackoffMs, baseBackoffMs * 2 ** (failures - 1))), JITTER);
     const nextTryMs = nowMs + backoffMs;
     const message = `${opts.name}: ${text}; retrying at ${new Date(nextTryMs).toISOString()}; using cache, then ${opts.fallback.name}`;
     status = { ...status, state: 'backing-off', failures, nextTryMs, message };
@@ -123,7 +149,8 @@ export function createApiProvider(opts: ApiProviderOptions): ApiIntensityProvide
       for (const value of values) remember(value);
       for (const key of memory.keys()) if (key < nowMs - HOLD_PAST_MS) memory.delete(key);
       cachePut(values, nowMs);
-      const nextTryMs = nowMs + refreshIntervalMs;
+      // Refreshes spread out too (by a tenth), or one job's nodes would keep asking the API at the same second.
+      const nextTryMs = nowMs + jittered(refreshIntervalMs, 0.1);
       status = { state: 'ok', failures: 0, lastSuccessMs: nowMs, nextTryMs, message: `${opts.name}: ${values.length} periods fetched at ${new Date(nowMs).toISOString()}` };
     } catch (err) {
       fail(err, nowMs);

@@ -1,6 +1,6 @@
 import type { IntensityValue } from './types.js';
 import type { EmissionFactor } from './csv.js';
-import { createApiProvider, type ApiIntensityProvider, type FetchingProviderOptions } from './api-provider.js';
+import { commonOptions, createApiProvider, type ApiIntensityProvider, type FetchingProviderOptions } from './api-provider.js';
 import { HttpError, requestJson } from './http.js';
 import { asArray, asObject, optionalNumber, timeMs } from './json-shape.js';
 
@@ -50,7 +50,7 @@ export function createElectricityMapsProvider(opts: ElectricityMapsOptions): Api
   const query = `zone=${encodeURIComponent(opts.zone)}&emissionFactorType=${emissionFactor}`;
   const secrets = [opts.token];
   const get = (path: string): Promise<unknown> =>
-    requestJson(`${base}/carbon-intensity/${path}?${query}`, { headers: opts.token ? { 'auth-token': opts.token } : {}, secrets });
+    requestJson(`${base}/carbon-intensity/${path}?${query}`, { headers: opts.token ? { 'auth-token': opts.token } : {}, secrets, proxy: opts.proxy });
   let forecastAvailable = true;
 
   const fetchAll = async (): Promise<IntensityValue[]> => {
@@ -84,10 +84,6 @@ export function createElectricityMapsProvider(opts: ElectricityMapsOptions): Api
     maxRangeMs: ELECTRICITYMAPS_MAX_RANGE_MS,
     fallback: opts.fallback,
     secrets,
-    ...(opts.cache ? { cache: opts.cache } : {}),
-    ...(opts.now ? { now: opts.now } : {}),
-    ...(opts.onReport ? { onReport: opts.onReport } : {}),
-    ...(opts.refreshIntervalMs ? { refreshIntervalMs: opts.refreshIntervalMs } : {}),
-    ...(opts.baseBackoffMs ? { baseBackoffMs: opts.baseBackoffMs } : {}),
+    ...commonOptions(opts),
   });
 }

@@ -1,5 +1,5 @@
 import type { IntensityValue } from './types.js';
-import { createApiProvider, type ApiIntensityProvider, type FetchingProviderOptions } from './api-provider.js';
+import { commonOptions, createApiProvider, type ApiIntensityProvider, type FetchingProviderOptions } from './api-provider.js';
 import { requestJson } from './http.js';
 import { asArray, asObject, optionalNumber, timeMs } from './json-shape.js';
 import { periodStartMs } from '../units.js';
@@ -77,8 +77,8 @@ export function createUkProvider(opts: UkOptions): ApiIntensityProvider {
 
   const fetchAll = async (nowMs: number): Promise<IntensityValue[]> => {
     const fromMs = periodStartMs(nowMs, 1800);
-    const past = parseUkIntensity(await requestJson(url(fromMs, 'pt24h')), source);
-    const ahead = parseUkIntensity(await requestJson(url(fromMs, 'fw24h')), source);
+    const past = parseUkIntensity(await requestJson(url(fromMs, 'pt24h'), { proxy: opts.proxy }), source);
+    const ahead = parseUkIntensity(await requestJson(url(fromMs, 'fw24h'), { proxy: opts.proxy }), source);
     return [...ahead, ...past];
   };
   // History: /intensity/{from}/{to} (national actuals) or /regional/intensity/{from}/{to}/regionid/{id}.
@@ -96,9 +96,6 @@ export function createUkProvider(opts: UkOptions): ApiIntensityProvider {
     fetchRange,
     maxRangeMs: UK_MAX_RANGE_MS,
     fallback: opts.fallback,
-    ...(opts.cache ? { cache: opts.cache } : {}),
-    ...(opts.now ? { now: opts.now } : {}),
-    ...(opts.refreshIntervalMs ? { refreshIntervalMs: opts.refreshIntervalMs } : {}),
-    ...(opts.baseBackoffMs ? { baseBackoffMs: opts.baseBackoffMs } : {}),
+    ...commonOptions(opts),
   });
 }

@@ -1,5 +1,5 @@
 import type { IntensityValue } from './types.js';
-import { createApiProvider, type ApiIntensityProvider, type FetchingProviderOptions } from './api-provider.js';
+import { commonOptions, createApiProvider, type ApiIntensityProvider, type FetchingProviderOptions } from './api-provider.js';
 import { HttpError, requestJson } from './http.js';
 import { asArray, asObject, optionalNumber, timeMs } from './json-shape.js';
 import { MS_PER_HOUR, lbsPerMwhToGramsPerKwh } from '../units.js';
@@ -60,7 +60,7 @@ export function createWattTimeProvider(opts: WattTimeOptions): ApiIntensityProvi
   let token: string | undefined;
 
   const login = async (): Promise<string> => {
-    const body = asObject(await requestJson(`${base}/login`, { headers: { authorization: `Basic ${basic}` }, secrets }), 'watttime login');
+    const body = asObject(await requestJson(`${base}/login`, { headers: { authorization: `Basic ${basic}` }, secrets, proxy: opts.proxy }), 'watttime login');
     if (typeof body['token'] !== 'string' || body['token'] === '') throw new HttpError('watttime login: no token in response', 'bad-response');
     secrets.push(body['token']);
     return body['token'];
@@ -68,7 +68,7 @@ export function createWattTimeProvider(opts: WattTimeOptions): ApiIntensityProvi
   const get = async (path: string): Promise<unknown> => {
     token ??= await login();
     const call = (bearer: string): Promise<unknown> =>
-      requestJson(`${base}/v3/${path}`, { headers: { authorization: `Bearer ${bearer}` }, secrets });
+      requestJson(`${base}/v3/${path}`, { headers: { authorization: `Bearer ${bearer}` }, secrets, proxy: opts.proxy });
     try {
       return await call(token);
     } catch (err) {
@@ -104,10 +104,6 @@ export function createWattTimeProvider(opts: WattTimeOptions): ApiIntensityProvi
     maxRangeMs: WATTTIME_MAX_RANGE_MS,
     fallback: opts.fallback,
     secrets,
-    ...(opts.cache ? { cache: opts.cache } : {}),
-    ...(opts.now ? { now: opts.now } : {}),
-    ...(opts.onReport ? { onReport: opts.onReport } : {}),
-    ...(opts.refreshIntervalMs ? { refreshIntervalMs: opts.refreshIntervalMs } : {}),
-    ...(opts.baseBackoffMs ? { baseBackoffMs: opts.baseBackoffMs } : {}),
+    ...commonOptions(opts),
   });
 }

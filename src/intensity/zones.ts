@@ -65,6 +65,20 @@ export function listZones(): ZoneListing[] {
     .sort((a, b) => (a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : 0));
 }
 
+/**
+ * searchZones filters listZones by a search text, case-insensitive: a zone whose code starts with it
+ * ('US-CAL' → US-CAL-CISO, US-CAL-LDWP, …), whose name contains it ('germ' → DE), or that the text names as
+ * resolveZone reads it ('DEU' → DE). Exact code matches come first.
+ */
+export function searchZones(text: string): ZoneListing[] {
+  const q = text.trim().toLowerCase();
+  if (!q) return listZones();
+  const resolved = resolveZone(text);
+  const named = 'error' in resolved ? undefined : resolved.zone;
+  const hits = listZones().filter((z) => z.zone.toLowerCase().startsWith(q) || z.name.toLowerCase().includes(q) || z.zone === named);
+  return hits.sort((a, b) => Number(b.zone.toLowerCase() === q || b.zone === named) - Number(a.zone.toLowerCase() === q || a.zone === named));
+}
+
 function canonicalCode(code: string): string | undefined {
   if (ZONE_RECORDS.has(code)) return code;
   const alias = ALIASES.get(code);

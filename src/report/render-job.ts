@@ -1,5 +1,6 @@
 import { WORK_UNITS, type Work } from '../ledger/phases.js';
-import { formatCo2eKg, formatDuration, formatKwh, formatUtc, sig } from './format.js';
+import { formatDuration, formatUtc, sig } from './format.js';
+import { SI_UNITS, type ReportUnits } from './report-units.js';
 import type { Efficiency } from './job.js';
 import type { Report } from './types.js';
 
@@ -12,15 +13,18 @@ export interface JobBlock {
   rows: string[][];
 }
 
-/** jobBlocks are the report's "Phases" and "Work and efficiency" tables, when the job reported any. */
-export function jobBlocks(r: Report): JobBlock[] {
+/**
+ * jobBlocks are the report's "Phases" and "Work and efficiency" tables, when the job reported any; quantities
+ * in the rendering's units (SI prefixes on a terminal, kWh and kg in Markdown).
+ */
+export function jobBlocks(r: Report, u: ReportUnits = SI_UNITS): JobBlock[] {
   const out: JobBlock[] = [];
   if (r.attribution) {
     const a = r.attribution;
     out.push({
       kind: 'table', title: `Attribution (scope ${a.scope}, policy ${a.policy}: the job's share of each device; every figure above is the job's)`,
       header: ['Device', 'Job energy', 'Device energy', 'Job share'], right: [1, 2, 3],
-      rows: r.energy.byDevice.map((d) => [d.id, formatKwh(d.kwh), formatKwh(d.nodeKwh), `${sig((a.share[d.id] ?? 1) * 100, 3)}%`]),
+      rows: r.energy.byDevice.map((d) => [d.id, u.kwh(d.kwh), u.kwh(d.nodeKwh), `${sig((a.share[d.id] ?? 1) * 100, 3)}%`]),
     });
   }
   if (r.phases?.length) {
@@ -28,7 +32,7 @@ export function jobBlocks(r: Report): JobBlock[] {
       kind: 'table', title: 'Phases (windows the job reported; nested windows count in each)',
       header: ['Phase', 'From (UTC)', 'Duration', 'IT energy', 'CO2e location', 'Work', 'Efficiency'],
       right: [2, 3, 4],
-      rows: r.phases.map((p) => [p.name, formatUtc(p.startedAt), formatDuration(p.seconds), formatKwh(p.itKwh), formatCo2eKg(p.co2eLocationKg),
+      rows: r.phases.map((p) => [p.name, formatUtc(p.startedAt), formatDuration(p.seconds), u.kwh(p.itKwh), u.kg(p.co2eLocationKg),
         workWords(p.work), efficiencyWords(p.efficiency)]),
     });
     if (r.phasesByName && r.phasesByName.length < r.phases.length) {
@@ -36,7 +40,7 @@ export function jobBlocks(r: Report): JobBlock[] {
         kind: 'table', title: 'Phases by name',
         header: ['Phase', 'Windows', 'Duration', 'IT energy', 'CO2e location', 'Work', 'Efficiency'],
         right: [1, 2, 3, 4],
-        rows: r.phasesByName.map((p) => [p.name, String(p.windows), formatDuration(p.seconds), formatKwh(p.itKwh), formatCo2eKg(p.co2eLocationKg),
+        rows: r.phasesByName.map((p) => [p.name, String(p.windows), formatDuration(p.seconds), u.kwh(p.itKwh), u.kg(p.co2eLocationKg),
           workWords(p.work), efficiencyWords(p.efficiency)]),
       });
     }

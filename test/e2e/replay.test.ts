@@ -71,7 +71,7 @@ describe('wattprint replay', () => {
     const r = await runCli(['replay', fixture('watts_3h.csv'), ...carbon], env);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('By hour (UTC)');
-    expect(r.stdout).toContain('2024-01-01 02:00:00Z     0.4          0.44        100            0.044          0.033  csv: intensity_de_3h.csv (plain) (actual)');
+    expect(r.stdout).toContain('2024-01-01 02:00:00Z   400.0 Wh         440.0 Wh        100         44.0 g       33.0 g  csv: intensity_de_3h.csv (plain) (actual)');
   });
 
   it('answers bad input with one line naming file, line and column, and exit 2', async () => {

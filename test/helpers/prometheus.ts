@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -67,13 +67,21 @@ function hostPort(target: string): string {
 /** startPrometheus scrapes `targets` (loopback host:port or URLs) every scrapeIntervalSeconds. */
 export async function startPrometheus(opts: {
   targets: string[]; scrapeIntervalSeconds?: number; bearerToken?: string; binary?: string;
+  /** Rule files (recording and alerting rules) to load, evaluated every scrape interval. */
+  ruleFiles?: string[];
 }): Promise<RunningPrometheus> {
   const interval = `${opts.scrapeIntervalSeconds ?? 1}s`;
   const dir = mkdtempSync(join(tmpdir(), 'wattprint-prom-'));
   const targets = opts.targets.map((t) => `'${hostPort(t)}'`).join(', ');
   const auth = opts.bearerToken ? `    authorization:\n      credentials: '${opts.bearerToken}'\n` : '';
+  const rules = (opts.ruleFiles ?? []).map((file, i) => {
+    const copy = join(dir, `rules-${i}.yml`);
+    copyFileSync(file, copy);
+    return `  - '${copy}'\n`;
+  });
   writeFileSync(join(dir, 'prometheus.yml'),
     `global:\n  scrape_interval: ${interval}\n  evaluation_interval: ${interval}\n` +
+    (rules.length ? `rule_files:\n${rules.join('')}` : '') +
     `scrape_configs:\n  - job_name: wattprint\n    scrape_interval: ${interval}\n    scrape_timeout: ${interval}\n` +
     `${auth}    static_configs:\n      - targets: [${targets}]\n`);
   const port = await freePort();

@@ -36,10 +36,11 @@ describe('electricitymaps provider against a loopback fake', () => {
     await fake.close();
     db.close();
   });
-  const make = (reports: string[] = []) =>
+  // random: () => 0 takes the jitter out (each delay at its base), so the timings below are exact.
+  const make = (reports: string[] = [], random: () => number = () => 0) =>
     createElectricityMapsProvider({
       baseUrl: `${fake.baseUrl}/v3`, token: TOKEN, zone: 'DE', cache, now: () => NOW,
-      fallback: tableProvider('DE'), onReport: (line) => reports.push(line),
+      fallback: tableProvider('DE'), onReport: (line) => reports.push(line), random,
     });
 
   it('fetches latest, history and forecast with the auth-token header and answers per hour', async () => {
@@ -88,6 +89,28 @@ describe('electricitymaps provider against a loopback fake', () => {
     await provider.refresh(NOW + 600_000);
     expect(provider.status().state).toBe('ok');
     expect(provider.lookup(H(12, 30)).gramsPerKwh).toBe(320);
+  });
+
+  it('spreads retries and refreshes with jitter, never earlier than Retry-After or the backoff', async () => {
+    fake.handler = () => ({ status: 429, json: { message: 'rate limited' }, headers: { 'retry-after': '600' } });
+    // Eight nodes of one job, hitting the rate limit at the same second, with real random numbers.
+    const nodes = Array.from({ length: 8 }, () => make([], Math.random));
+    for (const node of nodes) await node.refresh(NOW);
+    const retries = nodes.map((n) => n.status().nextTryMs! - NOW);
+    for (const ms of retries) {
+      expect(ms).toBeGreaterThanOrEqual(600_000);
+      expect(ms).toBeLessThan(900_000); // at most half the delay again
+    }
+    expect(new Set(retries).size).toBeGreaterThan(4); // not in step
+    // The bounds of the jitter, exactly: random 0 is the delay itself, random → 1 is 1.5 × the delay.
+    const late = make([], () => 0.999999);
+    await late.refresh(NOW);
+    expect(late.status().nextTryMs).toBe(NOW + 900_000);
+    // A successful refresh comes back after 15 min plus up to a tenth.
+    fake.handler = (req) => ok(req.url);
+    const fine = make([], () => 0.5);
+    await fine.refresh(NOW);
+    expect(fine.status().nextTryMs).toBe(NOW + 15 * 60_000 * 1.05);
   });
 
   it('doubles the backoff on repeated 5xx', async () => {

@@ -99,3 +99,27 @@ export function longReport(n: number): Report {
   }));
   return r;
 }
+
+/**
+ * scaledReport is demoReport run for `factor` of its time at the same power (1e-4: 0.9 s instead of 2.5 h):
+ * every energy, CO2e and duration scales, power and intensity do not — the tiny figures a short test run gives.
+ */
+export function scaledReport(r: Report, factor: number): Report {
+  const d = r.disclosure;
+  // The uncertainty and embodied sections are not scaled: the scaled report leaves them out.
+  const { uncertainty: _u, embodied: _e, ...rest } = r;
+  return {
+    ...rest,
+    durationSeconds: r.durationSeconds * factor,
+    energy: {
+      itKwh: r.energy.itKwh * factor, facilityKwh: r.energy.facilityKwh * factor, nodeItKwh: r.energy.nodeItKwh * factor,
+      byDevice: r.energy.byDevice.map((x) => ({ ...x, kwh: x.kwh * factor, nodeKwh: x.nodeKwh * factor })),
+    },
+    co2e: { locationKg: r.co2e.locationKg * factor, marketKg: r.co2e.marketKg * factor },
+    disclosure: { ...d, hours: d.hours * factor, mwh: d.mwh * factor, tCo2e: d.tCo2e * factor, tCo2eMarket: d.tCo2eMarket * factor },
+    hourly: r.hourly.map((p) => ({
+      ...p, itKwh: p.itKwh * factor, facilityKwh: p.facilityKwh * factor, co2eLocationKg: p.co2eLocationKg * factor, co2eMarketKg: p.co2eMarketKg * factor,
+    })),
+    gaps: [],
+  };
+}

@@ -90,11 +90,14 @@ describe('uncertainty in every format of a real replay', () => {
     expect(report.uncertainty!.itKwh).toEqual({ low: expect.closeTo(1.2 * 0.95, 12), high: expect.closeTo(1.2 * 1.05, 12) });
     expect(report.uncertainty!.co2eLocationKg.low * 1000).toBeCloseTo(1.32 * g * 0.5 * 0.95, 9);
     expect(report.uncertainty!.co2eLocationKg.high * 1000).toBeCloseTo(1.32 * g * 1.5 * 1.05, 9);
+    // The table shows SI-prefixed figures with the range in the same unit; Markdown keeps kg and kWh.
+    const { formatCo2eKg, formatKwh } = await import('../../src/report/format.js');
+    const bare = (text: string) => text.slice(0, text.lastIndexOf(' '));
+    const [lowKg, highKg] = [1.32 * g * 0.5 * 0.95 / 1000, 1.32 * g * 1.5 * 1.05 / 1000];
+    expect(renderReport(report, 'table')).toContain(`CO2e location-based  ${formatCo2eKg(1.32 * g / 1000)} (${bare(formatCo2eKg(lowKg))}–${formatCo2eKg(highKg)})`);
+    expect(renderReport(report, 'table')).toContain(`IT energy            ${formatKwh(1.2)} (${bare(formatKwh(1.14))}–${formatKwh(1.26)})`);
     const kg = (x: number) => Number((x / 1000).toPrecision(3)).toString();
-    const range = `${kg(1.32 * g * 0.5 * 0.95)}–${kg(1.32 * g * 1.5 * 1.05)}`;
-    expect(renderReport(report, 'table')).toContain(`CO2e location-based  ${kg(1.32 * g)} kg (${range})`);
-    expect(renderReport(report, 'table')).toContain('IT energy            1.2 kWh (1.14–1.26)');
-    expect(renderReport(report, 'markdown')).toContain(`| CO2e location-based | ${kg(1.32 * g)} kg (${range}) |`);
+    expect(renderReport(report, 'markdown')).toContain(`| CO2e location-based | ${kg(1.32 * g)} kg (${kg(1.32 * g * 0.5 * 0.95)}–${kg(1.32 * g * 1.5 * 1.05)} kg) |`);
     expect(JSON.parse(renderReport(report, 'json')).uncertainty.itKwh.high).toBeCloseTo(1.26, 12);
     const csv = renderReport(report, 'csv').split('\n');
     const header = csv[0]!.split(',');
