@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { replayTrace } from '../../src/sources/replay.js';
+import { constantProvider } from '../../src/intensity/constant.js';
 import { Integrator } from '../../src/ledger/integrator.js';
 import { counterDecreaseNote, counterDecreases } from '../../src/sources/counter-decrease.js';
 import { parseTrace, type ParsedTrace } from '../../src/sources/replay-parse.js';
@@ -58,5 +60,17 @@ describe('counter range in replayed traces (issue 10, defect 5)', () => {
     expect(() => parseTrace('timestamp,device,watts,max_joules\n1,gpu0,1,10\n', 't.csv')).toThrow("t.csv:1: column 'max_joules' is a counter's range: it goes with 'timestamp,device,joules_total'");
     expect(() => parseTrace('timestamp,device,watts\n1,gpu0,1\n', 't.csv', { counterRangeJoules: 5 })).toThrow('t.csv: --counter-range applies to counter traces (joules_total), not to watts');
     expect(() => parseTrace('timestamp,device,joules_total\n1,gpu0,7\n', 't.csv', { counterRangeJoules: 5 })).toThrow("t.csv: device 'gpu0' reads 7 J at 1970-01-01T00:00:01.000Z, above --counter-range 5 J: check the range");
+  });
+});
+
+describe('replay of a wrapping counter trace', () => {
+  const settings = { runId: 'r', fileName: 'rapl.csv', pue: { value: 1, source: 'flag' }, intensity: constantProvider(100), market: {} };
+  it('unwraps with the range and counts a bare decrease as a reset, saying what may be missing', () => {
+    const withRange = replayTrace(parseTrace(WRAPPED, 'rapl.csv'), settings).report;
+    expect(withRange.energy.itKwh * 3.6e6).toBeCloseTo(7_500, 6);
+    const plain = WRAPPED.replace(',max_joules', '').replace(new RegExp(`,${RANGE}`, 'g'), '');
+    const bare = replayTrace(parseTrace(plain, 'rapl.csv'), settings).report;
+    expect(bare.energy.itKwh * 3.6e6).toBeCloseTo(5_000 + 260_500 + 2_500 - RANGE, 6);
+    expect(bare.notes.some((n) => n.startsWith('package-0: counter went from 260500 J') && n.includes('--counter-range'))).toBe(true);
   });
 });
