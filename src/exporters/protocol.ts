@@ -6,8 +6,9 @@ export const PROTOCOL_VERSION = 1;
 /**
  * PROTOCOL_REVISION counts additions within v1 (fields a v1 client may ignore), sent as `rev` in the snapshot
  * message. 2: `history` carries energy, CO2e and grid intensity per tick besides power (PROTOCOL.md, "Revisions").
+ * 3: ticks carry the job's `work` counters and `phases` (open ones and the latest closed ones) when it reports them.
  */
-export const PROTOCOL_REVISION = 2;
+export const PROTOCOL_REVISION = 3;
 
 /** TickDevice is one device's line in a tick message (power in watts, run energy in joules). */
 export interface TickDevice {
@@ -33,6 +34,10 @@ export interface TickMessage {
   intensityGramsPerKwh: number;
   pue: number;
   projected?: Snapshot['projected'];
+  /** The job's cumulative work counters (rev 3). */
+  work?: Snapshot['work'];
+  /** The job's phases: open ones and the latest closed ones (rev 3). */
+  phases?: Snapshot['phases'];
 }
 
 /**
@@ -87,6 +92,8 @@ export function tickMessage(s: Snapshot): TickMessage {
     intensityGramsPerKwh: s.intensityGramsPerKwh, pue: s.pue,
   };
   if (s.projected) msg.projected = { ...s.projected };
+  if (s.work) msg.work = { ...s.work };
+  if (s.phases) msg.phases = s.phases;
   return msg;
 }
 

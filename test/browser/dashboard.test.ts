@@ -196,4 +196,40 @@ describe.skipIf(!hasChromium)('live dashboard in headless Chromium', () => {
     expect(errors).toEqual([]);
     await page.close();
   });
+
+  it('shows the job\'s phases as bands and a table, and its efficiency per token', async () => {
+    const base = make(40);
+    const at = Date.parse(base.at);
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const withJob: Snapshot = {
+      ...base, work: { steps: 400, samples: 12_800, tokens: 6_553_600 },
+      phases: [
+        { id: 'a', name: 'train', startedAt: iso(at - 30_000), endedAt: iso(at - 10_000), itEnergyJoules: 6600, co2eGrams: 0.3 },
+        { id: 'b', name: 'eval', startedAt: iso(at - 10_000), itEnergyJoules: 3300, co2eGrams: 0.15 },
+      ],
+    };
+    const jobServer = await startLiveServer({ host: '127.0.0.1', port: 0, getSnapshot: () => withJob });
+    for (let t = 1; t <= 40; t++) jobServer.publish({ ...make(t), ...(t === 40 ? { work: withJob.work, phases: withJob.phases } : {}) });
+    const { page } = await newPage();
+    try {
+      await page.goto(`${jobServer.url}/`);
+      await page.waitForFunction(() => document.getElementById('conn')?.dataset.state === 'open');
+      await expect.poll(() => page.locator('#phases tbody tr').count()).toBe(2);
+      const rows = await page.locator('#phases tbody tr').allTextContents();
+      expect(rows[0]).toContain('eval (open)');
+      expect(rows[1]).toContain('train');
+      expect(rows[1]).toContain(formatEnergyJoules(6600));
+      expect(await page.textContent('#phase-legend')).toBe('(bands: eval, train)');
+      expect(await page.isVisible('#efficiency-card')).toBe(true);
+      // 40 ticks × 330 J over 6,553,600 tokens
+      expect(await page.textContent('#efficiency')).toBe(`${Number((withJob.itEnergyJoules / 6_553_600).toPrecision(3))} J/token`);
+      expect(await page.textContent('#efficiency-sub')).toContain('6,554,000 tokens');
+      mkdirSync(TMP, { recursive: true });
+      await page.locator('#chart').screenshot({ path: join(TMP, 'dashboard-phases.png') });
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+      await jobServer.close();
+    }
+  });
 });

@@ -14,10 +14,37 @@
   const TOTAL_COLORS = ['#58a6ff', '#39c5cf', '#e5a50a'];
   const INTENSITY_COLOR = '#d2a8ff';
 
+  // Phase bands on the power chart: one translucent colour per phase name.
+  const PHASE_COLORS = ['rgba(88,166,255,0.14)', 'rgba(229,165,10,0.16)', 'rgba(210,168,255,0.16)', 'rgba(76,195,138,0.14)', 'rgba(255,123,114,0.14)'];
+
   const state = {
     snapshot: null, deviceIds: [], power: [[]], totals: [[], [], [], []], intensity: [[], []],
-    chart: {}, retryMs: 500, token: tokens.initial(),
+    chart: {}, retryMs: 500, token: tokens.initial(), phases: [], phaseNames: [], nowMs: 0,
   };
+
+  function phaseColor(name) {
+    if (!state.phaseNames.includes(name)) state.phaseNames.push(name);
+    return PHASE_COLORS[state.phaseNames.indexOf(name) % PHASE_COLORS.length];
+  }
+
+  // drawPhaseBands shades each phase window behind the power lines (an open phase runs to the latest tick).
+  function drawPhaseBands(u) {
+    if (!state.phases.length) return;
+    const { ctx } = u;
+    const top = u.bbox.top;
+    const height = u.bbox.height;
+    ctx.save();
+    for (const p of state.phases) {
+      const from = Date.parse(p.startedAt) / 1000;
+      const to = (p.endedAt ? Date.parse(p.endedAt) : state.nowMs) / 1000;
+      const x0 = Math.max(u.bbox.left, u.valToPos(from, 'x', true));
+      const x1 = Math.min(u.bbox.left + u.bbox.width, u.valToPos(to, 'x', true));
+      if (!(x1 > x0)) continue;
+      ctx.fillStyle = phaseColor(p.name);
+      ctx.fillRect(x0, top, x1 - x0, height);
+    }
+    ctx.restore();
+  }
 
   const $ = (id) => document.getElementById(id);
   const setText = (id, text) => { $(id).textContent = text; };
@@ -44,6 +71,7 @@
     if (state.chart.power) state.chart.power.destroy();
     state.chart.power = charts.create($('chart'), {
       height: 260, series: power, scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+      hooks: { drawClear: [drawPhaseBands] },
       axes: [axis, Object.assign({}, axis, { size: 70, values: charts.axisValues(fmt.powerWatts) })],
     }, state.power);
   }
@@ -186,6 +214,47 @@
     }
   }
 
+  // renderJob shows the job's phases (table, bands, the chart's legend of names) and its efficiency.
+  function renderJob(m) {
+    state.nowMs = Date.parse(m.at);
+    if (m.phases) {
+      state.phases = m.phases;
+      $('phases-panel').hidden = false;
+      const body = $('phases').tBodies[0];
+      body.textContent = '';
+      for (const p of m.phases.slice().reverse()) {
+        const from = Date.parse(p.startedAt);
+        const seconds = ((p.endedAt ? Date.parse(p.endedAt) : state.nowMs) - from) / 1000;
+        const tr = document.createElement('tr');
+        const cells = [`${p.name}${p.endedAt ? '' : ' (open)'}`, fmt.clock(from), fmt.duration(seconds), fmt.energyJoules(p.itEnergyJoules), fmt.massGrams(p.co2eGrams)];
+        cells.forEach((text, i) => {
+          const td = document.createElement('td');
+          if (i === 0) {
+            const sw = document.createElement('span');
+            sw.className = 'swatch';
+            sw.style.background = phaseColor(p.name).replace(/[\d.]+\)$/, '0.9)');
+            td.append(sw);
+          }
+          td.append(text);
+          if (i >= 2) td.className = 'num';
+          tr.append(td);
+        });
+        body.append(tr);
+      }
+      setText('phase-legend', `(bands: ${state.phaseNames.join(', ')})`);
+      if (state.chart.power) state.chart.power.redraw(false, false);
+    }
+    const w = m.work;
+    const joules = m.itEnergyJoules;
+    const per = w && (w.tokens > 0 ? ['token', w.tokens] : w.samples > 0 ? ['sample', w.samples] : w.steps > 0 ? ['step', w.steps] : null);
+    if (per) {
+      $('efficiency-card').hidden = false;
+      setValue('efficiency', `${fmt.sig(joules / per[1], 3)} J/${per[0]}`);
+      const words = ['steps', 'samples', 'tokens'].filter((k) => w[k] !== undefined).map((k) => `${fmt.sig(w[k], 4)} ${k}`);
+      setText('efficiency-sub', `${words.join(' · ')}${w.tokens > 0 ? ` · ${fmt.massGrams((m.co2eGrams.location / w.tokens) * 1e6)} CO2e per 1M tokens` : ''}`);
+    }
+  }
+
   function onSnapshot(msg) {
     const s = msg.snapshot;
     state.snapshot = s;
@@ -195,6 +264,7 @@
     setHistory(msg.history);
     renderTotals(s);
     renderDevices(s.devices);
+    renderJob(s);
   }
 
   function onMessage(ev) {
@@ -202,7 +272,7 @@
     try { msg = JSON.parse(ev.data); } catch { return; }
     if (msg.v !== 1) return;
     if (msg.type === 'snapshot') onSnapshot(msg);
-    else if (msg.type === 'tick' && state.snapshot) { appendPoint(msg); renderTotals(msg); renderDevices(msg.devices); }
+    else if (msg.type === 'tick' && state.snapshot) { appendPoint(msg); renderTotals(msg); renderDevices(msg.devices); renderJob(msg); }
     else if (msg.type === 'run_end') setStatus('ended');
     else if (msg.type === 'run_start') { setStatus('running'); setText('run-id', msg.runId); }
   }

@@ -31,7 +31,8 @@
       return null;
     }
     const hooks = { ready: [pinLegend], setData: [pinLegend], setCursor: [pinLegend] };
-    return new root.uPlot(Object.assign({ width: Math.max(300, el.clientWidth), height: 240, hooks }, opts), data, el);
+    for (const [name, fns] of Object.entries(opts.hooks || {})) hooks[name] = (hooks[name] || []).concat(fns);
+    return new root.uPlot(Object.assign({ width: Math.max(300, el.clientWidth), height: 240 }, opts, { hooks }), data, el);
   }
 
   function resize(chart, el) {
