@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { fraction, label, list, listenAddress, nonNegativeNumber, positiveNumber, pueValue } from './parse.js';
+import { allowedHost, fraction, label, list, listenAddress, nonNegativeNumber, positiveNumber, pueValue } from './parse.js';
 
 /** defaultDbPath is $WATTPRINT_DB's fallback: $XDG_DATA_HOME/wattprint/wattprint.db or ~/.local/share/wattprint/wattprint.db. */
 export function defaultDbPath(env: NodeJS.ProcessEnv): string {
@@ -69,6 +69,7 @@ export function addTrackingOptions(cmd: Command): Command {
     .addOption(new Option('--no-listen', 'serve nothing'))
     .addOption(opt('--token <token>', 'bearer token required by /metrics, /ws and the dashboard (needed to listen beyond loopback)'))
     .addOption(opt('--insecure', 'allow listening beyond loopback without --token'))
+    .addOption(opt('--allowed-host <name>', 'another name (NAME or NAME:PORT) requests may give in their Host header; other names get 403 (repeatable)').argParser(allowedHost))
     .addOption(opt('--pushgateway <url>', 'push final totals to this Prometheus Pushgateway when the run ends'))
     .addOption(opt('--expected-duration <seconds>', 'expected run length, for projections').argParser(positiveNumber('--expected-duration')))
     .addOption(opt('--report-file <path>', 'also write the final report here (.json, .md, .csv, else text)'))

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { parseHostPort } from '../src/exporters/auth.js';
 
 /** positiveNumber parses a number > 0 ('0.5', '2'). */
 export function positiveNumber(what: string) {
@@ -63,4 +64,13 @@ export function listenAddress(value: string): ListenAddress {
 /** list parses a comma-separated list, accumulating repeats. */
 export function list(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+/** allowedHost parses --allowed-host NAME or NAME:PORT ([v6] for IPv6), accumulating repeats. */
+export function allowedHost(value: string, previous: string[] = []): string[] {
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const name of names) {
+    if (!parseHostPort(name)) throw new InvalidArgumentError(`--allowed-host takes a host name such as wattprint.example or wattprint.example:8080, got '${name}'.`);
+  }
+  return [...previous, ...names];
 }

@@ -28,6 +28,7 @@ export interface TrackingFlags extends CarbonFlags {
   listenIsDefault?: boolean;
   token?: string;
   insecure?: boolean;
+  allowedHost?: string[];
   pushgateway?: string;
   expectedDuration?: number;
   reportFile?: string;
@@ -99,7 +100,7 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
     if (flags.listen) {
       const live = tracker;
       const serve = (port: number) => startLiveServer({
-        host: flags.listen ? flags.listen.host : '127.0.0.1', port, token: flags.token, insecure: flags.insecure,
+        host: flags.listen ? flags.listen.host : '127.0.0.1', port, token: flags.token, insecure: flags.insecure, allowedHosts: flags.allowedHost,
         getSnapshot: () => live.snapshot,
         onProgress: (p) => {
           if (p.fraction !== undefined) live.setProgress(p.fraction, p.step !== undefined ? 'POST /api/progress steps' : 'POST /api/progress fraction');
