@@ -20,6 +20,7 @@ export interface ReplayFlags extends CarbonFlags {
   format: ReportFormat;
   json?: boolean;
   compare?: string | true;
+  skipBadRows?: boolean;
 }
 
 /**
@@ -27,7 +28,7 @@ export interface ReplayFlags extends CarbonFlags {
  * src/replay.ts) and prints the same report `wattprint report` prints. Nothing is stored.
  */
 export async function replayCommand(file: string, flags: ReplayFlags, env: NodeJS.ProcessEnv): Promise<number> {
-  const trace = readTrace(file);
+  const trace = readTrace(file, flags.skipBadRows === true);
   // Fetching sources are asked once, up front: a replay is usually of the past, which their history covers.
   const carbon = await setupCarbon(flags, { env, firstFetchMs: 20_000 });
   const fileName = basename(file);
@@ -35,6 +36,10 @@ export async function replayCommand(file: string, flags: ReplayFlags, env: NodeJ
     runId: flags.runId ?? `replay-${fileName.replace(/\.[^.]*$/, '')}`, fileName, pue: carbon.pue, intensity: carbon.intensity,
     market: carbon.market, ...(carbon.zone ? { zone: carbon.zone } : {}), ...(flags.interval ? { intervalSeconds: flags.interval } : {}),
   });
+  if (trace.badRows) {
+    const { count, first } = trace.badRows;
+    report.notes.push(`${count} bad row${count === 1 ? '' : 's'} of ${fileName} left out (--skip-bad-rows); the first: ${first}`);
+  }
   if (flags.compare !== undefined) {
     const zones = parseZoneList(typeof flags.compare === 'string' ? flags.compare : undefined);
     report.counterfactuals = compareCli(() => compareZones(minutes, zones, report.pue));
@@ -43,7 +48,7 @@ export async function replayCommand(file: string, flags: ReplayFlags, env: NodeJ
   return 0;
 }
 
-function readTrace(file: string): ParsedTrace {
+function readTrace(file: string, skipBadRows: boolean): ParsedTrace {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -52,10 +57,12 @@ function readTrace(file: string): ParsedTrace {
     throw new UsageError(`cannot read trace ${file}: ${why}; give a CSV with a header 'timestamp,device,watts' or 'timestamp,device,joules_total'`);
   }
   try {
-    return parseTrace(text, file);
+    return parseTrace(text, file, { skipBadRows });
   } catch (err) {
-    if (err instanceof CsvInputError) throw new UsageError(err.message);
-    throw err;
+    if (!(err instanceof CsvInputError)) throw err;
+    // A bad row (it has a column) can be left out; a bad header cannot.
+    const hint = !skipBadRows && err.columnNumber !== undefined ? ' (or pass --skip-bad-rows to leave such rows out)' : '';
+    throw new UsageError(`${err.message}${hint}`);
   }
 }
 
@@ -66,7 +73,8 @@ export function register(program: Command, { env, done }: CommandContext): void 
     .argument('<file>', 'the trace')
     .option('--run-id <id>', 'name of the replayed run in the report (default: replay-FILE)')
     .option('--interval <seconds>', 'poll interval of the trace for the gap rule (default: each device\'s own median spacing)', positiveNumber('--interval')))
-    .option('--json', 'JSON output (same as --format json)');
+    .option('--json', 'JSON output (same as --format json)')
+    .option('--skip-bad-rows', 'leave out malformed rows (counted in the report\'s notes) instead of stopping at the first');
   addUkRegionOption(addCompareOption(addCarbonOptions(replay)))
     .action(async (file: string, opts) => done(await replayCommand(file, opts, env)));
 }
