@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { allowedHost, fraction, label, list, listenAddress, nonNegativeNumber, positiveNumber, pueValue } from './parse.js';
+import { allowedHost, fraction, intervalSeconds, label, list, listenAddress, nonNegativeNumber, positiveNumber, pueValue } from './parse.js';
 
 /** defaultDbPath is $WATTPRINT_DB's fallback: $XDG_DATA_HOME/wattprint/wattprint.db or ~/.local/share/wattprint/wattprint.db. */
 export function defaultDbPath(env: NodeJS.ProcessEnv): string {
@@ -62,9 +62,9 @@ export function addTrackingOptions(cmd: Command): Command {
   addHardwareOptions(cmd);
   addCarbonOptions(cmd);
   return cmd
-    .addOption(opt('--interval <seconds>', 'seconds between readings (fractions allowed)').argParser(positiveNumber('--interval')).default(1))
+    .addOption(opt('--interval <seconds>', 'seconds between readings, 0.05 to 3600 (fractions allowed)').argParser(intervalSeconds).default(1))
     .addOption(opt('--run-id <id>', 'run id (default: slurm-$SLURM_JOB_ID, torchelastic-$TORCHELASTIC_RUN_ID, else generated); an existing id resumes that run'))
-    .addOption(opt('--label <key=value>', 'label the run (repeatable)').argParser(label))
+    .addOption(opt('--label <key=value>', 'label the run (repeatable; at most 64, keys ≤ 100 and values ≤ 256 characters)').argParser(label))
     .addOption(opt('--listen <host:port>', 'serve /metrics, /ws and the dashboard here').argParser(listenAddress).default(listenAddress('127.0.0.1:9477'), '127.0.0.1:9477'))
     .addOption(new Option('--no-listen', 'serve nothing'))
     .addOption(opt('--token <token>', 'bearer token required by /metrics, /ws and the dashboard (needed to listen beyond loopback)'))
