@@ -27,6 +27,9 @@ export interface TrackingFlags extends CarbonFlags {
   /** True when --listen was not given (flag, env or config): a taken default port falls back to a free one. */
   listenIsDefault?: boolean;
   token?: string;
+  /** A line to print before starting: the token was given in argv, where `ps` shows it. */
+  tokenWarning?: string;
+  tokenFile?: string;
   insecure?: boolean;
   allowedHost?: string[];
   pushgateway?: string;
@@ -78,6 +81,7 @@ export function collectorContext(flags: Pick<TrackingFlags, 'sysfs' | 'procfs' |
 
 /** startSession opens the store, probes collectors, resolves carbon factors, starts tracking and serving. */
 export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv, command?: string): Promise<Session> {
+  if (flags.tokenWarning && !flags.quiet) process.stderr.write(`wattprint: ${flags.tokenWarning}\n`);
   if (flags.reportFile) checkWritable(flags.reportFile);
   const ctx = collectorContext(flags, env);
   const cloud = await detectCloud({ sysfsRoot: flags.sysfs, metadataUrl: flags.metadataUrl, env });

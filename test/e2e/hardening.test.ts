@@ -81,3 +81,59 @@ describe('bounds on --interval and --label', () => {
     expect([ok.code, ok.stderr]).toEqual([0, '']);
   });
 });
+
+describe('tokens: --token-file and WATTPRINT_TOKEN for run and agent', () => {
+  /** A job that asks its tracker for /api/snapshot with each bearer token given ('-' for none). */
+  const TOKEN_PROBE = `
+const url = process.env.WATTPRINT_URL;
+(async () => {
+  const out = [];
+  for (const t of process.argv.slice(1)) {
+    const res = await fetch(url + '/api/snapshot', t === '-' ? {} : { headers: { authorization: 'Bearer ' + t } });
+    out.push(res.status);
+  }
+  console.log(out.join(','));
+})();
+`;
+  const job = (...tokens: string[]) => ['--listen', '127.0.0.1:0', '--', node, '-e', TOKEN_PROBE, ...tokens];
+  const env = (extra: Record<string, string> = {}) => ({ PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C', ...extra });
+
+  it('reads the token from the first line of --token-file, trimmed, and prints no warning', async () => {
+    writeTree(dir, { 'token.txt': '  s3cret-from-file \r\nsecond line is not the token\n' });
+    const r = await runCli(['run', ...common, '--token-file', join(dir, 'token.txt'), '--run-id', 'token-file', '--quiet',
+      ...job('s3cret-from-file', '-', 'second line is not the token')], env());
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, '200,401,401\n', '']);
+  });
+
+  it('takes WATTPRINT_TOKEN and WATTPRINT_TOKEN_FILE from the environment without a warning', async () => {
+    const a = await runCli(['run', ...common, '--run-id', 'token-env', ...job('env-token', '-')], env({ WATTPRINT_TOKEN: 'env-token' }));
+    expect([a.code, a.stdout]).toEqual([0, '200,401\n']);
+    expect(a.stderr).not.toContain('warning');
+    writeTree(dir, { 'token2.txt': 'file-token\n' });
+    const b = await runCli(['run', ...common, '--run-id', 'token-env-file', '--quiet', ...job('file-token', '-')], env({ WATTPRINT_TOKEN_FILE: join(dir, 'token2.txt') }));
+    expect([b.code, b.stdout, b.stderr]).toEqual([0, '200,401\n', '']);
+  });
+
+  it('still takes --token T from argv, with one warning line that ps shows it', async () => {
+    const r = await runCli(['run', ...common, '--token', 'argv-token', '--run-id', 'token-argv', ...job('argv-token')], env());
+    expect([r.code, r.stdout]).toEqual([0, '200\n']);
+    const warnings = r.stderr.split('\n').filter((l) => l.includes('warning'));
+    expect(warnings).toEqual(['wattprint: warning: --token is visible to every user of this machine in `ps`; pass --token-file PATH or set WATTPRINT_TOKEN instead']);
+  });
+
+  it('refuses an unreadable or empty token file, and two tokens at once, in one line, exit 2, before the job starts', async () => {
+    writeTree(dir, { 'empty-token.txt': '\nsecret on line 2\n' });
+    const cases: [string[], string][] = [
+      [['--token-file', join(dir, 'nope.txt')], `wattprint: cannot read --token-file ${join(dir, 'nope.txt')}: no such file; give a file holding the token on its first line\n`],
+      [['--token-file', dir], `wattprint: cannot read --token-file ${dir}: it is a folder; give a file holding the token on its first line\n`],
+      [['--token-file', join(dir, 'empty-token.txt')], `wattprint: --token-file ${join(dir, 'empty-token.txt')} has no token on its first line: write the token there\n`],
+      [['--token', 'a', '--token-file', join(dir, 'empty-token.txt')], 'wattprint: both a token and a token file are given: keep --token-file PATH (or WATTPRINT_TOKEN) and drop the other\n'],
+    ];
+    for (const [args, stderr] of cases) {
+      const r = await runCli(['run', ...common, '--no-listen', ...args, '--', node, '-e', 'console.log("job ran")'], env());
+      expect([r.code, r.stdout, r.stderr]).toEqual([2, '', stderr]);
+    }
+    const agent = await runCli(['agent', ...common, '--no-listen', '--token-file', join(dir, 'nope.txt')], env());
+    expect([agent.code, agent.stderr.trim().split('\n').length]).toEqual([2, 1]);
+  });
+});
