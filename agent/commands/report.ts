@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { reportPrometheusCommand } from './report-prometheus.js';
 import { compareZones, parseZoneList } from '../../src/carbon/compare.js';
 import { loadReport } from '../../src/report/load.js';
@@ -10,7 +11,7 @@ import type { RunRow } from '../../src/store/rows.js';
 import type { Store } from '../../src/store/store.js';
 import { setupCarbon, type CarbonFlags } from '../carbon-setup.js';
 import { UsageError } from '../errors.js';
-import { openStoreForReading } from '../open-store.js';
+import { isWritable, openStoreForReading } from '../open-store.js';
 import type { ReportFormat } from '../../src/report/render.js';
 import { addCarbonOptions, addDbOption, defaultDbPath } from '../options.js';
 import { addCompareOption, addFormatOption, addUkRegionOption, compareCli, type CommandContext } from './shared.js';
@@ -39,13 +40,20 @@ export function findRunOrThrow(store: Store, runId: string | undefined): RunRow 
  * --restate recomputes and stores a new restatement first; --compare adds counterfactual zones.
  */
 export async function reportCommand(runId: string | undefined, flags: ReportFlags, env: NodeJS.ProcessEnv = {}): Promise<number> {
+  // A restatement is stored next to the tracked figures, so --restate writes; say so before any work.
+  if (flags.restate && existsSync(flags.db) && !isWritable(flags.db)) throw readOnlyRestate(flags.db);
   const store = openStoreForReading(flags.db);
   try {
     const run = findRunOrThrow(store, runId);
     let report: Report;
     if (flags.restate) {
       const restatement = await restateRun(store, run, flags, env);
-      saveRestatement(store.db, run.runKey, restatement);
+      try {
+        saveRestatement(store.db, run.runKey, restatement);
+      } catch (err) {
+        if (/^SQLITE_(READONLY|CANTOPEN|PERM)/.test(String((err as { code?: string }).code))) throw readOnlyRestate(flags.db);
+        throw err;
+      }
       report = restatedReport(store, run, restatement);
     } else {
       const latest = latestRestatement(store.db, run.runKey);
@@ -59,6 +67,11 @@ export async function reportCommand(runId: string | undefined, flags: ReportFlag
   } finally {
     store.close();
   }
+}
+
+function readOnlyRestate(path: string): UsageError {
+  return new UsageError(`cannot restate: database ${path} is read-only to you, and --restate stores the new figures in it; ` +
+    'run it with write access, or leave out --restate to read the run as it is');
 }
 
 function compareList(compare: string | true | undefined): string | undefined {
