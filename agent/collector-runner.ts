@@ -19,6 +19,7 @@ export class CollectorRunner {
     try {
       const result = await withTimeout(this.collector.read(final ? { final } : undefined), this.timeoutMs);
       for (const d of result.dropped ?? []) this.count(d.reason, d.message);
+      for (const r of result.recovered ?? []) this.count(r.reason, r.message);
       this.status.up = true;
       return result;
     } catch (err) {

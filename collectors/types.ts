@@ -23,6 +23,8 @@ export interface CollectorContext {
   env: Readonly<Record<string, string | undefined>>;
   /** Simulated device count for the 'sim' collector (bench and tests). */
   simDevices?: number;
+  /** Monotonic clock in ms for collectors' own timing (counter files' reopen checks); tests inject one. */
+  nowMs?: () => number;
 }
 
 /** ReadOptions: `final` is the run's last reading — a collector that skips slow counter reads must not skip it. */

@@ -53,4 +53,9 @@ export interface DroppedReading {
 export interface ReadResult {
   readings: Reading[];
   dropped?: DroppedReading[];
+  /**
+   * Faults the collector recovered from without losing the reading (a counter file reopened after it was
+   * replaced): counted by reason like dropped readings, but the reading is in `readings`.
+   */
+  recovered?: DroppedReading[];
 }
