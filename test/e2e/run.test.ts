@@ -70,7 +70,7 @@ describe('wattprint run', () => {
 
   it('answers bad input with one line on stderr, exit 2, never a stack trace', async () => {
     const cases: [string[], RegExp][] = [
-      [['run', '--interval', 'abc', '--', 'true'], /--interval must be a number greater than 0, got 'abc'/],
+      [['run', '--interval', 'abc', '--', 'true'], /--interval must be a number of seconds from 0.05 to 3600, got 'abc'/],
       [['run', '--frobnicate', '--', 'true'], /unknown option '--frobnicate'/],
       [['run', ...common, '--zone', 'DEE', '--', 'true'], /unknown zone 'DEE': did you mean/],
       [['run', ...common, '--collectors', 'gpu-magic', '--', 'true'], /unknown collector 'gpu-magic'/],
