@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { renderReport } from '../../src/report/render.js';
 import { UsageError } from '../errors.js';
-import { announce, startSession, type TrackingFlags } from '../session.js';
+import { announce, prepareSession, type TrackingFlags } from '../session.js';
 import { TerminalStatus } from '../status-line.js';
 import { findExecutable } from '../which.js';
 import { addTrackingOptions } from '../options.js';
@@ -22,15 +22,17 @@ export async function runCommand(argv: string[], flags: TrackingFlags, env: Node
   if (!command) throw new UsageError('wattprint run needs a command: wattprint run [options] -- python train.py');
   const executable = findExecutable(command, env);
   if (!executable) throw new UsageError(`command not found: '${command}': check the spelling, or give its full path`, 127);
-  const session = await startSession(flags, env, argv.join(' '));
-  if (!flags.quiet) announce(session);
-  const status = !flags.quiet && process.stderr.isTTY ? new TerminalStatus(process.stderr) : undefined;
-  status?.update(session.tracker.snapshot);
-  const redraw = status ? setInterval(() => status.update(session.tracker.snapshot), Math.max(1000, flags.interval * 1000)) : undefined;
-  redraw?.unref();
+  const pending = await prepareSession(flags, env, argv.join(' '));
+  if (!flags.quiet) announce(pending);
+  // The job starts now; the collectors are probed beside it (each within 2 s), so a hung tool never holds it up.
   // The job can find its tracker: report progress to $WATTPRINT_URL/api/progress, label logs with the run id.
-  const childEnv = { ...env, WATTPRINT_JOB_RUN_ID: session.tracker.run.runId, ...(session.server ? { WATTPRINT_URL: session.server.url } : {}) };
+  const childEnv = { ...env, WATTPRINT_JOB_RUN_ID: pending.runId, ...(pending.server ? { WATTPRINT_URL: pending.server.url } : {}) };
   const child = spawn(executable, args, { stdio: 'inherit', env: childEnv });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (c, s) => resolve({ code: c, signal: s }));
+  });
+  exited.catch(() => undefined); // awaited below; a spawn error must not go unhandled meanwhile
   const forward = (signal: NodeJS.Signals) => () => {
     // Ctrl-C on the terminal already reached the child (same foreground process group): do not send it twice.
     if (signal === 'SIGINT' && inForegroundOfTerminal()) return;
@@ -38,23 +40,39 @@ export async function runCommand(argv: string[], flags: TrackingFlags, env: Node
   };
   const handlers = FORWARDED.map((signal) => [signal, forward(signal)] as const);
   for (const [signal, handler] of handlers) process.on(signal, handler);
-  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (c, s) => resolve({ code: c, signal: s }));
-  }).catch(async (err: NodeJS.ErrnoException) => {
+  let status: TerminalStatus | undefined;
+  let redraw: NodeJS.Timeout | undefined;
+  const started = pending.start().then((session) => {
+    status = !flags.quiet && process.stderr.isTTY ? new TerminalStatus(process.stderr) : undefined;
+    status?.update(session.tracker.snapshot);
+    redraw = status ? setInterval(() => status!.update(session.tracker.snapshot), Math.max(1000, flags.interval * 1000)) : undefined;
+    redraw?.unref();
+    return session;
+  }, (err: unknown) => {
+    // The job is already running: it runs on, untracked, and keeps its own exit code.
+    const message = err instanceof UsageError ? err.message : `internal error: ${(err as Error).message} (please report it)`;
+    process.stderr.write(`wattprint: ${message}; the job runs on untracked\n`);
+    return undefined;
+  });
+  const stopStatus = () => {
     clearInterval(redraw);
     status?.close();
+  };
+  const { code, signal } = await exited.catch(async (err: NodeJS.ErrnoException) => {
     // As shells do: 126 for a command found but not executable, 127 for one not found.
-    const code = err.code === 'EACCES' ? 126 : 127;
-    await session.finish(code);
-    throw new UsageError(`cannot start '${command}': ${err.message}`, code);
+    const failed = err.code === 'EACCES' ? 126 : 127;
+    const session = await started;
+    stopStatus();
+    await session?.finish(failed);
+    for (const [sig, handler] of handlers) process.off(sig, handler);
+    throw new UsageError(`cannot start '${command}': ${err.message}`, failed);
   });
   const exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
-  clearInterval(redraw);
-  status?.close();
-  const report = await session.finish(exitCode);
+  const session = await started;
+  stopStatus();
+  const report = await session?.finish(exitCode);
   for (const [sig, handler] of handlers) process.off(sig, handler);
-  if (!flags.quiet) process.stderr.write(renderReport(report, 'table'));
+  if (report && !flags.quiet) process.stderr.write(renderReport(report, 'table'));
   return exitCode;
 }
 
