@@ -1,10 +1,9 @@
-import Database from 'better-sqlite3';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { CloudInfo } from './cloud.js';
 import type { MarketInstruments } from '../src/carbon/carbon.js';
 import type { ApiIntensityProvider } from '../src/intensity/api-provider.js';
-import { createIntensityCache, type IntensityCache } from '../src/intensity/cache.js';
+import type { IntensityCache } from '../src/intensity/cache.js';
+import { openIntensityCache } from '../src/store/intensity-cache.js';
 import { constantProvider } from '../src/intensity/constant.js';
 import { parseIntensityCsv } from '../src/intensity/csv.js';
 import { csvProvider } from '../src/intensity/csv-provider.js';
@@ -42,8 +41,8 @@ export interface CarbonContext {
   cloud?: CloudInfo;
   /** WATTPRINT_ELECTRICITYMAPS_TOKEN, WATTPRINT_WATTTIME_USERNAME/PASSWORD, WATTPRINT_<SOURCE>_URL, WATTPRINT_UK_REGION. */
   env: NodeJS.ProcessEnv;
-  /** An open wattprint database: fetched intensities are cached in it. */
-  db?: Database.Database;
+  /** The open store's intensity cache: fetched intensities are kept in it. */
+  cache?: IntensityCache;
   /** Or its path: opened on a second connection, only when a fetching source is chosen. */
   dbPath?: string;
   /** Wait at most this long (ms) for a fetching source's first answer before going on (default 0: do not wait). */
@@ -148,14 +147,10 @@ function fetchingProvider(source: string, flags: CarbonFlags, zone: string | und
 
 /** openCache uses the given database, or opens the store's file on a second connection (WAL allows both). */
 function openCache(ctx: CarbonContext): { cache: IntensityCache } | undefined {
-  if (ctx.db) return { cache: createIntensityCache(ctx.db) };
+  if (ctx.cache) return { cache: ctx.cache };
   if (!ctx.dbPath) return undefined;
   try {
-    mkdirSync(dirname(ctx.dbPath), { recursive: true });
-    const db = new Database(ctx.dbPath);
-    db.pragma('journal_mode = WAL');
-    db.pragma('busy_timeout = 5000');
-    return { cache: createIntensityCache(db) };
+    return { cache: openIntensityCache(ctx.dbPath) };
   } catch {
     // The store opens the same path next and reports the problem with its fix; fetch without a cache meanwhile.
     return undefined;

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { VERSION } from './version.js';
 import * as agent from './commands/agent.js';
 import * as doctor from './commands/doctor.js';
 import * as estimate from './commands/estimate.js';
@@ -32,8 +33,7 @@ export function oneLine(text: string): string {
   return /^(Usage|Options|Commands):/m.test(text) ? text : `wattprint: ${body} (see --help)\n`;
 }
 
-/** VERSION is the package version. */
-export const VERSION = '0.1.0';
+export { VERSION };
 
 /** isCommanderError tells commander's own exits (help, version, usage) from failures. */
 export function isCommanderError(err: unknown): err is CommanderError {

@@ -56,7 +56,8 @@ export class CollectorRunner {
     }
   }
 
-  private count(reason: string, message?: string): void {
+  /** count adds one error of a reason to the collector's health, with the message shown as its last error. */
+  count(reason: string, message?: string): void {
     this.status.errorsTotal[reason] = (this.status.errorsTotal[reason] ?? 0) + 1;
     if (message) this.status.lastError = message;
   }

@@ -15,3 +15,4 @@ export class RunBusyError extends UsageError {
     super(message);
   }
 }
+

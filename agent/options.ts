@@ -76,5 +76,9 @@ export function addTrackingOptions(cmd: Command): Command {
     .addOption(opt('--report-file <path>', 'also write the final report here (.json, .md, .csv, else text)'))
     .addOption(opt('--sample-retention <seconds>', 'keep raw samples this long; energy is kept per minute for ever').argParser(nonNegativeNumber('--sample-retention')).default(600))
     .addOption(opt('--quiet', 'print nothing but errors'))
+    .addOption(opt('--attribution <scope>', 'what `run` charges the job: auto (its cgroup when it has its own, else its process tree), process-tree, cgroup, or node (whole devices)').choices(['auto', 'process-tree', 'cgroup', 'node']).default('auto'))
+    .addOption(opt('--idle-attribution <policy>', 'proportional: share each device\'s whole power by use; none: charge only the capacity the job used').choices(['proportional', 'none']).default('proportional'))
+    .addOption(opt('--cgroup <name>', 'the job\'s cgroup for --attribution cgroup (e.g. train.scope, system.slice/x.scope)'))
+    .addOption(opt('--cgroup-root <path>', 'cgroup filesystem root').default('/sys/fs/cgroup'))
     .addOption(opt('--config <path>', 'JSON config file: {"interval": 2, "pue": 1.1, "zone": "DE", "label": {"team": "ml"}, ...}'));
 }

@@ -35,14 +35,12 @@ export function faultLines(faults: readonly ProbeFault[]): string[] {
   return faults.map((f) => `wattprint: ${f.name} is not measuring: ${f.why}`);
 }
 
-/** faultNotes are the report's notes about collectors that were down or timed out during the run. */
-export function faultNotes(faults: readonly ProbeFault[], statuses: readonly CollectorStatus[]): string[] {
-  const notes = faults.map((f) => `${f.name} not measured: ${f.why}`);
-  for (const s of statuses) {
-    const timeouts = s.errorsTotal.timeout ?? 0;
-    if (timeouts > 0) notes.push(`${s.name}: ${timeouts} read${timeouts === 1 ? '' : 's'} abandoned without an answer (timeout); their readings are missing`);
-  }
-  return notes;
+/**
+ * faultNotes are the report's notes about collectors that never measured. Reads that timed out are counted
+ * with the run's dropped readings ('… dropped by nvidia-smi: timeout 3'), which the stored report notes.
+ */
+export function faultNotes(faults: readonly ProbeFault[]): string[] {
+  return faults.map((f) => `${f.name} not measured: ${f.why}`);
 }
 
 /** pendingStatuses is what `wattprint_collector_up` shows before probing ends: every requested collector, down, probing. */

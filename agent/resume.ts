@@ -1,60 +1,45 @@
-import type { Integrator } from '../src/ledger/integrator.js';
-import type { DeviceRow, RunRow } from '../src/store/rows.js';
+import type { Ledger } from '../src/ledger/ledger.js';
+import type { RunRow } from '../src/store/rows.js';
 import type { Store } from '../src/store/store.js';
 import type { DeviceInfo } from '../src/types.js';
 import { RunBusyError } from './errors.js';
 import type { LiveDevice } from './snapshot-builder.js';
-
-/** PendingGap is a gap known at start, written with the first tick. */
-export interface PendingGap {
-  devKey: number;
-  startMs: number;
-  endMs: number;
-  reason: string;
-}
 
 /** ResumeResult is what reopening a stored run restores into a new session. */
 export interface ResumeResult {
   devices: Map<string, LiveDevice>;
   /** Devices of the run that no collector offers now: kept with their totals, never read. */
   absent: Set<string>;
-  gaps: PendingGap[];
 }
 
 /**
- * resumeDevices registers this session's devices on a run and restores what the stored run knew. Energy
- * across the downtime is recovered from counters only when the previous session died (the run is still
- * 'running'): after a clean stop the device may have worked for someone else, so the time in between is a gap.
+ * resumeDevices registers this session's devices on a run and in the ledger, restoring what the stored run
+ * knew. Energy across the downtime is recovered from counters only when the previous session died (the run is
+ * still 'running'): after a clean stop the device may have worked for someone else, so the time in between is a gap.
  */
-export function resumeDevices(
-  store: Store, run: RunRow, previous: RunRow | undefined, infos: DeviceInfo[], integrator: Integrator, nowMs: number,
-): ResumeResult {
+export function resumeDevices(store: Store, run: RunRow, previous: RunRow | undefined, infos: DeviceInfo[], ledger: Ledger, nowMs: number): ResumeResult {
   const devices = new Map<string, LiveDevice>();
   const absent = new Set<string>();
-  const gaps: PendingGap[] = [];
   const crashed = previous?.status === 'running';
   for (const info of infos) {
     const row = store.upsertDevice(run.runKey, info);
-    devices.set(info.id, live(row));
-    if (!previous || row.stateWallMs === undefined) continue;
-    if (crashed) {
-      integrator.restore(info.id, { counterJoules: row.counterJoules, counterEpoch: row.counterEpoch, powerWatts: row.powerWatts, wallMs: row.stateWallMs });
-    } else {
-      gaps.push({ devKey: row.devKey, startMs: previous.endedAtMs ?? row.stateWallMs, endMs: nowMs, reason: 'run closed between sessions: energy in between not counted' });
+    const stored = previous !== undefined && row.stateWallMs !== undefined;
+    const state = stored && crashed
+      ? { counterJoules: row.counterJoules, counterEpoch: row.counterEpoch, powerWatts: row.powerWatts, wallMs: row.stateWallMs! }
+      : undefined;
+    devices.set(info.id, { row, account: ledger.addDevice({ ...row, energyJoules: row.energyJoules, nodeEnergyJoules: row.nodeEnergyJoules, samples: row.samples }, state) });
+    if (stored && !crashed) {
+      ledger.addGap(info.id, previous.endedAtMs ?? row.stateWallMs!, nowMs, 'run closed between sessions: energy in between not counted');
     }
   }
   if (previous) {
     for (const row of store.devicesOf(run.runKey)) {
       if (devices.has(row.id)) continue;
-      devices.set(row.id, live(row));
+      devices.set(row.id, { row, account: ledger.addDevice(row) });
       absent.add(row.id);
     }
   }
-  return { devices, absent, gaps };
-}
-
-function live(row: DeviceRow): LiveDevice {
-  return { row, energyJoules: row.energyJoules, samples: row.samples, powerWatts: 0 };
+  return { devices, absent };
 }
 
 /**

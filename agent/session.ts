@@ -3,13 +3,15 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { dirname, extname, resolve } from 'node:path';
 import { detectCloud, type CloudInfo } from './cloud.js';
-import type { CollectorContext } from '../collectors/types.js';
+import type { Collector, CollectorContext } from '../collectors/types.js';
 import { ListenError, startLiveServer, type LiveServer } from '../src/exporters/http.js';
+import type { JobApi } from '../src/exporters/job-api.js';
 import { pushFinalTotals } from '../src/exporters/pushgateway.js';
 import { renderReport, type ReportFormat } from '../src/report/render.js';
 import type { Report } from '../src/report/types.js';
 import { Store } from '../src/store/store.js';
 import { awaitFirstFetch, setupCarbon, type CarbonFlags } from './carbon-setup.js';
+import { DeferredJobApi } from './deferred-job-api.js';
 import { pendingSnapshot } from './pending-snapshot.js';
 import { faultCollectors, faultLines, faultNotes, pendingStatuses, probeFaults, type ProbeFault } from './probe-faults.js';
 import { assertNotTrackedElsewhere } from './resume.js';
@@ -19,6 +21,7 @@ import { defaultDbPath } from './options.js';
 import type { ListenAddress } from './parse.js';
 import { checkCollectorNames, selectCollectors } from './select-collectors.js';
 import { Tracker } from './tracker.js';
+import { isStorageFailure } from './pending-writes.js';
 import { openStore } from './open-store.js';
 
 /** TrackingFlags are the parsed options of `run` and `agent`. */
@@ -52,11 +55,20 @@ export interface TrackingFlags extends CarbonFlags {
   metadataUrl?: string;
   cpuTdp?: number;
   simDevices?: number;
+  attribution?: 'auto' | 'process-tree' | 'cgroup' | 'node';
+  idleAttribution?: 'proportional' | 'none';
+  cgroup?: string;
+  cgroupRoot?: string;
 }
 
 /** Session is a started tracker with its store and live server. */
 export interface Session {
   tracker: Tracker;
+  /** The job API the tracker answers (phases, progress, work), for the live server and the job's socket. */
+  job: JobApi;
+  /** The collectors tracking the run, and the context they were probed with (attribution reads them). */
+  collectors: Collector[];
+  ctx: CollectorContext;
   store: Store;
   server?: LiveServer;
   cloud?: CloudInfo;
@@ -84,8 +96,8 @@ export function collectorContext(flags: Pick<TrackingFlags, 'sysfs' | 'procfs' |
 }
 
 /**
- * PendingSession is a session whose run id, store and live server are ready but whose collectors are not yet
- * probed: `run` starts the job here and lets start() probe beside it, so no probe holds the job up.
+ * PendingSession is a session whose run id, store, live server and job API are ready but whose collectors are
+ * not yet probed: `run` starts the job here and lets start() probe beside it, so no probe holds the job up.
  */
 export interface PendingSession {
   runId: string;
@@ -93,6 +105,10 @@ export interface PendingSession {
   store: Store;
   server?: LiveServer;
   cloud?: CloudInfo;
+  /** The job API, answering at once: calls before the tracker exists are kept and replayed to it in order. */
+  job: JobApi;
+  /** The live snapshot: the tracker's once it runs, before that the run with no devices yet. */
+  getSnapshot(): Snapshot;
   /** start probes the collectors (each within 2 s), waits for a fetching intensity source (≤ 3 s), starts tracking. */
   start(): Promise<Session>;
 }
@@ -116,39 +132,41 @@ export async function prepareSession(flags: TrackingFlags, env: NodeJS.ProcessEn
   const store = flags.db ? openStore(flags.db) : openStore(defaultDbPath(env), true);
   let server: LiveServer | undefined;
   try {
-    const carbon = await setupCarbon(flags, { cloud, env, db: store.db, firstFetchMs: 0 });
+    const carbon = await setupCarbon(flags, { cloud, env, cache: store.intensityCache(), firstFetchMs: 0 });
     const runId = chooseRunId(store, flags, env);
-    const startedAtMs = Date.now();
     const pending = pendingSnapshot({
-      runId, hostname: hostname(), labels: flags.label ?? {}, intervalSeconds: flags.interval, startedAtMs, carbon,
+      runId, hostname: hostname(), labels: flags.label ?? {}, intervalSeconds: flags.interval, startedAtMs: Date.now(), carbon,
       collectors: pendingStatuses(flags.collectors),
     });
     let tracker: Tracker | undefined;
-    let earlyProgress: { fraction: number; source: string } | undefined;
-    if (flags.listen) {
-      server = await serveLive(flags, () => tracker?.snapshot ?? pending, (fraction, source) => {
-        if (tracker) tracker.setProgress(fraction, source);
-        else earlyProgress = { fraction, source };
-      });
-    }
+    const job = new DeferredJobApi();
+    const getSnapshot = (): Snapshot => tracker?.snapshot ?? pending;
+    if (flags.listen) server = await serveLive(flags, getSnapshot, job);
     const live = server;
     const start = async (): Promise<Session> => {
       let faults: ProbeFault[] = [];
+      let collectors: Collector[] = [];
       try {
         if (carbon.fetching) await awaitFirstFetch(carbon.fetching, 3000);
         const selection = await selectCollectors(ctx, flags.collectors, flags.dropCollector ?? []);
-        if (selection.collectors.length === 0) {
+        collectors = selection.collectors;
+        if (collectors.length === 0) {
           throw new UsageError('no power source found and no model applies: run `wattprint doctor` to see why, or pass --collectors cpu,ram');
         }
         faults = probeFaults(selection, flags.collectors);
         for (const line of faultLines(faults)) process.stderr.write(`${line}\n`);
-        tracker = new Tracker({
-          store, runId, hostname: hostname(), labels: flags.label ?? {}, command,
-          intervalSeconds: flags.interval, pue: carbon.pue, zone: carbon.zone, intensity: carbon.intensity, market: carbon.market,
-          collectors: [...selection.collectors, ...faultCollectors(faults)], sampleRetentionSeconds: flags.sampleRetention,
-          expectedDurationSeconds: flags.expectedDuration, onTick: (snapshot) => live?.publish(snapshot),
-        });
-        if (earlyProgress) tracker.setProgress(earlyProgress.fraction, earlyProgress.source);
+        try {
+          tracker = new Tracker({
+            store, runId, hostname: hostname(), labels: flags.label ?? {}, command,
+            intervalSeconds: flags.interval, pue: carbon.pue, zone: carbon.zone, intensity: carbon.intensity, market: carbon.market,
+            collectors: [...collectors, ...faultCollectors(faults)], sampleRetentionSeconds: flags.sampleRetention,
+            expectedDurationSeconds: flags.expectedDuration, onTick: (snapshot) => live?.publish(snapshot),
+          });
+        } catch (err) {
+          if (isStorageFailure(err)) throw new UsageError(`cannot write to the database ${store.path}: ${(err as Error).message}; free space, or pass --db on another filesystem`);
+          throw err;
+        }
+        job.attach(jobApiOf(tracker));
         live?.publishEvent({ type: 'run_start', runId: tracker.run.runId, at: tracker.snapshot.startedAt });
         await tracker.start();
       } catch (err) {
@@ -158,7 +176,7 @@ export async function prepareSession(flags: TrackingFlags, env: NodeJS.ProcessEn
       const started = tracker;
       const finish = async (exitCode?: number): Promise<Report> => {
         const report = await started.stop(exitCode);
-        report.notes.push(...faultNotes(faults, started.snapshot.collectors));
+        report.notes.push(...faultNotes(faults));
         live?.publish(started.snapshot);
         live?.publishEvent({ type: 'run_end', runId: started.run.runId, at: report.endedAt });
         await live?.close();
@@ -166,9 +184,9 @@ export async function prepareSession(flags: TrackingFlags, env: NodeJS.ProcessEn
         store.close();
         return report;
       };
-      return { tracker: started, store, server: live, cloud, finish };
+      return { tracker: started, job, collectors, ctx, store, server: live, cloud, finish };
     };
-    return { runId, resumed: store.findRun(runId) !== undefined, store, server, cloud, start };
+    return { runId, resumed: store.findRun(runId) !== undefined, store, server, cloud, job, getSnapshot, start };
   } catch (err) {
     await server?.close();
     store.close();
@@ -189,13 +207,10 @@ async function abandonTracker(store: Store, server: LiveServer | undefined, trac
 }
 
 /** serveLive starts the live server; a taken default port falls back to a free one, said on stderr. */
-async function serveLive(flags: TrackingFlags, getSnapshot: () => Snapshot, onProgress: (fraction: number, source: string) => void): Promise<LiveServer> {
+async function serveLive(flags: TrackingFlags, getSnapshot: () => Snapshot, job: JobApi): Promise<LiveServer> {
   const listen = flags.listen as ListenAddress;
   const serve = (port: number) => startLiveServer({
-    host: listen.host, port, token: flags.token, insecure: flags.insecure, allowedHosts: flags.allowedHost, getSnapshot,
-    onProgress: (p) => {
-      if (p.fraction !== undefined) onProgress(p.fraction, p.step !== undefined ? 'POST /api/progress steps' : 'POST /api/progress fraction');
-    },
+    host: listen.host, port, token: flags.token, insecure: flags.insecure, allowedHosts: flags.allowedHost, getSnapshot, job,
   });
   return serve(listen.port).catch(async (err: unknown) => {
     // The default port taken (an agent on this node, another job) must not stop a job from being tracked:
@@ -227,6 +242,25 @@ function chooseRunId(store: Store, flags: TrackingFlags, env: NodeJS.ProcessEnv)
     if (!flags.quiet) process.stderr.write(`wattprint: run ${runId} is tracked by process ${err.ownerPid} on this host; tracking this command as ${own}\n`);
     return own;
   }
+}
+
+/**
+ * jobApiOf answers the job's calls with the tracker: phase edges, work counters, and progress as a fraction
+ * or steps of a total (the projection's source says which).
+ */
+export function jobApiOf(tracker: Tracker): JobApi {
+  return {
+    phase: (e) => {
+      if (e.work) tracker.reportWork(e.work, { atLeast: true });
+      return e.event === 'start' ? tracker.startPhase(e.id, e.name, e.atMs) : tracker.endPhase(e.id, e.atMs);
+    },
+    progress: (p) => {
+      const work = { ...(p.step !== undefined ? { steps: p.step } : {}), ...(p.samples !== undefined ? { samples: p.samples } : {}), ...(p.tokens !== undefined ? { tokens: p.tokens } : {}) };
+      if (Object.keys(work).length) tracker.reportWork(work);
+      if (p.fraction !== undefined) tracker.setProgress(p.fraction, 'POST /api/progress fraction');
+      else if (p.step !== undefined && p.totalSteps !== undefined) tracker.setProgress(p.step / p.totalSteps, 'POST /api/progress steps');
+    },
+  };
 }
 
 async function afterRun(flags: TrackingFlags, tracker: Tracker, report: Report): Promise<void> {

@@ -1,15 +1,15 @@
 import { hostname } from 'node:os';
-import { co2eGrams, facilityJoules } from '../src/carbon/carbon.js';
+import type { DeviceAccount, LedgerTotals } from '../src/ledger/ledger.js';
+import type { PhaseRecord, Work } from '../src/ledger/phases.js';
+import { progressAt, projectAtCompletion, type Progress } from '../src/ledger/progress.js';
 import type { CollectorStatus, Snapshot } from '../src/snapshot.js';
 import type { DeviceRow, RunRow } from '../src/store/rows.js';
 import type { IntensityProvider } from '../src/intensity/types.js';
 
-/** LiveDevice is a device's running state inside the tracker. */
+/** LiveDevice is a tracked device: its stored row and its running account in the ledger. */
 export interface LiveDevice {
   row: DeviceRow;
-  energyJoules: number;
-  samples: number;
-  powerWatts: number;
+  account: DeviceAccount;
 }
 
 /** SnapshotInputs are the tracker's state at one tick. */
@@ -26,23 +26,27 @@ export interface SnapshotInputs {
   devices: LiveDevice[];
   wallMs: number;
   tick: number;
-  co2e: { location: number; market: number };
-  /** Facility energy accounted so far (each period at the PUE in force then), joules. */
-  facilityJoules: number;
+  /** The ledger's totals: facility energy accounted period by period at the PUE in force then. */
+  totals: LedgerTotals;
   collectors: CollectorStatus[];
   tickLagSeconds: number;
   status: 'running' | 'ended';
-  progress?: { fraction: number; source: string };
+  progress?: Progress;
+  work?: Work;
+  phases?: PhaseRecord[];
 }
+
+/** LIVE_CLOSED_PHASES is how many closed phases the snapshot carries besides the open ones. */
+const LIVE_CLOSED_PHASES = 20;
 
 /** buildSnapshot assembles the one immutable state that every live output reads. */
 export function buildSnapshot(s: SnapshotInputs): Snapshot {
-  const itEnergyJoules = s.devices.reduce((sum, d) => sum + d.energyJoules, 0);
-  const totalPowerWatts = s.devices.reduce((sum, d) => sum + d.powerWatts, 0);
+  const itEnergyJoules = s.devices.reduce((sum, d) => sum + d.account.energyJoules, 0);
+  const totalPowerWatts = s.devices.reduce((sum, d) => sum + d.account.powerWatts, 0);
   const intensity = s.options.intensity.lookup(s.wallMs);
   const elapsedSeconds = Math.max(0, (s.wallMs - s.run.startedAtMs) / 1000);
   const collectors = s.collectors.map((c) => ({ ...c, errorsTotal: { ...c.errorsTotal } }));
-  const facility = s.facilityJoules;
+  const facility = s.totals.facilityJoules;
   const snapshot: Snapshot = {
     runId: s.run.runId,
     hostname: s.run.hostname || hostname(),
@@ -55,7 +59,7 @@ export function buildSnapshot(s: SnapshotInputs): Snapshot {
     status: s.status,
     devices: s.devices.map((d) => ({
       id: d.row.id, kind: d.row.kind, name: d.row.name, ...(d.row.uuid ? { uuid: d.row.uuid } : {}), method: d.row.method,
-      collector: d.row.collector, powerWatts: d.powerWatts, energyJoules: d.energyJoules,
+      collector: d.row.collector, powerWatts: d.account.powerWatts, energyJoules: d.account.energyJoules,
     })),
     itEnergyJoules,
     facilityEnergyJoules: facility,
@@ -65,20 +69,35 @@ export function buildSnapshot(s: SnapshotInputs): Snapshot {
     ...(s.options.zone ? { zone: s.options.zone } : {}),
     intensityGramsPerKwh: intensity.gramsPerKwh,
     intensitySource: intensity.source,
-    co2eGrams: { ...s.co2e },
+    co2eGrams: { location: s.totals.co2eLocationGrams, market: s.totals.co2eMarketGrams },
     collectors,
     tickLagSeconds: s.tickLagSeconds,
     droppedTotal: collectors.reduce((sum, c) => sum + Object.values(c.errorsTotal).reduce((a, b) => a + b, 0), 0),
   };
-  const fraction = s.progress?.fraction ?? (s.options.expectedDurationSeconds ? elapsedSeconds / s.options.expectedDurationSeconds : undefined);
-  if (fraction !== undefined && fraction > 0) {
-    const remainingJoules = (itEnergyJoules / fraction) * (1 - Math.min(1, fraction));
+  const projected = projectAtCompletion({ ...s.totals, itJoules: itEnergyJoules },
+    progressAt(s.progress, elapsedSeconds, s.options.expectedDurationSeconds));
+  if (projected) {
     snapshot.projected = {
-      fraction: Math.min(1, fraction),
-      energyJoules: itEnergyJoules + remainingJoules,
-      co2eGrams: s.co2e.location + co2eGrams(facilityJoules(remainingJoules, s.options.pue.value), intensity.gramsPerKwh),
-      source: s.progress?.source ?? 'expected duration (--expected-duration)',
+      fraction: projected.fraction, energyJoules: projected.itJoules, co2eGrams: projected.co2eLocationGrams, source: projected.source,
     };
+  }
+  if (s.work && Object.keys(s.work).length) snapshot.work = { ...s.work };
+  if (s.phases?.length) {
+    const open = s.phases.filter((p) => p.endMs === undefined);
+    const closed = s.phases.filter((p) => p.endMs !== undefined).slice(-LIVE_CLOSED_PHASES);
+    snapshot.phases = [...closed, ...open].map((p) => ({
+      id: p.id, name: p.name, startedAt: new Date(p.startMs).toISOString(), ...(p.endMs !== undefined ? { endedAt: new Date(p.endMs).toISOString() } : {}),
+      itEnergyJoules: p.itJoules, co2eGrams: p.co2eLocationGrams,
+    }));
+    const byName = new Map<string, { name: string; windows: number; itEnergyJoules: number; co2eGrams: number }>();
+    for (const p of s.phases) {
+      const t = byName.get(p.name) ?? { name: p.name, windows: 0, itEnergyJoules: 0, co2eGrams: 0 };
+      t.windows++;
+      t.itEnergyJoules += p.itJoules;
+      t.co2eGrams += p.co2eLocationGrams;
+      byName.set(p.name, t);
+    }
+    snapshot.phaseTotals = [...byName.values()];
   }
   return snapshot;
 }

@@ -11,6 +11,9 @@ export function statusLine(s: Snapshot): string {
     formatElapsed(s.elapsedSeconds),
   ];
   if (s.projected) parts.push(`projected ${formatCo2eKg(s.projected.co2eGrams / 1000)} at ${(s.projected.fraction * 100).toFixed(0)}%`);
+  // The job's open phases, innermost last: "phase train > eval".
+  const open = (s.phases ?? []).filter((p) => p.endedAt === undefined).map((p) => p.name);
+  if (open.length) parts.unshift(`phase ${open.join(' > ')}`);
   return `wattprint ${s.runId} | ${parts.join(' | ')}`;
 }
 

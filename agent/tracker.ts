@@ -1,18 +1,22 @@
 import type { Collector } from '../collectors/types.js';
-import { accountMinutes, type MinuteEnergy } from '../src/ledger/accounting.js';
 import type { MarketInstruments } from '../src/carbon/carbon.js';
-import { GAP_INTERVALS, Integrator } from '../src/ledger/integrator.js';
-import { MINUTE_MS, splitByTime } from '../src/ledger/split.js';
+import { Ledger, type LedgerBatch } from '../src/ledger/ledger.js';
+import { RECENT_MS, WORK_UNITS, type Work } from '../src/ledger/phases.js';
+import { progressAt, type Progress } from '../src/ledger/progress.js';
+import { MINUTE_MS } from '../src/ledger/split.js';
 import type { IntensityProvider } from '../src/intensity/types.js';
 import { loadReport } from '../src/report/load.js';
 import type { Report } from '../src/report/types.js';
 import type { Snapshot } from '../src/snapshot.js';
 import type { DeviceRow, RunRow, TickWrite } from '../src/store/rows.js';
 import type { Store } from '../src/store/store.js';
-import type { Reading } from '../src/types.js';
 import { systemClock, type Clock } from './clock.js';
+import { JobInputError } from '../src/exporters/job-api.js';
+import type { AttributionTick } from '../src/attribution/types.js';
+import type { RunAttribution } from '../src/store/rows.js';
+import { MAX_PENDING_MINUTE_ROWS, mergeTickWrites } from './pending-writes.js';
 import { CollectorRunner } from './collector-runner.js';
-import { assertNotTrackedElsewhere, resumeDevices, type PendingGap } from './resume.js';
+import { assertNotTrackedElsewhere, resumeDevices } from './resume.js';
 import { buildSnapshot, type LiveDevice } from './snapshot-builder.js';
 
 /** TrackerOptions is everything a tracking session needs; agent/ builds it from flags, env and config. */
@@ -31,32 +35,37 @@ export interface TrackerOptions {
   /** Raw samples are kept this long (seconds); energy is kept per minute for ever. */
   sampleRetentionSeconds: number;
   expectedDurationSeconds?: number;
+  /** The job's share of each device, measured each tick (`run`); without it every device is wholly the run's. */
+  attribution?: AttributionSource;
   clock?: Clock;
   onTick?: (snapshot: Snapshot) => void;
 }
 
+/** AttributionSource measures, each tick, the job's share of each device over the time since its last tick. */
+export interface AttributionSource {
+  tick(): AttributionTick;
+  close(): void;
+}
+
 /**
- * Tracker runs one tracking session: poll collectors, integrate, account, commit, publish a snapshot.
- * Each tick's energy and the integrator state are committed in one transaction, so a crash loses at most
- * the tick in flight and a resume (same run id) continues without double counting.
+ * Tracker schedules one tracking session and wires it: clock → collectors → ledger → store commit → snapshot.
+ * The ledger (src/ledger) does all integrating, splitting and accounting; each tick's batch and the ledger's
+ * state are committed in one transaction, so a crash loses at most the tick in flight and a resume (same run
+ * id) continues without double counting. A failed commit rolls the ledger back: nothing is lost.
  */
 export class Tracker {
   readonly run: RunRow;
   readonly resumed: boolean;
   snapshot: Snapshot;
+  /** The stored run as it was before this session reopened it. */
+  readonly previous?: RunRow;
   private readonly clock: Clock;
-  private readonly integrator: Integrator;
+  private readonly ledger: Ledger;
   private readonly runners: CollectorRunner[];
   private readonly devices: Map<string, LiveDevice>;
   /** Devices of a resumed run that no collector offers in this session. */
   private readonly absent: Set<string>;
-  private pendingGaps: PendingGap[];
-  /** The stored run as it was before this session reopened it. */
-  readonly previous?: RunRow;
   private readonly resumedAtMs: number;
-  private co2e = { location: 0, market: 0 };
-  /** Facility energy accumulated period by period, so a PUE change on resume never lowers the total. */
-  private facilityJoules = 0;
   private tickErrors = 0;
   private lastErrorReportMs = -Infinity;
   private tickCount = 0;
@@ -64,15 +73,25 @@ export class Tracker {
   private timer?: NodeJS.Timeout;
   private inFlight?: Promise<void>;
   private stopped = false;
-  private progress?: { fraction: number; source: string };
+  private progress?: Progress;
+  /** Work or progress changed since the last commit: written with the next tick. */
+  private jobStateDirty = false;
+  /** Ticks integrated but not yet stored (the database refused them: full disk, lock): committed with the next. */
+  private pending?: TickWrite;
+  /** Set when the run could not be stored to its end: the last figures live only in memory and in the report. */
+  storageError?: Error;
+  private attribution?: AttributionSource;
+  private attributionState?: RunAttribution;
+  private attributionDirty = false;
+  /** Wall time of the last attribution tick: the next one's shares cover the time since. */
+  private lastShareMs?: number;
+  /** Refused readings of earlier sessions of the run, and the last counts written. */
+  private droppedBase: Record<string, Record<string, number>> = {};
+  private droppedWritten = '{}';
 
   constructor(private readonly options: TrackerOptions) {
     const { store } = options;
     this.clock = options.clock ?? systemClock;
-    this.integrator = new Integrator({
-      intervalSeconds: options.intervalSeconds,
-      maxPowerWatts: (id) => maxPlausibleWatts(this.devices.get(id)?.row),
-    });
     this.runners = options.collectors.map((c) => new CollectorRunner(c, Math.max(500, options.intervalSeconds * 800)));
     const existing = store.findRun(options.runId);
     this.previous = existing;
@@ -86,19 +105,42 @@ export class Tracker {
       assertNotTrackedElsewhere(existing, options.hostname);
       store.reopenRun(existing.runKey, settings);
       this.run = store.findRun(options.runId)!;
-      this.co2e = { location: existing.co2eLocationGrams, market: existing.co2eMarketGrams };
-      this.facilityJoules = store.facilityJoulesOf(existing.runKey);
     } else {
       this.run = store.createRun({
         runId: options.runId, hostname: options.hostname, startedAtMs: this.clock.wallMs(), ...settings, command: options.command,
       });
     }
     store.claimRun(this.run.runKey, options.hostname, process.pid);
-    const resumed = resumeDevices(store, this.run, existing, options.collectors.flatMap((c) => c.devices), this.integrator, this.resumedAtMs);
+    this.ledger = new Ledger({
+      intervalSeconds: options.intervalSeconds, startMs: this.resumedAtMs,
+      accounting: { pue: options.pue.value, market: options.market, intensity: options.intensity },
+      // Facility energy was accumulated period by period, so a PUE change on resume never lowers the total.
+      totals: existing
+        ? { facilityJoules: store.facilityJoulesOf(existing.runKey), co2eLocationGrams: existing.co2eLocationGrams, co2eMarketGrams: existing.co2eMarketGrams }
+        : {},
+    });
+    const resumed = resumeDevices(store, this.run, existing, options.collectors.flatMap((c) => c.devices), this.ledger, this.resumedAtMs);
     this.devices = resumed.devices;
     this.absent = resumed.absent;
-    this.pendingGaps = resumed.gaps;
+    if (existing) {
+      // The job's own account survives a restart: its work counters, progress and phases (open ones go on).
+      for (const phase of store.phasesOf(existing.runKey)) this.ledger.phases.restore(phase);
+      this.ledger.work = { ...existing.work };
+      this.droppedBase = existing.dropped ?? {};
+      this.droppedWritten = JSON.stringify(this.droppedBase);
+      if (existing.progress) this.progress = existing.progress;
+    }
+    this.attribution = options.attribution;
     this.snapshot = this.makeSnapshot(this.clock.wallMs());
+  }
+
+  /** attach starts measuring the job's share of the devices (`run` attaches once it has spawned the job). */
+  attach(attribution: AttributionSource): void {
+    this.attribution?.close();
+    this.attribution = attribution;
+    this.lastShareMs = undefined;
+    // Its first tick is a baseline: take it now, so the next tick already measures the job.
+    this.measureShares(this.clock.wallMs());
   }
 
   /** start takes the baseline reading and starts the tick loop. */
@@ -124,24 +166,51 @@ export class Tracker {
   /** setProgress records the job's progress (0..1) for projections. */
   setProgress(fraction: number, source: string): void {
     this.progress = { fraction: Math.min(1, Math.max(0, fraction)), source };
+    this.jobStateDirty = true;
   }
 
   /**
-   * recordSilentDevices closes the run's account of devices that stopped answering (a GPU that fell off the
-   * bus, a collector failing to the end): a gap from their last reading to the end, so the report shows it.
+   * reportWork records the job's cumulative work counters; a counter lower than the one stored is refused
+   * (JobInputError), since counters only grow: a restarted job must continue from its stored totals.
    */
-  private recordSilentDevices(endedAtMs: number): void {
-    const limitMs = GAP_INTERVALS * this.options.intervalSeconds * 1000;
-    for (const device of this.devices.values()) {
-      if (this.absent.has(device.row.id)) {
-        this.options.store.addGap(device.row.devKey, this.resumedAtMs, endedAtMs, 'not found when the run resumed: its energy in this session is not counted');
-        continue;
+  reportWork(work: Work, opts: { atLeast?: boolean } = {}): void {
+    const next: Work = { ...this.ledger.work };
+    for (const unit of WORK_UNITS) {
+      const value = work[unit];
+      const stored = this.ledger.work[unit];
+      if (value === undefined) continue;
+      if (stored !== undefined && value < stored) {
+        // Counters riding on a phase edge may lag a progress report that overtook them: keep the higher.
+        if (opts.atLeast) continue;
+        throw new JobInputError(`"${unit}" went down from ${stored} to ${value}: counters are cumulative since the run began (send totals, not per-step deltas)`);
       }
-      const lastMs = this.integrator.state(device.row.id)?.wallMs ?? this.resumedAtMs;
-      if (endedAtMs - lastMs > limitMs) {
-        this.options.store.addGap(device.row.devKey, lastMs, endedAtMs, 'no readings until the end of the run (device lost or collector failing)');
-      }
+      next[unit] = value;
     }
+    this.ledger.work = next;
+    this.jobStateDirty = true;
+  }
+
+  /**
+   * startPhase opens a phase of the job at atMs (wall ms; placed exactly if it is at most RECENT_MS old).
+   * A phase id already used is refused (JobInputError, conflict).
+   */
+  startPhase(id: string, name: string, atMs: number): void {
+    const existing = this.ledger.phases.get(id);
+    // A client retrying a start whose answer it lost sends the same edge again: that is no conflict.
+    if (existing && existing.name === name && existing.endMs === undefined) return;
+    if (existing) throw new JobInputError(`phase id '${id}' is already used in this run: give every phase window its own id`, 409);
+    this.ledger.startPhase(id, name, this.clampEdge(atMs));
+  }
+
+  /** endPhase closes a phase at atMs; an id that is not open is refused (JobInputError, not found). */
+  endPhase(id: string, atMs: number): void {
+    if (!this.ledger.endPhase(id, this.clampEdge(atMs))) throw new JobInputError(`no open phase with id '${id}'`, 404);
+  }
+
+  /** clampEdge keeps a phase edge between RECENT_MS ago (what the ledger can still place) and now. */
+  private clampEdge(atMs: number): number {
+    const nowMs = this.clock.wallMs();
+    return Math.min(nowMs, Math.max(nowMs - RECENT_MS, atMs));
   }
 
   /**
@@ -153,103 +222,118 @@ export class Tracker {
     const now = Date.now();
     if (!always && now - this.lastErrorReportMs < 60_000) return;
     this.lastErrorReportMs = now;
-    process.stderr.write(`wattprint: tick failed (${this.tickErrors} so far): ${(err as Error).message}; retrying every interval\n`);
+    const held = this.pending ? `; ${this.pending.minutes.length} minute rows of energy held in memory until it takes writes again` : '';
+    process.stderr.write(`wattprint: cannot store a tick (${this.tickErrors} so far): ${(err as Error).message}${held}; retrying every interval\n`);
   }
 
-  /** progressAt is the job's progress: reported by the job, else elapsed over --expected-duration. */
-  private progressAt(wallMs: number): { fraction: number; source: string } | undefined {
-    if (this.progress) return this.progress;
-    const expected = this.options.expectedDurationSeconds;
-    if (!expected) return undefined;
-    return { fraction: Math.min(1, (wallMs - this.run.startedAtMs) / 1000 / expected), source: `elapsed over --expected-duration ${expected} s` };
-  }
-
-  /** tick polls every collector once and commits what it measured. */
+  /** tick polls every collector once and commits what the ledger made of it; the final tick closes the account. */
   async tick(final = false): Promise<void> {
     // Fetching providers refresh in the background; lookups below never wait on the network.
     this.options.intensity.refresh?.(this.clock.wallMs()).catch(() => undefined);
     const results = await Promise.all(this.runners.map((r) => r.read(final)));
     const monoSeconds = this.clock.monoSeconds();
     const wallMs = this.clock.wallMs();
-    const write: TickWrite = {
-      runKey: this.run.runKey, wallMs, minutes: [], periods: [], devices: [], samples: [], gaps: [...this.pendingGaps],
-      co2eLocationGrams: 0, co2eMarketGrams: 0,
-    };
-    // What this tick changes in memory is undone if its commit fails: the next tick's counter deltas and
-    // samples then cover both intervals, so nothing is lost and nothing is counted without being stored.
-    const saved = {
-      states: this.integrator.saveStates(), co2e: { ...this.co2e }, facilityJoules: this.facilityJoules,
-      devices: [...this.devices.values()].map((d) => [d, d.energyJoules, d.samples, d.powerWatts] as const),
-    };
-    const itByMinute = new Map<number, number>();
+    this.measureShares(wallMs);
+    const checkpoint = this.ledger.checkpoint();
     for (const result of results) {
-      for (const reading of result.readings) this.ingest(reading, monoSeconds, wallMs, write, itByMinute);
+      for (const reading of result.readings) this.ledger.ingest(reading, monoSeconds, wallMs);
     }
-    // Every device's total and state goes into each commit, read this tick or not: the state is one value.
-    for (const device of this.devices.values()) {
-      if (this.absent.has(device.row.id)) continue;
-      const state = this.integrator.state(device.row.id);
-      write.devices.push({
-        devKey: device.row.devKey, energyJoules: device.energyJoules, samples: device.samples, counterJoules: state?.counterJoules,
-        counterEpoch: state?.counterEpoch, powerWatts: state?.powerWatts, stateWallMs: state?.wallMs,
-      });
+    if (final) {
+      this.ledger.close(wallMs, this.absent);
+      for (const id of this.absent) this.ledger.addGap(id, this.resumedAtMs, wallMs, 'absent');
     }
-    const minutes: MinuteEnergy[] = [...itByMinute].map(([minuteStartMs, itJoules]) => ({ minuteStartMs, itJoules }));
-    write.periods = accountMinutes(minutes, { pue: this.options.pue.value, market: this.options.market, intensity: this.options.intensity });
-    for (const p of write.periods) {
-      this.co2e.location += p.co2eLocationGrams;
-      this.co2e.market += p.co2eMarketGrams;
-      this.facilityJoules += p.facilityJoules;
-    }
-    write.co2eLocationGrams = this.co2e.location;
-    write.co2eMarketGrams = this.co2e.market;
+    const batch = this.ledger.takeBatch();
+    const write = this.pending ? mergeTickWrites(this.pending, this.tickWrite(batch, wallMs)) : this.tickWrite(batch, wallMs);
     try {
       this.options.store.commitTick(write);
+      this.pending = undefined;
     } catch (err) {
-      this.integrator.restoreStates(saved.states);
-      this.co2e = saved.co2e;
-      this.facilityJoules = saved.facilityJoules;
-      for (const [d, energyJoules, samples, powerWatts] of saved.devices) Object.assign(d, { energyJoules, samples, powerWatts });
+      // The ledger keeps what it integrated and the write waits for the next tick: nothing measured is lost
+      // while the disk is full or the database locked. Past a day's rows in memory, the ledger is rolled back
+      // instead: counters then carry the energy to the next commit, sampled devices show a gap.
+      if (write.minutes.length <= MAX_PENDING_MINUTE_ROWS) this.pending = write;
+      else this.ledger.rollback(checkpoint);
       throw err;
     }
-    this.pendingGaps = [];
+    this.jobStateDirty = false;
+    this.attributionDirty = false;
+    this.noteDropped();
     this.tickCount++;
     if (this.tickCount % 60 === 0) this.options.store.pruneSamples(this.run.runKey, wallMs - this.options.sampleRetentionSeconds * 1000);
     this.snapshot = this.makeSnapshot(wallMs);
     this.options.onTick?.(this.snapshot);
   }
 
-  private ingest(reading: Reading, monoSeconds: number, wallMs: number, write: TickWrite, itByMinute: Map<number, number>): void {
-    const device = this.devices.get(reading.deviceId);
-    if (!device) return;
-    const contribution = this.integrator.ingest(reading, device.row.method, monoSeconds, wallMs);
-    const devKey = device.row.devKey;
-    if (contribution) {
-      const { energyJoules, startMs, endMs, event } = contribution;
-      if (event === 'gap' || event === 'epoch-change' || event === 'recovered' || event === 'reset') {
-        write.gaps!.push({ devKey, startMs, endMs, reason: gapReason(event), ...(event === 'recovered' ? { recoveredJoules: energyJoules } : {}) });
-      }
-      if (energyJoules > 0) {
-        for (const piece of splitByTime(startMs, endMs, energyJoules, MINUTE_MS)) {
-          write.minutes.push({ devKey, minute: piece.bucketStartMs / MINUTE_MS, energyJoules: piece.energyJoules });
-          itByMinute.set(piece.bucketStartMs, (itByMinute.get(piece.bucketStartMs) ?? 0) + piece.energyJoules);
-        }
-        device.energyJoules += energyJoules;
-      }
-      const seconds = (endMs - startMs) / 1000;
-      device.powerWatts = device.row.method === 'counter' && event !== 'recovered' && seconds > 0 ? energyJoules / seconds : reading.powerWatts ?? device.powerWatts;
-    } else if (reading.powerWatts !== undefined) {
-      device.powerWatts = reading.powerWatts;
+  /**
+   * measureShares asks the attribution for the job's share of each device since its last tick and gives it to
+   * the ledger before this tick's readings are integrated (their interval is the same).
+   */
+  private measureShares(wallMs: number): void {
+    if (!this.attribution) return;
+    const a = this.attribution.tick();
+    if (!a.baseline && this.lastShareMs !== undefined) this.ledger.recordShares(this.lastShareMs, wallMs, a.shares);
+    this.lastShareMs = wallMs;
+    const state: RunAttribution = { scope: a.scope, policy: a.policy, notes: a.notes };
+    if (JSON.stringify(state) !== JSON.stringify(this.attributionState)) {
+      this.attributionState = state;
+      this.attributionDirty = true;
     }
-    device.samples++;
-    write.samples!.push({ devKey, tMs: wallMs, powerWatts: device.powerWatts, counterJoules: reading.counterJoules });
+  }
+
+  /** tickWrite maps a ledger batch onto the store's rows; every device's total and state goes into each commit. */
+  private tickWrite(batch: LedgerBatch, wallMs: number): TickWrite {
+    const key = (id: string) => this.devices.get(id)!.row.devKey;
+    const write: TickWrite = {
+      runKey: this.run.runKey, wallMs, periods: batch.periods,
+      minutes: batch.minutes.map((m) => ({ devKey: key(m.deviceId), minute: m.minuteStartMs / MINUTE_MS, energyJoules: m.energyJoules })),
+      samples: batch.samples.map((s) => ({ devKey: key(s.deviceId), tMs: s.tMs, powerWatts: s.powerWatts, counterJoules: s.counterJoules })),
+      gaps: batch.gaps.map((g) => ({ devKey: key(g.deviceId), startMs: g.startMs, endMs: g.endMs, reason: g.reason, ...(g.recoveredJoules !== undefined ? { recoveredJoules: g.recoveredJoules } : {}) })),
+      devices: [], co2eLocationGrams: this.ledger.totals.co2eLocationGrams, co2eMarketGrams: this.ledger.totals.co2eMarketGrams,
+      phases: this.ledger.phases.takeDirty(),
+      ...(this.attributionDirty && this.attributionState ? { attribution: this.attributionState } : {}),
+      ...this.droppedChange(),
+      ...(this.jobStateDirty ? { work: this.ledger.work, ...(this.progress ? { progress: this.progress } : {}) } : {}),
+    };
+    for (const device of this.devices.values()) {
+      if (this.absent.has(device.row.id)) continue;
+      const state = this.ledger.state(device.row.id);
+      write.devices.push({
+        devKey: device.row.devKey, energyJoules: device.account.energyJoules, nodeEnergyJoules: device.account.nodeEnergyJoules,
+        samples: device.account.samples, counterJoules: state?.counterJoules,
+        counterEpoch: state?.counterEpoch, powerWatts: state?.powerWatts, stateWallMs: state?.wallMs,
+      });
+    }
+    return write;
+  }
+
+  /** droppedChange is the run's refused-reading counts (all sessions) when they changed since the last write. */
+  private droppedChange(): { dropped?: Record<string, Record<string, number>> } {
+    const all: Record<string, Record<string, number>> = JSON.parse(JSON.stringify(this.droppedBase));
+    for (const r of this.runners) {
+      for (const [reason, n] of Object.entries(r.status.errorsTotal)) {
+        if (!n) continue;
+        (all[r.status.name] ??= {})[reason] = (all[r.status.name]?.[reason] ?? 0) + n;
+      }
+    }
+    const text = JSON.stringify(all);
+    if (text === this.droppedWritten) return {};
+    this.droppedWritten = text;
+    return { dropped: all };
+  }
+
+  /** noteDropped counts readings the ledger refused under their collector's health (collector_errors_total). */
+  private noteDropped(): void {
+    for (const { deviceId, reason } of this.ledger.takeDropped()) {
+      const collector = this.devices.get(deviceId)?.row.collector;
+      this.runners.find((r) => r.collector.name === collector)?.count(reason, `${deviceId}: reading refused as ${reason} (implausible value)`);
+    }
   }
 
   private makeSnapshot(wallMs: number): Snapshot {
     return buildSnapshot({
       run: this.run, options: this.options, devices: [...this.devices.values()], wallMs, tick: this.tickCount,
-      co2e: this.co2e, facilityJoules: this.facilityJoules, collectors: this.runners.map((r) => r.status), tickLagSeconds: this.tickLagSeconds,
-      status: this.stopped ? 'ended' : 'running', progress: this.progress,
+      totals: this.ledger.totals, collectors: this.runners.map((r) => r.status), tickLagSeconds: this.tickLagSeconds,
+      status: this.stopped ? 'ended' : 'running', progress: this.progress, work: this.ledger.work, phases: this.ledger.phases.all(),
     });
   }
 
@@ -262,35 +346,31 @@ export class Tracker {
       await this.tick(true);
     } catch (err) {
       this.noteTickError(err, true);
+      this.storageError = err as Error;
     }
     try {
       const endedAtMs = this.clock.wallMs();
-      this.recordSilentDevices(endedAtMs);
-      const progress = this.progressAt(endedAtMs);
-      if (progress) this.options.store.saveProgress(this.run.runKey, progress);
-      this.options.store.endRun(this.run.runKey, endedAtMs, exitCode);
+      const progress = progressAt(this.progress, (endedAtMs - this.run.startedAtMs) / 1000, this.options.expectedDurationSeconds);
+      try {
+        if (progress) this.options.store.saveProgress(this.run.runKey, progress);
+        this.options.store.endRun(this.run.runKey, endedAtMs, exitCode);
+      } catch (err) {
+        // The run stays open in the database ('running'): `report` then says its figures stop at the last tick.
+        this.storageError ??= err as Error;
+      }
       this.snapshot = this.makeSnapshot(endedAtMs);
-      return loadReport(this.options.store, this.options.store.findRun(this.run.runId)!);
+      const report = loadReport(this.options.store, this.options.store.findRun(this.run.runId)!);
+      if (this.storageError) {
+        report.notes.push(`the database refused writes at the end of the run (${this.storageError.message}): ` +
+          `${this.pending ? `${this.pending.minutes.length} minute rows of energy measured but not stored; ` : ''}` +
+          `this report holds what was stored; the live totals were ${(this.ledger.totals.itJoules / 3.6e6).toPrecision(6)} kWh IT`);
+      }
+      return report;
     } finally {
+      this.attribution?.close();
       for (const c of this.options.collectors) c.close();
     }
   }
-}
-
-/**
- * maxPlausibleWatts bounds a device's power, to tell a counter wrap from a reset and to know when downtime
- * could hide a wrap: twice its power limit, else 1 kW for a CPU package or DRAM, 5 kW for anything else.
- */
-function maxPlausibleWatts(row: DeviceRow | undefined): number {
-  if (row?.powerLimitWatts) return 2 * row.powerLimitWatts;
-  return row?.kind === 'cpu' || row?.kind === 'dram' ? 1_000 : 5_000;
-}
-
-function gapReason(event: 'gap' | 'epoch-change' | 'recovered' | 'reset'): string {
-  if (event === 'reset') return 'counter reset (driver reload): energy since the reset counted, before it in this interval unknown';
-  if (event === 'recovered') return 'agent downtime: energy recovered from the hardware counter';
-  if (event === 'epoch-change') return 'counter restarted (reboot or driver reload): energy in between unknown';
-  return 'no readings for more than 5 intervals: not bridged';
 }
 
 export type { DeviceRow };

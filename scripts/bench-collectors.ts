@@ -1,5 +1,5 @@
 /**
- * bench-collectors: what reading the hardware collectors costs per device per tick (issue 3's target:
+ * bench-collectors: what reading the hardware collectors costs per device per tick (target:
  * ≤ 10 µs), with the stub libnvidia-ml (8 GPUs, no delay) and a RAPL fixture tree built in a temp dir.
  * Run alone: `npx tsc -p tsconfig.json && node dist/scripts/bench-collectors.js`.
  */

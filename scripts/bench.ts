@@ -2,7 +2,7 @@
 // (koffi, the live server, the load generators) that only later parts load.
 
 /**
- * `npm run bench`: the figures the README records. Targets (issue 2): ≤ 0.25 ms CPU per tick with 10
+ * `npm run bench`: the figures the README records. Targets: ≤ 0.25 ms CPU per tick with 10
  * devices at 1 Hz, everything included; report of a 30-day 8-device run ≤ 200 ms; ≤ 1 MB per device-day;
  * agent RSS ≤ 80 MB and flat. BENCH_DAYS sets how many days run through the real tracker (default 2).
  */

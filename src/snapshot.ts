@@ -53,6 +53,22 @@ export interface Snapshot {
   tickLagSeconds: number;
   /** Readings dropped so far, by collector and reason. */
   droppedTotal: number;
-  /** Projection at completion, when progress is known (issue 5). */
+  /** Projection at completion, when progress is known. */
   projected?: { fraction: number; energyJoules: number; co2eGrams: number; source: string };
+  /** The job's cumulative work counters, when it reported any. */
+  work?: { steps?: number; samples?: number; tokens?: number };
+  /** The job's phases: open ones and the most recent closed ones (the report has them all). */
+  phases?: PhaseSnapshot[];
+  /** IT energy and facility energy (joules) and location CO2e (grams) per phase name, over all its windows. */
+  phaseTotals?: { name: string; windows: number; itEnergyJoules: number; co2eGrams: number }[];
+}
+
+/** PhaseSnapshot is one measurement window of the job, live. */
+export interface PhaseSnapshot {
+  id: string;
+  name: string;
+  startedAt: string;
+  endedAt?: string;
+  itEnergyJoules: number;
+  co2eGrams: number;
 }

@@ -8,9 +8,13 @@ export function joulesToKwh(energyJoules: number): number {
   return energyJoules / JOULES_PER_KWH;
 }
 
-/** kwhToJoules converts kilowatt-hours to joules. */
-export function kwhToJoules(energyKwh: number): number {
-  return energyKwh * JOULES_PER_KWH;
+/** MS_PER_HOUR is the length of one hour in milliseconds. */
+export const MS_PER_HOUR = 3_600_000;
+
+/** periodStartMs returns the start (ms since epoch, UTC) of the period of periodSeconds that holds atMs. */
+export function periodStartMs(atMs: number, periodSeconds: number): number {
+  const periodMs = periodSeconds * 1000;
+  return Math.floor(atMs / periodMs) * periodMs;
 }
 
 /** millijoulesToJoules converts NVML's mJ to joules. */

@@ -6,6 +6,9 @@ import type { CommandContext } from './shared.js';
 import { claimNode, nodeLockPath } from '../node-lock.js';
 import { announce, startSession, type TrackingFlags } from '../session.js';
 
+/** AGENT_STORAGE_FAILED is the agent's exit code when its database refused the run's last writes (sysexits EX_IOERR). */
+export const AGENT_STORAGE_FAILED = 74;
+
 /** agentCommand tracks until SIGINT or SIGTERM, then closes the run and prints its report. */
 export async function agentCommand(flags: TrackingFlags, env: NodeJS.ProcessEnv): Promise<number> {
   const session = await startSession(flags, env);
@@ -17,6 +20,10 @@ export async function agentCommand(flags: TrackingFlags, env: NodeJS.ProcessEnv)
   });
   const report = await session.finish().finally(() => claim.release());
   if (!flags.quiet) process.stderr.write(`wattprint: ${signal}: run ${report.runId} closed\n${renderReport(report, 'table')}`);
+  if (session.tracker.storageError) {
+    process.stderr.write(`wattprint: the run could not be stored to its end (${session.tracker.storageError.message}); exit ${AGENT_STORAGE_FAILED}\n`);
+    return AGENT_STORAGE_FAILED;
+  }
   return 0;
 }
 

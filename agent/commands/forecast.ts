@@ -10,6 +10,7 @@ import { UsageError } from '../errors.js';
 import { addDbOption, defaultDbPath, envName } from '../options.js';
 import { positiveNumber } from '../parse.js';
 import { addUkRegionOption, type CommandContext } from './shared.js';
+import { MS_PER_HOUR } from '../../src/units.js';
 
 /** ForecastFlags are the options of `wattprint forecast`. */
 export interface ForecastFlags extends CarbonFlags {
@@ -19,7 +20,7 @@ export interface ForecastFlags extends CarbonFlags {
   json?: boolean;
 }
 
-const HORIZON_MS = 72 * 3_600_000;
+const HORIZON_MS = 72 * MS_PER_HOUR;
 
 /**
  * forecastCommand finds the lowest-carbon start for a job of --hours within the source's forecast horizon
@@ -48,7 +49,7 @@ export async function forecastCommand(flags: ForecastFlags, env: NodeJS.ProcessE
     zone: carbon.fetching?.zone ?? carbon.zone ?? null, source: carbon.source, hours: flags.hours, nowAt: iso(fromMs), horizonEndAt: iso(last),
     startAt: iso(window.startMs), endAt: iso(window.endMs), startLocal: local(window.startMs), endLocal: local(window.endMs),
     avgGramsPerKwh: window.avgGramsPerKwh, nowGramsPerKwh: vsNow ?? null, savingPercent: savingPercent ?? null,
-    waitHours: (window.startMs - fromMs) / 3_600_000, ...(note ? { note } : {}),
+    waitHours: (window.startMs - fromMs) / MS_PER_HOUR, ...(note ? { note } : {}),
   };
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -80,7 +81,7 @@ function chooseSource(flags: ForecastFlags, env: NodeJS.ProcessEnv): string {
 
 function forecastValues(carbon: CarbonSetup, nowMs: number): { values: IntensityValue[]; fromMs: number; note?: string } {
   if (carbon.fetching) {
-    const values = carbon.fetching.series(nowMs - 3_600_000, nowMs + HORIZON_MS);
+    const values = carbon.fetching.series(nowMs - MS_PER_HOUR, nowMs + HORIZON_MS);
     if (values.length === 0) {
       const status = carbon.fetching.status();
       if (status.state === 'stopped') throw new UsageError(status.message);

@@ -1,12 +1,13 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { existsSync } from 'node:fs';
+import { TRAINING_TYPES } from '../../src/report/render-model-card.js';
+import { VERSION } from '../version.js';
 import { reportPrometheusCommand } from './report-prometheus.js';
 import { compareZones, parseZoneList } from '../../src/carbon/compare.js';
 import { loadReport } from '../../src/report/load.js';
 import { renderReport } from '../../src/report/render.js';
 import type { Report } from '../../src/report/types.js';
-import { latestRestatement, restatedReport, restateMinutes, saveRestatement, storedFacts, type Restatement } from '../../src/sources/restate.js';
-import { minutesOf } from '../../src/store/queries.js';
+import { restatedReport, restateMinutes, storedFacts, type Restatement } from '../../src/sources/restate.js';
 import type { RunRow } from '../../src/store/rows.js';
 import type { Store } from '../../src/store/store.js';
 import { setupCarbon, type CarbonFlags } from '../carbon-setup.js';
@@ -21,6 +22,8 @@ export interface ReportFlags extends CarbonFlags {
   db: string;
   format: ReportFormat;
   restate?: boolean;
+  /** For --format model-card: pre-training or fine-tuning. */
+  trainingType?: string;
   compare?: string | true;
 }
 
@@ -49,20 +52,20 @@ export async function reportCommand(runId: string | undefined, flags: ReportFlag
     if (flags.restate) {
       const restatement = await restateRun(store, run, flags, env);
       try {
-        saveRestatement(store.db, run.runKey, restatement);
+        store.saveRestatement(run.runKey, restatement);
       } catch (err) {
         if (/^SQLITE_(READONLY|CANTOPEN|PERM)/.test(String((err as { code?: string }).code))) throw readOnlyRestate(flags.db);
         throw err;
       }
       report = restatedReport(store, run, restatement);
     } else {
-      const latest = latestRestatement(store.db, run.runKey);
+      const latest = store.latestRestatement(run.runKey);
       report = latest ? restatedReport(store, run, latest) : loadReport(store, run);
     }
     if (flags.compare !== undefined) {
-      report.counterfactuals = compareCli(() => compareZones(minutesOf(store.db, run.runKey), parseZoneList(compareList(flags.compare)), report.pue));
+      report.counterfactuals = compareCli(() => compareZones(store.minutesOf(run.runKey), parseZoneList(compareList(flags.compare)), report.pue));
     }
-    process.stdout.write(renderReport(report, flags.format));
+    process.stdout.write(renderReport(report, flags.format, { trainingType: flags.trainingType, version: VERSION }));
     return 0;
   } finally {
     store.close();
@@ -92,20 +95,21 @@ async function restateRun(store: Store, run: RunRow, flags: ReportFlags, env: No
     }
     carbonFlags = { ...flags, intensitySource: run.intensitySource, ...(run.zone ? { zone: run.zone } : {}) };
   }
-  const carbon = await setupCarbon(carbonFlags, { env, db: store.db, firstFetchMs: 20_000 });
+  const carbon = await setupCarbon(carbonFlags, { env, cache: store.intensityCache(), firstFetchMs: 20_000 });
   const hasMarket = flags.marketIntensity !== undefined || flags.cfe !== undefined;
   const pue = flags.pue !== undefined ? carbon.pue : { value: run.pue, source: run.pueSource };
-  const after = restateMinutes(minutesOf(store.db, run.runKey), {
+  const after = restateMinutes(store.minutesOf(run.runKey), {
     pue: pue.value, pueSource: pue.source, market: hasMarket ? carbon.market : run.market, intensity: carbon.intensity,
     ...(carbon.zone ?? run.zone ? { zone: carbon.zone ?? run.zone } : {}),
   });
-  const previous = latestRestatement(store.db, run.runKey);
-  return { createdAtMs: Date.now(), source: carbon.source, before: previous?.after ?? storedFacts(store.db, run), after };
+  const previous = store.latestRestatement(run.runKey);
+  return { createdAtMs: Date.now(), source: carbon.source, before: previous?.after ?? storedFacts(store, run), after };
 }
 
 /** register adds `wattprint report`. */
 export function register(program: Command, { env, done }: CommandContext): void {
   const report = addFormatOption(addDbOption(program.command('report').description('print a stored run\'s report (the latest by default); --restate recomputes its CO2e with new intensity data').argument('[run-id]')))
+    .addOption(new Option('--training-type <type>', 'for --format model-card: pre-training or fine-tuning (default: the run\'s training_type label)').choices(TRAINING_TYPES))
     .option('--restate', 'recompute CO2e from the stored per-minute energy with the intensity given (--intensity-file, --zone, --intensity, --intensity-source), keeping both')
     .option('--prometheus <url>', 'build the job-level report of a multi-node run from this Prometheus (one agent per node, same run id)')
     .option('--run-id <id>', 'with --prometheus: the run id (also accepted as the argument)');

@@ -11,7 +11,7 @@ export interface CommandContext {
 }
 
 /** REPORT_FORMATS are the renderings every report-printing command offers. */
-export const REPORT_FORMATS: readonly ReportFormat[] = ['table', 'markdown', 'json', 'csv'];
+export const REPORT_FORMATS: readonly ReportFormat[] = ['table', 'markdown', 'json', 'csv', 'model-card'];
 
 /** addFormatOption adds --format table|markdown|json|csv (default table). */
 export function addFormatOption(cmd: Command): Command {

@@ -37,8 +37,9 @@ export function parseIntStrict(text: string): number {
   return /^-?\d+$/.test(t) ? Number(t) : NaN;
 }
 
-/** PreadFileOptions: how often the path is checked for a new file (ms), and the monotonic clock (tests). */
+/** PreadFileOptions: bytes per read, how often the path is checked for a new file (ms), the monotonic clock (tests). */
 export interface PreadFileOptions {
+  bufferBytes?: number;
   checkIntervalMs?: number;
   nowMs?: () => number;
 }
@@ -58,13 +59,14 @@ export class PreadFile {
   private identity = '';
   private checkedAtMs = 0;
   private reopened: string | undefined;
-  private readonly buf = Buffer.alloc(64);
+  private readonly buf: Buffer;
   private readonly checkIntervalMs: number;
   private readonly nowMs: () => number;
 
-  /** constructor opens the file; throws the fs error (EACCES, ENOENT) with the path as context. */
+  /** constructor opens the file; throws the fs error (EACCES, ENOENT). options.bufferBytes bounds one read (default 64). */
   constructor(path: string, options: PreadFileOptions = {}) {
     this.path = path;
+    this.buf = Buffer.alloc(options.bufferBytes ?? 64);
     this.checkIntervalMs = options.checkIntervalMs ?? 1000;
     this.nowMs = options.nowMs ?? (() => performance.now());
     this.open();

@@ -13,6 +13,7 @@ export const NVML_RETURN = {
   NOT_SUPPORTED: 3,
   NO_PERMISSION: 4,
   NOT_FOUND: 6,
+  INSUFFICIENT_SIZE: 7,
   DRIVER_NOT_LOADED: 9,
   GPU_IS_LOST: 15,
   LIB_RM_VERSION_MISMATCH: 18,
@@ -55,6 +56,20 @@ export interface NvmlBindings {
   totalEnergyAsync?: (device: NvmlDevice, scratch: Uint32Array) => Promise<number>;
   /** powerUsage writes the board power in mW into scratch[0] and returns the code. */
   powerUsage(device: NvmlDevice, scratch: Uint32Array): number;
+  /**
+   * computeRunningProcesses calls nvmlDeviceGetComputeRunningProcesses_v3: count[0] is the capacity of infos
+   * in entries going in and the number of processes coming out; infos holds PROCESS_INFO_BYTES per entry
+   * (nvmlProcessInfo_t: pid u32, usedGpuMemory u64 at 8, gpuInstanceId u32 at 16, computeInstanceId u32 at 20).
+   */
+  computeRunningProcesses?: (device: NvmlDevice, count: Uint32Array, infos: Buffer) => number;
+  /**
+   * processUtilization calls nvmlDeviceGetProcessUtilization for samples newer than lastSeenMicros: count[0]
+   * in = capacity, out = samples written; each PROCESS_SAMPLE_BYTES (nvmlProcessUtilizationSample_t: pid u32,
+   * timeStamp u64 µs at 8, smUtil u32 at 16, memUtil at 20, encUtil at 24, decUtil at 28).
+   */
+  processUtilization?: (device: NvmlDevice, samples: Buffer, count: Uint32Array, lastSeenMicros: number) => number;
+  /** migInstanceSlices maps each MIG GPU instance of a physical GPU to its slice count; undefined when unknown. */
+  migInstanceSlices?: (device: NvmlDevice) => Map<number, number> | undefined;
   unload(): void;
 }
 
@@ -92,6 +107,12 @@ export function loadNvml(libraryPath: string): NvmlBindings {
   const getMig = optional('int nvmlDeviceGetMigMode(void *device, _Out_ uint32_t *current, _Out_ uint32_t *pending)');
   const getDriver = optional('int nvmlSystemGetDriverVersion(void *version, uint32_t length)');
   const getCuda = optional('int nvmlSystemGetCudaDriverVersion_v2(_Out_ int *version)');
+  const getProcs = optional('int nvmlDeviceGetComputeRunningProcesses_v3(void *device, void *infoCount, void *infos)');
+  const getProcUtil = optional('int nvmlDeviceGetProcessUtilization(void *device, void *utilization, void *processSamplesCount, uint64_t lastSeenTimeStamp)');
+  const getMaxMig = optional('int nvmlDeviceGetMaxMigDeviceCount(void *device, _Out_ uint32_t *count)');
+  const getMigHandle = optional('int nvmlDeviceGetMigDeviceHandleByIndex(void *device, uint32_t index, _Out_ void **migDevice)');
+  const getGiId = optional('int nvmlDeviceGetGpuInstanceId(void *device, _Out_ uint32_t *id)');
+  const getAttributes = optional('int nvmlDeviceGetAttributes_v2(void *device, void *attributes)');
 
   const NOT_SUPPORTED: NvmlResult<never> = { code: NVML_RETURN.NOT_SUPPORTED };
   // NVML writes NUL-terminated strings; 96 bytes is NVML_DEVICE_NAME_V2_BUFFER_SIZE / _UUID_V2_.
@@ -145,9 +166,35 @@ export function loadNvml(libraryPath: string): NvmlBindings {
       });
     }),
     powerUsage: (device, scratch) => getPower(device, scratch) as number,
+    computeRunningProcesses: !getProcs ? undefined : (device, count, infos) => getProcs(device, count, infos) as number,
+    processUtilization: !getProcUtil ? undefined : (device, samples, count, lastSeenMicros) => getProcUtil(device, samples, count, lastSeenMicros) as number,
+    migInstanceSlices: !(getMaxMig && getMigHandle && getGiId && getAttributes) ? undefined : (device) => {
+      const max: number[] = [0];
+      if (getMaxMig(device, max) !== 0) return undefined;
+      const slices = new Map<number, number>();
+      // nvmlDeviceAttributes_t: eight uint32 (gpuInstanceSliceCount is the 7th, at 24), then memorySizeMB u64.
+      const attributes = Buffer.alloc(40);
+      for (let i = 0; i < (max[0] ?? 0); i++) {
+        const mig: unknown[] = [null];
+        if (getMigHandle(device, i, mig) !== 0) continue;
+        const gi: number[] = [0];
+        if (getGiId(mig[0], gi) !== 0 || getAttributes(mig[0], attributes) !== 0) continue;
+        slices.set(gi[0]!, attributes.readUInt32LE(24));
+      }
+      return slices.size > 0 ? slices : undefined;
+    },
     unload: () => lib.unload(),
   };
 }
+
+/** PROCESS_INFO_BYTES is sizeof(nvmlProcessInfo_t) on 64-bit Linux. */
+export const PROCESS_INFO_BYTES = 24;
+
+/** PROCESS_SAMPLE_BYTES is sizeof(nvmlProcessUtilizationSample_t) on 64-bit Linux. */
+export const PROCESS_SAMPLE_BYTES = 32;
+
+/** NVML_VALUE_NOT_AVAILABLE is what usedGpuMemory holds when the driver cannot tell (WDDM). */
+export const NVML_VALUE_NOT_AVAILABLE = 0xffffffffffffffffn;
 
 function cString(buf: Buffer, start: number, end: number): string {
   const nul = buf.indexOf(0, start);

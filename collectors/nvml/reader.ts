@@ -4,6 +4,7 @@ import { millijoulesToJoules, milliwattsToWatts } from '../../src/units.js';
 import type { Collector, ReadOptions } from '../types.js';
 import { checkEnergyStepJoules, checkPowerWatts } from '../lib/gpu-power-check.js';
 import { NVML_RETURN, type NvmlBindings, type NvmlDevice } from './ffi.js';
+import { NvmlProcessReader } from './processes.js';
 
 /** NvmlGpu is one tracked GPU: its device record and its NVML handle. */
 export interface NvmlGpu {
@@ -87,6 +88,13 @@ export class NvmlCollector implements Collector {
     this.useAsync = canAsync && (mode === 'async' || (mode === 'auto' && (options.probeEnergyCallMicros ?? 0) > NVML_ASYNC_ABOVE_MICROS));
     this.watching = canAsync && mode === 'auto' && !this.useAsync;
     this.energyEverySeconds = options.energyEverySeconds ?? (mode === 'auto' && this.useAsync ? NVML_SLOW_ENERGY_EVERY_SECONDS : 0);
+  }
+
+  /** processReader reads per-process GPU use through this collector's NVML handles (attribution); closed with it. */
+  processReader(): NvmlProcessReader {
+    return new NvmlProcessReader(this.nvml, this.states.map((s) => ({
+      id: s.gpu.info.id, handle: s.gpu.handle, mig: this.nvml.migMode(s.gpu.handle).value === 1,
+    })));
   }
 
   /** energyReads is the path in use now: 'async' or 'sync' ('auto' resolves to one of them). */

@@ -1,4 +1,5 @@
 import type { IntensityValue } from '../intensity/types.js';
+import { MS_PER_HOUR } from '../units.js';
 
 /** StartWindow is the best time to start a job: UTC ms bounds and time-weighted averages in gCO2e/kWh. */
 export interface StartWindow {
@@ -25,7 +26,7 @@ export function bestStartWindow(values: readonly IntensityValue[], jobHours: num
   const sorted = [...values].sort((a, b) => a.periodStartMs - b.periodStartMs);
   const first = sorted[0];
   if (!first) throw new RangeError('no forecast values: the provider has no forecast for this zone yet');
-  const jobMs = jobHours * 3_600_000;
+  const jobMs = jobHours * MS_PER_HOUR;
   const nowStartMs = nowMs ?? first.periodStartMs;
   const candidates = [nowStartMs, ...sorted.map((v) => v.periodStartMs).filter((startMs) => startMs > nowStartMs)];
   const nowAvg = averageOver(sorted, nowStartMs, nowStartMs + jobMs);
@@ -36,7 +37,7 @@ export function bestStartWindow(values: readonly IntensityValue[], jobHours: num
   }
   if (!best) {
     const last = sorted[sorted.length - 1]!;
-    const horizonHours = (last.periodStartMs + last.periodSeconds * 1000 - nowStartMs) / 3_600_000;
+    const horizonHours = (last.periodStartMs + last.periodSeconds * 1000 - nowStartMs) / MS_PER_HOUR;
     throw new RangeError(
       `no gap-free ${jobHours} h window in the forecast (it reaches ${Math.max(0, horizonHours)} h ahead): choose fewer hours`,
     );

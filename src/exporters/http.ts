@@ -2,6 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Snapshot } from '../snapshot.js';
 import { hostAllowed, hostPolicy, isLoopbackHost, originAllowed, requestToken, tokenMatches } from './auth.js';
 import { METRICS_CONTENT_TYPE, MetricsRenderer } from './metrics.js';
+import type { JobApi } from './job-api.js';
+import { JOB_ROUTES, serveJobRoute } from './job-routes.js';
 import { parseProgress, ProgressError, type ProgressUpdate } from './progress.js';
 import { DASHBOARD_CSP, loadDashboardAssets, type StaticAsset } from './static.js';
 import { LiveFeed, rejectUpgrade } from './ws.js';
@@ -31,6 +33,8 @@ export interface LiveServerOptions {
   getSnapshot: () => Snapshot;
   /** Called on a valid POST /api/progress; without it the route answers 503. */
   onProgress?: (p: ProgressUpdate) => void;
+  /** The job API (phases, progress, work: /api/v1/*); given, it also answers POST /api/progress. */
+  job?: JobApi;
 }
 
 /** LiveServer is a started server. */
@@ -160,10 +164,13 @@ async function handle(
     return send(res, 200, METRICS_CONTENT_TYPE, renderer.renderBody(opts.getSnapshot()));
   }
   if (path === '/api/snapshot') return send(res, 200, 'application/json', JSON.stringify(opts.getSnapshot()));
+  if (method === 'POST' && !originAllowed(req)) return sendError(res, 403, 'cross-origin job updates are refused');
+  if (JOB_ROUTES[path]) return serveJobRoute(req, res, path, opts);
+  if (opts.job) return serveJobRoute(req, res, '/api/v1/progress', opts);
   return postProgress(req, res, opts);
 }
 
-const ROUTES: Record<string, 'GET' | 'POST'> = { '/metrics': 'GET', '/api/snapshot': 'GET', '/api/progress': 'POST' };
+const ROUTES: Record<string, 'GET' | 'POST'> = { '/metrics': 'GET', '/api/snapshot': 'GET', '/api/progress': 'POST', ...JOB_ROUTES };
 
 async function postProgress(req: IncomingMessage, res: ServerResponse, opts: LiveServerOptions): Promise<void> {
   if (!originAllowed(req)) return sendError(res, 403, 'cross-origin progress updates are refused');

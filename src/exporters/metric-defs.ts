@@ -33,7 +33,7 @@ function unixSeconds(iso: string): number {
 }
 
 /**
- * METRIC_DEFS is the full list of wattprint's metric families. Names are stable (issue 2): base units,
+ * METRIC_DEFS is the full list of wattprint's metric families. Names are stable: base units,
  * counters end in `_total`, constant metadata in `_info`. Every value comes from the snapshot.
  */
 export const METRIC_DEFS: readonly MetricDef[] = [
@@ -63,6 +63,20 @@ export const METRIC_DEFS: readonly MetricDef[] = [
       emit({ basis: 'location', ...runLabelValues(s, u) }, s.co2eGrams.location);
       emit({ basis: 'market', ...runLabelValues(s, u) }, s.co2eGrams.market);
     },
+  },
+  {
+    name: 'wattprint_work_total', type: 'counter', self: false,
+    help: 'Work the job reported, cumulative: unit is steps, samples or tokens (divide energy by it for J/token).',
+    labelNames: (u) => ['unit', ...RUN(u)],
+    fill: (s, u, emit) => {
+      for (const [unit, value] of Object.entries(s.work ?? {})) if (value !== undefined) emit({ unit, ...runLabelValues(s, u) }, value);
+    },
+  },
+  {
+    name: 'wattprint_phase_energy_joules_total', type: 'counter', self: false,
+    help: 'IT energy of the job\'s phases, in joules, per phase name over all its windows (nested windows count in each).',
+    labelNames: (u) => ['phase', ...RUN(u)],
+    fill: (s, u, emit) => { for (const p of s.phaseTotals ?? []) emit({ phase: p.name, ...runLabelValues(s, u) }, p.itEnergyJoules); },
   },
   {
     name: 'wattprint_grid_intensity_grams_per_kwh', type: 'gauge', self: false,

@@ -2,8 +2,8 @@ import type { IntensityProvider, IntensityValue } from './types.js';
 import type { IntensityCache } from './cache.js';
 import { toIntensityValue } from './cache.js';
 import { fallbackValue } from './csv-provider.js';
-import { periodStartMs } from './hour.js';
 import { HttpError, redact } from './http.js';
+import { MS_PER_HOUR, periodStartMs } from '../units.js';
 
 /** ApiProviderStatus is what the report and logs say about a fetching provider; never holds a secret. */
 export interface ApiProviderStatus {
@@ -51,7 +51,7 @@ export type FetchingProviderOptions = Pick<ApiProviderOptions, 'cache' | 'now' |
   baseUrl?: string;
 };
 
-const HOLD_PAST_MS = 48 * 3_600_000;
+const HOLD_PAST_MS = 48 * MS_PER_HOUR;
 
 /**
  * createApiProvider builds a provider whose lookup is synchronous — memory, then SQLite cache, then the
@@ -64,7 +64,7 @@ export function createApiProvider(opts: ApiProviderOptions): ApiIntensityProvide
   const memory = new Map<number, IntensityValue>();
   const refreshIntervalMs = opts.refreshIntervalMs ?? 15 * 60_000;
   const baseBackoffMs = opts.baseBackoffMs ?? 60_000;
-  const maxBackoffMs = opts.maxBackoffMs ?? 3_600_000;
+  const maxBackoffMs = opts.maxBackoffMs ?? MS_PER_HOUR;
   let status: ApiProviderStatus = { state: 'idle', failures: 0, message: `${opts.name}: no data fetched yet` };
   let inFlight: Promise<void> | undefined;
 

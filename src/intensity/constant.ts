@@ -1,5 +1,5 @@
 import type { IntensityProvider, IntensityValue } from './types.js';
-import { periodStartMs } from './hour.js';
+import { periodStartMs } from '../units.js';
 
 /** CONSTANT_SOURCE is the source text of a value given with `--intensity`. */
 export const CONSTANT_SOURCE = 'constant (--intensity)';

@@ -1,6 +1,6 @@
 import type { IntensityProvider, IntensityValue } from './types.js';
 import type { ParsedIntensityCsv } from './csv.js';
-import { periodStartMs } from './hour.js';
+import { periodStartMs } from '../units.js';
 
 /**
  * fallbackValue answers a period the primary source lacks from the next best source, flagged: the value

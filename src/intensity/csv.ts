@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import { CsvInputError, cellError, normaliseHeader, parseStrictNumber, parseTimestampMs, readCsvTable } from './csv-text.js';
+import { MS_PER_HOUR } from '../units.js';
 
 /** EmissionFactor picks the lifecycle (LCA) or direct (combustion-only) intensity column. */
 export type EmissionFactor = 'lifecycle' | 'direct';
@@ -118,7 +119,7 @@ function inferPeriodSeconds(rows: IntensityRow[]): number {
     const gapMs = row.periodStartMs - prev.periodStartMs;
     if (gapMs > 0) counts.set(gapMs, (counts.get(gapMs) ?? 0) + 1);
   }
-  let best = 3_600_000;
+  let best = MS_PER_HOUR;
   let bestCount = 0;
   for (const [gapMs, count] of counts) {
     if (count > bestCount || (count === bestCount && gapMs < best)) [best, bestCount] = [gapMs, count];

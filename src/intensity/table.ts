@@ -1,7 +1,7 @@
 import type { IntensityProvider, IntensityValue } from './types.js';
-import { periodStartMs } from './hour.js';
 import { WORLD_GRAMS_PER_KWH } from './zone-data.js';
 import { resolveZone, zoneRecord } from './zones.js';
+import { periodStartMs } from '../units.js';
 
 /** WORLD_AVERAGE_SOURCE says the world average was assumed because no zone or intensity was given. */
 export const WORLD_AVERAGE_SOURCE =

@@ -2,7 +2,7 @@ import type { IntensityValue } from './types.js';
 import { createApiProvider, type ApiIntensityProvider, type FetchingProviderOptions } from './api-provider.js';
 import { requestJson } from './http.js';
 import { asArray, asObject, optionalNumber, timeMs } from './json-shape.js';
-import { periodStartMs } from './hour.js';
+import { periodStartMs } from '../units.js';
 
 /** UK_BASE_URL is the National Grid ESO carbon intensity API (no key; never contacted by tests). */
 export const UK_BASE_URL = 'https://api.carbonintensity.org.uk';

@@ -2,7 +2,7 @@ import type { IntensityValue } from './types.js';
 import { createApiProvider, type ApiIntensityProvider, type FetchingProviderOptions } from './api-provider.js';
 import { HttpError, requestJson } from './http.js';
 import { asArray, asObject, optionalNumber, timeMs } from './json-shape.js';
-import { lbsPerMwhToGramsPerKwh } from '../units.js';
+import { MS_PER_HOUR, lbsPerMwhToGramsPerKwh } from '../units.js';
 
 /** WATTTIME_BASE_URL is WattTime's API host (login at /login, data under /v3; never contacted by tests). */
 export const WATTTIME_BASE_URL = 'https://api.watttime.org';
@@ -77,7 +77,7 @@ export function createWattTimeProvider(opts: WattTimeOptions): ApiIntensityProvi
 
   const fetchAll = async (nowMs: number): Promise<IntensityValue[]> => {
     const region = encodeURIComponent(opts.zone);
-    const start = new Date(nowMs - 24 * 3_600_000).toISOString();
+    const start = new Date(nowMs - 24 * MS_PER_HOUR).toISOString();
     const end = new Date(nowMs).toISOString();
     const historical = parseWattTimeSignal(
       await get(`historical?region=${region}&start=${start}&end=${end}&signal_type=co2_moer`), 'actual', source);

@@ -99,7 +99,3 @@ export const ZONE_RECORDS: ReadonlyMap<string, ZoneRecord> = buildRecords();
 /** WORLD_GRAMS_PER_KWH is Ember's world average intensity in gCO2/kWh. */
 export const WORLD_GRAMS_PER_KWH: number = averageIntensity.data['WORLD'] ?? NaN;
 
-/** alpha3For returns the ISO alpha-3 code of an alpha-2 zone, if it is a country. */
-export function alpha3For(zone: string): string | undefined {
-  return ALPHA2_TO_ALPHA3.get(zone);
-}

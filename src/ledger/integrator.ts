@@ -1,8 +1,6 @@
 import type { EnergyMethod, Reading } from '../types.js';
 import { counterDelta, trapezoidJoules, type CounterEvent } from './counter.js';
-
-/** GAP_INTERVALS is how many poll intervals sampled power may bridge; a longer silence is a gap. */
-export const GAP_INTERVALS = 5;
+import { gapLimitSeconds } from './gaps.js';
 
 /** DeviceState is what the integrator remembers per device; it is persisted each tick for resume. */
 export interface DeviceState {
@@ -21,12 +19,18 @@ export interface Contribution {
   energyJoules: number;
   startMs: number;
   endMs: number;
-  /** Counter wrap/reset, energy recovered across agent downtime, or a gap that was not bridged. */
-  event?: CounterEvent | 'recovered' | 'gap' | 'epoch-change';
+  /**
+   * Counter wrap/reset, energy recovered across agent downtime, a gap that was not bridged, or 'absurd': a
+   * counter step above the device's ceiling, refused (no energy, the state stays at the last good reading).
+   */
+  event?: CounterEvent | 'recovered' | 'gap' | 'epoch-change' | 'absurd';
+  /** The interval began in an earlier session of the tracker (it restarted in between). */
+  resumed?: boolean;
 }
 
 /** IntegratorOptions tune the integration. */
 export interface IntegratorOptions {
+  /** Sampling interval in seconds of a device that has none of its own (setInterval). */
   intervalSeconds: number;
   /** Upper bound of plausible device power in watts, used to tell a wrap from a reset (default 10 kW). */
   maxPowerWatts?: (deviceId: string) => number;
@@ -39,8 +43,22 @@ export interface IntegratorOptions {
  */
 export class Integrator {
   private readonly states = new Map<string, DeviceState>();
+  private readonly intervals = new Map<string, number>();
 
   constructor(private readonly options: IntegratorOptions) {}
+
+  /**
+   * setInterval gives a device its own sampling interval in seconds: the gap rule bridges up to GAP_INTERVALS
+   * of them, so a device read every 60 s is not silent after 5 s.
+   */
+  setInterval(deviceId: string, intervalSeconds: number): void {
+    this.intervals.set(deviceId, intervalSeconds);
+  }
+
+  /** intervalOf is a device's sampling interval in seconds. */
+  intervalOf(deviceId: string): number {
+    return this.intervals.get(deviceId) ?? this.options.intervalSeconds;
+  }
 
   /** restore seeds a device's state from storage (resume). Mono time is unknown: wall time is used once. */
   restore(deviceId: string, state: DeviceState): void {
@@ -87,10 +105,11 @@ export class Integrator {
       return resumed ? { deviceId: reading.deviceId, energyJoules: 0, startMs: wallMs, endMs: wallMs, event: 'gap' } : undefined;
     }
     const startMs = wallMs - elapsedSeconds * 1000;
-    const base = { deviceId: reading.deviceId, startMs, endMs: wallMs };
+    // After a restart of the tracker the interval spans its downtime: the ledger says so in the report.
+    const base = { deviceId: reading.deviceId, startMs, endMs: wallMs, ...(resumed ? { resumed: true } : {}) };
     if (hasCounter) return this.counterContribution(prev, reading, elapsedSeconds, resumed, base);
     if (prev.powerWatts === undefined) return { ...base, energyJoules: 0, event: 'gap' }; // method changed between sessions
-    if (elapsedSeconds > GAP_INTERVALS * this.options.intervalSeconds) {
+    if (elapsedSeconds > gapLimitSeconds(this.intervalOf(reading.deviceId))) {
       return { ...base, energyJoules: 0, event: 'gap' };
     }
     return { ...base, energyJoules: trapezoidJoules(prev.powerWatts, reading.powerWatts!, elapsedSeconds) };
@@ -123,6 +142,12 @@ export class Integrator {
       const ambiguous = range !== undefined && deltaJoules + range <= maxPowerWatts * elapsedSeconds;
       return (event === 'ok' || event === 'wrap') && !ambiguous
         ? { ...base, energyJoules: deltaJoules, event: 'recovered' } : { ...base, energyJoules: 0, event: 'gap' };
+    }
+    if (event === 'ok' && deltaJoules > maxPowerWatts * elapsedSeconds) {
+      // More energy than the device can draw in the time: a corrupt read, not a measurement. The next good
+      // reading continues from the last good one, so nothing true is lost.
+      this.states.set(reading.deviceId, prev);
+      return { ...base, energyJoules: 0, event: 'absurd' };
     }
     return { ...base, energyJoules: deltaJoules, event: event === 'ok' ? undefined : event };
   }

@@ -1,4 +1,7 @@
 import { sumPeriods } from '../ledger/accounting.js';
+import type { PhaseRecord } from '../ledger/phases.js';
+import { projectAtCompletion } from '../ledger/progress.js';
+import { jobSection } from './job.js';
 import type { DeviceRow, PeriodWrite, RunRow } from '../store/rows.js';
 import type { GapRow } from '../store/queries.js';
 import { joulesToKwh } from '../units.js';
@@ -15,6 +18,8 @@ export interface ReportInputs {
   /** End of the reported interval: the run's end, or its last tick while it is running. */
   endMs: number;
   notes?: string[];
+  /** The job's phases (measurement windows), when it reported any. */
+  phases?: PhaseRecord[];
 }
 
 const METHOD_WORDS = { counter: 'hardware energy counter', sampled: 'sampled power, trapezoid rule', modelled: 'modelled power' } as const;
@@ -26,8 +31,9 @@ export function buildReport(input: ReportInputs): Report {
   const totals = sumPeriods(periods);
   const itJoules = devices.reduce((s, d) => s + d.energyJoules, 0);
   const facilityJoules = totals.facilityJoules + (itJoules - totals.itJoules) * run.pue;
+  const nodeJoulesOf = (d: DeviceRow) => d.nodeEnergyJoules ?? d.energyJoules;
   const byDevice: ReportDevice[] = devices.map((d) => ({
-    id: d.id, kind: d.kind, name: d.name, kwh: joulesToKwh(d.energyJoules),
+    id: d.id, kind: d.kind, name: d.name, kwh: joulesToKwh(d.energyJoules), nodeKwh: joulesToKwh(nodeJoulesOf(d)),
     avgWatts: durationSeconds > 0 ? d.energyJoules / durationSeconds : 0, method: d.method, collector: d.collector,
     ...(d.notes.length ? { notes: d.notes } : {}),
   }));
@@ -38,7 +44,10 @@ export function buildReport(input: ReportInputs): Report {
   const sources = [...new Set(periods.map((p) => p.source))];
   const hasCfe = periods.some((p) => p.cfe !== undefined);
   const co2e = { locationKg: totals.co2eLocationGrams / 1000, marketKg: totals.co2eMarketGrams / 1000 };
-  const progress = run.progress && run.progress.fraction > 0 && run.progress.fraction < 1 ? run.progress : undefined;
+  // A finished job (fraction 1) needs no projection.
+  const projected = run.progress && run.progress.fraction < 1
+    ? projectAtCompletion({ itJoules, facilityJoules, co2eLocationGrams: totals.co2eLocationGrams, co2eMarketGrams: totals.co2eMarketGrams }, run.progress)
+    : undefined;
   return {
     runId: run.runId,
     hostname: run.hostname,
@@ -47,7 +56,13 @@ export function buildReport(input: ReportInputs): Report {
     startedAt: iso(run.startedAtMs),
     endedAt: iso(input.endMs),
     durationSeconds,
-    energy: { itKwh: joulesToKwh(itJoules), facilityKwh, byDevice },
+    energy: { itKwh: joulesToKwh(itJoules), facilityKwh, byDevice, nodeItKwh: joulesToKwh(devices.reduce((sum, d) => sum + nodeJoulesOf(d), 0)) },
+    ...(run.attribution ? {
+      attribution: {
+        scope: run.attribution.scope, policy: run.attribution.policy, notes: run.attribution.notes,
+        share: Object.fromEntries(devices.map((d) => [d.id, nodeJoulesOf(d) > 0 ? d.energyJoules / nodeJoulesOf(d) : 1])),
+      },
+    } : {}),
     pue: run.pue,
     pueSource: run.pueSource,
     intensity: {
@@ -55,10 +70,10 @@ export function buildReport(input: ReportInputs): Report {
       ...(run.zone ? { zone: run.zone } : {}), marketBasis: marketBasis(run.market, hasCfe),
     },
     co2e,
-    ...(progress ? {
+    ...(projected ? {
       projected: {
-        fraction: progress.fraction, source: progress.source, itKwh: joulesToKwh(itJoules) / progress.fraction,
-        facilityKwh: facilityKwh / progress.fraction, co2eLocationKg: co2e.locationKg / progress.fraction, co2eMarketKg: co2e.marketKg / progress.fraction,
+        fraction: projected.fraction, source: projected.source, itKwh: joulesToKwh(projected.itJoules),
+        facilityKwh: joulesToKwh(projected.facilityJoules), co2eLocationKg: projected.co2eLocationGrams / 1000, co2eMarketKg: projected.co2eMarketGrams / 1000,
       },
     } : {}),
     disclosure: disclosure(devices, itJoules, durationSeconds, facilityKwh, run.pue, avgGramsPerKwh, co2e),
@@ -75,7 +90,8 @@ export function buildReport(input: ReportInputs): Report {
       co2eLocationKg: p.co2eLocationGrams / 1000, co2eMarketKg: p.co2eMarketGrams / 1000,
     })),
     powerSeries: input.powerSeries.map((s) => ({ at: iso(s.startMs), watts: s.watts })),
-    notes: [...new Set([...devices.flatMap((d) => d.notes.map((n) => `${d.id}: ${n}`)), ...(input.notes ?? [])])],
+    notes: [...new Set([...devices.flatMap((d) => d.notes.map((n) => `${d.id}: ${n}`)), ...(run.attribution?.notes ?? []), ...droppedNotes(run.dropped), ...(input.notes ?? [])])],
+    ...jobSection(input.phases ?? [], run.work, { itJoules, facilityJoules, co2eLocationGrams: totals.co2eLocationGrams }, input.endMs),
   };
 }
 
@@ -103,4 +119,23 @@ function disclosure(
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
+}
+
+/**
+ * RECOVERED_REASONS are counted faults that cost no reading (a counter file replaced under the agent and
+ * reopened): said apart from the dropped readings.
+ */
+const RECOVERED_REASONS = new Set(['reopened']);
+
+/** droppedNotes says what the collectors and the ledger refused: '3 readings dropped by nvml: absurd 2, nan 1'. */
+function droppedNotes(dropped: RunRow['dropped']): string[] {
+  return Object.entries(dropped ?? {}).flatMap(([collector, reasons]) => {
+    const entries = Object.entries(reasons).filter(([reason, n]) => n > 0 && !RECOVERED_REASONS.has(reason));
+    const total = entries.reduce((s, [, n]) => s + n, 0);
+    const reopened = reasons.reopened ?? 0;
+    return [
+      ...(total ? [`${total} reading${total === 1 ? '' : 's'} dropped by ${collector}: ${entries.map(([reason, n]) => `${reason} ${n}`).join(', ')} (never stored as energy)`] : []),
+      ...(reopened > 0 ? [`${collector} reopened a counter file ${reopened} time${reopened === 1 ? '' : 's'} (replaced under the agent); its readings went on from the new file`] : []),
+    ];
+  });
 }

@@ -1,8 +1,8 @@
 import type { Store } from '../store/store.js';
 import type { RunRow } from '../store/rows.js';
-import { gapsOf, periodsOf, powerSeries, samplePowerSeries } from '../store/queries.js';
 import { buildReport } from './build.js';
 import type { Report } from './types.js';
+import { MS_PER_HOUR } from '../units.js';
 
 /** CHART_POINTS is roughly how many points the power series of a report has, whatever the run's length. */
 const CHART_POINTS = 120;
@@ -10,14 +10,14 @@ const CHART_POINTS = 120;
 /** loadReport builds the report of a stored run from the database. */
 export function loadReport(store: Store, run: RunRow, notes: string[] = []): Report {
   // One read transaction: a tick committed by a live agent between the reads below cannot split the report.
-  return store.db.transaction(() => loadReportNow(store, run, notes))();
+  return store.read(() => loadReportNow(store, run, notes));
 }
 
 function loadReportNow(store: Store, run: RunRow, notes: string[]): Report {
   const endMs = run.endedAtMs ?? run.lastTickMs;
   const minutes = Math.max(1, Math.ceil((endMs - run.startedAtMs) / 60_000));
   const bucketMinutes = Math.max(1, Math.ceil(minutes / CHART_POINTS));
-  const series = shortRunSeries(store, run, endMs) ?? powerSeries(store.db, run.runKey, bucketMinutes).map((p) => {
+  const series = shortRunSeries(store, run, endMs) ?? store.powerSeries(run.runKey, bucketMinutes).map((p) => {
     // Edge buckets are only partly inside the run: average over the covered time, not the whole bucket.
     const bucketMs = bucketMinutes * 60_000;
     const coveredMs = Math.min(endMs, p.startMs + bucketMs) - Math.max(run.startedAtMs, p.startMs);
@@ -25,7 +25,7 @@ function loadReportNow(store: Store, run: RunRow, notes: string[]): Report {
   });
   const status = run.status === 'running' ? [`run ${run.runId} is still running or ended without closing: figures are up to its last tick`] : [];
   return buildReport({
-    run, devices: store.devicesOf(run.runKey), periods: periodsOf(store.db, run.runKey), gaps: gapsOf(store.db, run.runKey),
+    run, devices: store.devicesOf(run.runKey), periods: store.periodsOf(run.runKey), gaps: store.gapsOf(run.runKey), phases: store.phasesOf(run.runKey),
     powerSeries: series, endMs, notes: [...status, ...notes],
   });
 }
@@ -35,8 +35,8 @@ function loadReportNow(store: Store, run: RunRow, notes: string[]): Report {
  * (one-minute means would give a handful of bars), averaged down to about CHART_POINTS points.
  */
 function shortRunSeries(store: Store, run: RunRow, endMs: number): { startMs: number; watts: number }[] | undefined {
-  if (endMs - run.startedAtMs > 2 * 3_600_000) return undefined;
-  const samples = samplePowerSeries(store.db, run.runKey);
+  if (endMs - run.startedAtMs > 2 * MS_PER_HOUR) return undefined;
+  const samples = store.samplePowerSeries(run.runKey);
   if (samples.length < 2 || samples[0]!.startMs > run.startedAtMs + 5_000) return undefined;
   const per = Math.ceil(samples.length / CHART_POINTS);
   const out: { startMs: number; watts: number }[] = [];

@@ -1,8 +1,9 @@
 import type { Report } from './types.js';
+import { JOULES_PER_KWH } from '../units.js';
 
 const COLUMNS = [
   'record', 'id', 'kind', 'name', 'method', 'start_utc', 'end_utc', 'count', 'hours', 'it_kwh', 'facility_kwh',
-  'avg_watts', 'pue', 'intensity_g_per_kwh', 'co2e_location_kg', 'co2e_market_kg', 'source',
+  'avg_watts', 'pue', 'intensity_g_per_kwh', 'co2e_location_kg', 'co2e_market_kg', 'source', 'node_kwh',
 ] as const;
 type Row = Partial<Record<(typeof COLUMNS)[number], string | number | undefined>>;
 
@@ -17,7 +18,7 @@ export function renderCsv(r: Report): string {
   const rows: Row[] = [
     ...r.energy.byDevice.map((x): Row => ({
       record: 'device', id: x.id, kind: x.kind, name: x.name, method: x.method, start_utc: r.startedAt, end_utc: r.endedAt,
-      hours: r.durationSeconds / 3600, it_kwh: x.kwh, avg_watts: x.avgWatts, source: x.collector,
+      hours: r.durationSeconds / 3600, it_kwh: x.kwh, avg_watts: x.avgWatts, source: x.collector, node_kwh: x.nodeKwh,
     })),
     ...r.hourly.map((p): Row => ({
       record: 'hour', start_utc: p.startAt, end_utc: new Date(Date.parse(p.startAt) + p.periodSeconds * 1000).toISOString(),
@@ -25,14 +26,25 @@ export function renderCsv(r: Report): string {
       intensity_g_per_kwh: p.intensityGramsPerKwh, co2e_location_kg: p.co2eLocationKg, co2e_market_kg: p.co2eMarketKg,
       source: `${p.source} (${p.quality})${p.cfe !== undefined ? ` cfe=${p.cfe}` : ''}`,
     })),
+    ...(r.phases ?? []).map((p): Row => ({
+      record: 'phase', id: p.id, name: p.name, start_utc: p.startedAt, end_utc: p.endedAt, hours: p.seconds / 3600,
+      it_kwh: p.itKwh, facility_kwh: p.facilityKwh, co2e_location_kg: p.co2eLocationKg, co2e_market_kg: p.co2eMarketKg,
+      source: workCell(p.work),
+    })),
+    ...(r.work ? [{
+      record: 'work', id: r.runId, it_kwh: r.energy.itKwh, co2e_location_kg: r.co2e.locationKg,
+      source: `${workCell(r.work)}${r.efficiency?.itJoulesPerToken !== undefined ? `; it_joules_per_token=${r.efficiency.itJoulesPerToken}` : ''}` +
+        `${r.efficiency?.itJoulesPerSample !== undefined ? `; it_joules_per_sample=${r.efficiency.itJoulesPerSample}` : ''}` +
+        `${r.efficiency?.itJoulesPerStep !== undefined ? `; it_joules_per_step=${r.efficiency.itJoulesPerStep}` : ''}`,
+    } as Row] : []),
     ...r.gaps.map((g): Row => ({
       record: 'gap', id: g.deviceId, start_utc: g.startAt, end_utc: g.endAt,
-      it_kwh: g.recoveredJoules === undefined ? undefined : g.recoveredJoules / 3_600_000, source: g.reason,
+      it_kwh: g.recoveredJoules === undefined ? undefined : g.recoveredJoules / JOULES_PER_KWH, source: g.reason,
     })),
     {
       record: 'total', id: r.runId, start_utc: r.startedAt, end_utc: r.endedAt, count: r.energy.byDevice.length,
       hours: r.durationSeconds / 3600, it_kwh: r.energy.itKwh, facility_kwh: r.energy.facilityKwh,
-      avg_watts: r.durationSeconds > 0 ? (r.energy.itKwh * 3_600_000) / r.durationSeconds : 0, pue: r.pue,
+      avg_watts: r.durationSeconds > 0 ? (r.energy.itKwh * JOULES_PER_KWH) / r.durationSeconds : 0, pue: r.pue,
       intensity_g_per_kwh: r.intensity.avgGramsPerKwh, co2e_location_kg: r.co2e.locationKg, co2e_market_kg: r.co2e.marketKg,
       source: `pue: ${r.pueSource}; intensity: ${r.intensity.source}; market: ${r.intensity.marketBasis}`,
     },
@@ -53,6 +65,12 @@ export function renderCsv(r: Report): string {
   // Plain CSV (no comment lines, which break csv readers): the columns are described in the README.
   const body = rows.map((row) => COLUMNS.map((c) => cell(row[c])).join(','));
   return `${[COLUMNS.join(','), ...body].join('\n')}\n`;
+}
+
+/** workCell is 'steps=1200; samples=38400; tokens=9830400'. */
+function workCell(work: Report['work']): string | undefined {
+  if (!work) return undefined;
+  return Object.entries(work).map(([k, v]) => `${k}=${v}`).join('; ');
 }
 
 /** cell quotes per RFC 4180 and defuses text a spreadsheet would run as a formula. */

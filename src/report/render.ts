@@ -1,10 +1,13 @@
 import { asciiChart } from './ascii-chart.js';
 import { formatCo2eKg, formatDuration, formatKwh, formatPue, formatUtc, formatWatts, sig } from './format.js';
 import { renderCsv } from './render-csv.js';
+import { jobBlocks } from './render-job.js';
+import { renderModelCard, type ModelCardOptions } from './render-model-card.js';
 import type { Report, ReportPeriod } from './types.js';
+import { JOULES_PER_KWH } from '../units.js';
 
-/** ReportFormat is a report rendering: terminal table, Markdown, JSON (the Report object) or CSV. */
-export type ReportFormat = 'table' | 'markdown' | 'json' | 'csv';
+/** ReportFormat is a report rendering: terminal table, Markdown, JSON (the Report object), CSV, or a model card. */
+export type ReportFormat = 'table' | 'markdown' | 'json' | 'csv' | 'model-card';
 
 /** HOURLY_EDGE_ROWS is how many first and last periods the table and Markdown show of a long run. */
 export const HOURLY_EDGE_ROWS = 24;
@@ -16,8 +19,10 @@ type Block =
   | { kind: 'pre'; title: string; text: string };
 
 /** renderReport renders a report; every format reads only the Report object (no I/O). */
-export function renderReport(report: Report, format: ReportFormat): string {
+export function renderReport(report: Report, format: ReportFormat, card: Partial<ModelCardOptions> = {}): string {
   switch (format) {
+    case 'model-card':
+      return renderModelCard(report, { version: card.version ?? 'unknown', ...card });
     case 'json':
       return `${JSON.stringify(report, null, 2)}\n`;
     case 'csv':
@@ -77,6 +82,7 @@ function blocks(r: Report): Block[] {
     { kind: 'list', title: 'Measured', items: r.measured.length ? r.measured : ['(nothing measured: every figure is modelled)'] },
     { kind: 'list', title: 'Modelled', items: r.modelled.length ? r.modelled : ['(nothing modelled)'] },
   ];
+  out.push(...jobBlocks(r));
   if (r.gaps.length) {
     out.push({
       kind: 'table',
@@ -84,7 +90,7 @@ function blocks(r: Report): Block[] {
       header: ['Device', 'From (UTC)', 'To (UTC)', 'Reason', 'Recovered (kWh)'],
       right: [4],
       rows: r.gaps.map((g) => [g.deviceId, formatUtc(g.startAt), formatUtc(g.endAt), g.reason,
-        g.recoveredJoules === undefined ? '-' : sig(g.recoveredJoules / 3_600_000, 4)]),
+        g.recoveredJoules === undefined ? '-' : sig(g.recoveredJoules / JOULES_PER_KWH, 4)]),
     });
   }
   if (r.restatement) {

@@ -1,12 +1,16 @@
 import type { DeviceKind, EnergyMethod } from '../types.js';
 import type { IntensityQuality } from '../intensity/types.js';
+import type { JobSection } from './job.js';
 
 /** ReportDevice is one device's line in the report. */
 export interface ReportDevice {
   id: string;
   kind: DeviceKind;
   name: string;
+  /** The job's energy of this device, kWh (its share of the device's). */
   kwh: number;
+  /** The whole device's energy over the run, kWh (equal to kwh when nothing is attributed). */
+  nodeKwh: number;
   avgWatts: number;
   method: EnergyMethod;
   collector: string;
@@ -53,7 +57,7 @@ export interface ReportGap {
 }
 
 /** Report is everything `wattprint report` shows; the JSON format is this object. */
-export interface Report {
+export interface Report extends JobSection {
   runId: string;
   hostname?: string;
   labels: Record<string, string>;
@@ -61,7 +65,9 @@ export interface Report {
   startedAt: string;
   endedAt: string;
   durationSeconds: number;
-  energy: { itKwh: number; facilityKwh: number; byDevice: ReportDevice[] };
+  energy: { itKwh: number; facilityKwh: number; byDevice: ReportDevice[]; nodeItKwh: number };
+  /** How the job was charged its share of shared devices: scope, policy, the share of each device over the run. */
+  attribution?: { scope: 'process-tree' | 'cgroup' | 'node'; policy: 'proportional' | 'none'; share: Record<string, number>; notes: string[] };
   pue: number;
   pueSource: string;
   intensity: {

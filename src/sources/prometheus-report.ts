@@ -3,6 +3,7 @@ import type { Report } from '../report/types.js';
 import type { DeviceRow, PeriodWrite, RunRow } from '../store/rows.js';
 import type { DeviceKind, EnergyMethod } from '../types.js';
 import { prometheusClient, promString, type PromInstantSample, type PromRangeSeries } from './prometheus-query.js';
+import { JOULES_PER_KWH } from '../units.js';
 
 /** PrometheusReportOptions tune reportFromPrometheus; every figure has a default. */
 export interface PrometheusReportOptions {
@@ -138,7 +139,7 @@ async function hourlyPeriods(range: RangeFn, sel: string, startSeconds: number, 
     if (itD[k] === 0 && facD[k] === 0 && locD[k] === 0) return;
     periods.push({
       periodStartMs: (b - HOUR_SECONDS) * 1000, periodSeconds: HOUR_SECONDS, itJoules: itD[k]!, facilityJoules: facD[k]!,
-      intensityGramsPerKwh: facD[k]! > 0 ? locD[k]! / (facD[k]! / 3_600_000) : 0,
+      intensityGramsPerKwh: facD[k]! > 0 ? locD[k]! / (facD[k]! / JOULES_PER_KWH) : 0,
       co2eLocationGrams: locD[k]!, co2eMarketGrams: mktD[k]!, source,
       // The agents do not export the quality of the intensity they used; 'assumed' never overstates it.
       quality: 'assumed',

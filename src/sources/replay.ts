@@ -1,7 +1,8 @@
-import { accountMinutes, type MinuteEnergy } from '../ledger/accounting.js';
+import type { MinuteEnergy } from '../ledger/accounting.js';
 import type { MarketInstruments } from '../carbon/carbon.js';
-import { Integrator, type Contribution } from '../ledger/integrator.js';
-import { MINUTE_MS, splitByTime } from '../ledger/split.js';
+import { gapLimitSeconds } from '../ledger/gaps.js';
+import { Ledger } from '../ledger/ledger.js';
+import { MINUTE_MS } from '../ledger/split.js';
 import type { IntensityProvider } from '../intensity/types.js';
 import type { ParsedTrace } from './replay-parse.js';
 import { buildReport } from '../report/build.js';
@@ -19,7 +20,7 @@ export interface ReplaySettings {
   zone?: string;
   intensity: IntensityProvider;
   market: MarketInstruments;
-  /** Poll interval in seconds for the integrator's gap rule; default: the trace's median spacing. */
+  /** Poll interval in seconds for every device's gap rule; default: each device's own median spacing. */
   intervalSeconds?: number;
 }
 
@@ -27,7 +28,12 @@ export interface ReplaySettings {
 export interface ReplayResult {
   report: Report;
   minutes: MinuteEnergy[];
+  /** The trace's median spacing over all devices, seconds (or --interval). */
   intervalSeconds: number;
+  /** Each device's sampling interval used by the gap rule, seconds. */
+  deviceIntervalSeconds: Map<string, number>;
+  /** Per-device energy per UTC minute (joules), summed in integration order as the store sums it live. */
+  deviceMinutes: { deviceId: string; minuteStartMs: number; energyJoules: number }[];
 }
 
 const CHART_POINTS = 120;
@@ -39,11 +45,24 @@ const KINDS: readonly DeviceKind[] = ['gpu', 'cpu', 'dram', 'tpu', 'other'];
  * means live. 1 s when no device has two points.
  */
 export function medianIntervalSeconds(trace: ParsedTrace): number {
+  return medianSpacingSeconds([...trace.series.values()]) ?? 1;
+}
+
+/**
+ * deviceIntervalsSeconds is each device's own median spacing (seconds): the gap rule then means for a CPU read
+ * every 60 s what it means for a GPU read every second. A device with a single point takes the overall median.
+ */
+export function deviceIntervalsSeconds(trace: ParsedTrace): Map<string, number> {
+  const overall = medianIntervalSeconds(trace);
+  return new Map([...trace.series].map(([id, points]) => [id, medianSpacingSeconds([points]) ?? overall]));
+}
+
+function medianSpacingSeconds(series: readonly (readonly { tMs: number }[])[]): number | undefined {
   const gapsMs: number[] = [];
-  for (const points of trace.series.values()) {
+  for (const points of series) {
     for (let i = 1; i < points.length; i++) gapsMs.push(points[i]!.tMs - points[i - 1]!.tMs);
   }
-  if (gapsMs.length === 0) return 1;
+  if (gapsMs.length === 0) return undefined;
   gapsMs.sort((a, b) => a - b);
   const mid = Math.floor(gapsMs.length / 2);
   const medianMs = gapsMs.length % 2 ? gapsMs[mid]! : (gapsMs[mid - 1]! + gapsMs[mid]!) / 2;
@@ -62,54 +81,72 @@ export function deviceKindOf(deviceId: string, declared?: string): DeviceKind {
 }
 
 /**
- * replayTrace feeds a recorded trace through the live pipeline's own pieces, point by point in time order:
- * the Integrator (counters: deltas with wrap/reset; watts: trapezoid, gaps over 5 intervals not bridged),
- * splitByTime into UTC minutes, accountMinutes (PUE, each period's intensity, market basis) and buildReport.
- * Each point's own timestamp is both its monotonic and wall time, so Δt is exact. Pure: no I/O, no database.
+ * replayTrace feeds a recorded trace through the same Ledger as live tracking, point by point in time order
+ * (each point's own timestamp is both its monotonic and wall time, so Δt is exact): counters with wrap/reset,
+ * watts by the trapezoid rule, gaps on each device's own interval, edges held, UTC minutes, accounting per
+ * period — then buildReport. Pure: no I/O, no database.
  */
 export function replayTrace(trace: ParsedTrace, settings: ReplaySettings): ReplayResult {
+  const intervals = settings.intervalSeconds !== undefined
+    ? new Map([...trace.series.keys()].map((id) => [id, settings.intervalSeconds!]))
+    : deviceIntervalsSeconds(trace);
   const intervalSeconds = settings.intervalSeconds ?? medianIntervalSeconds(trace);
   const method: EnergyMethod = trace.kind === 'joules_total' ? 'counter' : 'sampled';
-  const integrator = new Integrator({ intervalSeconds });
   const ids = [...trace.series.keys()];
   const devices = new Map<string, DeviceRow>(ids.map((id, i) => [id, deviceRow(id, i + 1, method, trace, settings.fileName)]));
   const points = ids.flatMap((id) => trace.series.get(id)!.map((p) => ({ id, ...p })));
   points.sort((a, b) => a.tMs - b.tMs);
-  const itByMinute = new Map<number, number>();
-  const gaps: GapRow[] = [];
-  for (const p of points) {
-    const reading: Reading = method === 'counter' ? { deviceId: p.id, counterJoules: p.joulesTotal } : { deviceId: p.id, powerWatts: p.watts };
-    const device = devices.get(p.id)!;
-    device.samples++;
-    const c = integrator.ingest(reading, method, p.tMs / 1000, p.tMs);
-    if (!c) continue;
-    const gap = gapOf(c);
-    if (gap) gaps.push(gap);
-    if (c.energyJoules <= 0) continue;
-    device.energyJoules += c.energyJoules;
-    for (const piece of splitByTime(c.startMs, c.endMs, c.energyJoules, MINUTE_MS)) {
-      itByMinute.set(piece.bucketStartMs, (itByMinute.get(piece.bucketStartMs) ?? 0) + piece.energyJoules);
-    }
-  }
-  const minutes = [...itByMinute].sort((a, b) => a[0] - b[0]).map(([minuteStartMs, itJoules]) => ({ minuteStartMs, itJoules }));
-  const periods = accountMinutes(minutes, { pue: settings.pue.value, market: settings.market, intensity: settings.intensity })
-    .sort((a, b) => a.periodStartMs - b.periodStartMs);
   const startMs = points[0]?.tMs ?? 0;
   const endMs = points.at(-1)?.tMs ?? startMs;
+  const ledger = new Ledger({
+    intervalSeconds, startMs, accounting: { pue: settings.pue.value, market: settings.market, intensity: settings.intensity },
+  });
+  for (const row of devices.values()) ledger.addDevice({ ...row, intervalSeconds: intervals.get(row.id) });
+  for (const p of points) {
+    const reading: Reading = method === 'counter' ? { deviceId: p.id, counterJoules: p.joulesTotal } : { deviceId: p.id, powerWatts: p.watts };
+    ledger.ingest(reading, p.tMs / 1000, p.tMs);
+  }
+  ledger.close(endMs);
+  const batch = ledger.takeBatch();
+  for (const row of devices.values()) {
+    const account = ledger.account(row.id)!;
+    row.energyJoules = account.energyJoules;
+    row.samples = account.samples;
+  }
+  const itByMinute = new Map<number, number>();
+  for (const m of batch.minutes) itByMinute.set(m.minuteStartMs, (itByMinute.get(m.minuteStartMs) ?? 0) + m.energyJoules);
+  const minutes = [...itByMinute].sort((a, b) => a[0] - b[0]).map(([minuteStartMs, itJoules]) => ({ minuteStartMs, itJoules }));
+  const periods = batch.periods.sort((a, b) => a.periodStartMs - b.periodStartMs);
+  const gaps: GapRow[] = batch.gaps;
   const run: RunRow = {
     runKey: 0, runId: settings.runId, hostname: '', startedAtMs: startMs, lastTickMs: endMs, endedAtMs: endMs, status: 'ended',
     pue: settings.pue.value, pueSource: settings.pue.source, ...(settings.zone ? { zone: settings.zone } : {}),
     intensitySource: settings.intensity.name, market: settings.market, labels: { replay: settings.fileName },
-    co2eLocationGrams: periods.reduce((s, p) => s + p.co2eLocationGrams, 0), co2eMarketGrams: periods.reduce((s, p) => s + p.co2eMarketGrams, 0),
+    co2eLocationGrams: ledger.totals.co2eLocationGrams, co2eMarketGrams: ledger.totals.co2eMarketGrams,
   };
   const notes = [
     `replayed from ${settings.fileName}: ${points.length} readings of ${ids.length} device${ids.length === 1 ? '' : 's'} (${trace.kind}); ` +
-      `interval ${intervalSeconds} s (median spacing)${method === 'sampled' ? `, silences over ${5 * intervalSeconds} s are gaps` : ''}`,
+      `interval ${intervalDescription(intervals, settings.intervalSeconds)}` +
+      `${method === 'sampled' ? `, silences over ${gapLimitSeconds(1)} of a device's intervals are gaps` : ''}`,
   ];
   const report = buildReport({
     run, devices: [...devices.values()], periods, gaps, powerSeries: powerSeries(minutes, startMs, endMs), endMs, notes,
   });
-  return { report, minutes, intervalSeconds };
+  const byDeviceMinute = new Map<string, { deviceId: string; minuteStartMs: number; energyJoules: number }>();
+  for (const m of batch.minutes) {
+    const key = `${m.deviceId}\u0000${m.minuteStartMs}`;
+    const row = byDeviceMinute.get(key);
+    if (row) row.energyJoules += m.energyJoules;
+    else byDeviceMinute.set(key, { ...m });
+  }
+  return { report, minutes, intervalSeconds, deviceIntervalSeconds: intervals, deviceMinutes: [...byDeviceMinute.values()] };
+}
+
+function intervalDescription(intervals: Map<string, number>, flag?: number): string {
+  if (flag !== undefined) return `${flag} s (--interval)`;
+  const distinct = [...new Set(intervals.values())];
+  if (distinct.length === 1) return `${distinct[0]} s (median spacing)`;
+  return `each device's median spacing (${[...intervals].map(([id, s]) => `${id} ${s} s`).join(', ')})`;
 }
 
 function deviceRow(id: string, devKey: number, method: EnergyMethod, trace: ParsedTrace, fileName: string): DeviceRow {
@@ -118,12 +155,6 @@ function deviceRow(id: string, devKey: number, method: EnergyMethod, trace: Pars
     devKey, runKey: 0, id, kind, name: `${kind.toUpperCase()} from ${fileName}`, method, collector: 'replay', notes: [],
     energyJoules: 0, samples: 0,
   };
-}
-
-function gapOf(c: Contribution): GapRow | undefined {
-  if (c.event === 'gap') return { deviceId: c.deviceId, startMs: c.startMs, endMs: c.endMs, reason: 'no readings for more than 5 intervals: not bridged' };
-  if (c.event === 'reset') return { deviceId: c.deviceId, startMs: c.startMs, endMs: c.endMs, reason: 'counter went backwards (reset): energy since the reset counted' };
-  return undefined;
 }
 
 /** powerSeries averages total IT power over ~CHART_POINTS buckets, over the covered time of edge buckets (as loadReport). */

@@ -1,13 +1,11 @@
-import type Database from 'better-sqlite3';
 import { accountMinutes, sumPeriods, type AccountingSettings, type MinuteEnergy } from '../ledger/accounting.js';
 import type { MarketInstruments } from '../carbon/carbon.js';
 import { buildReport } from '../report/build.js';
 import { loadReport } from '../report/load.js';
 import type { Report } from '../report/types.js';
-import { gapsOf, periodsOf } from '../store/queries.js';
 import type { PeriodWrite, RunRow } from '../store/rows.js';
 import type { Store } from '../store/store.js';
-import { joulesToKwh } from '../units.js';
+import { JOULES_PER_KWH, joulesToKwh } from '../units.js';
 
 /** AccountingFacts are the carbon figures of a run under one set of factors: grams, gCO2e/kWh, periods. */
 export interface AccountingFacts {
@@ -68,22 +66,8 @@ export function restateMinutes(
 }
 
 /** storedFacts are a run's figures as tracked: its energy_period rows and its own factors. */
-export function storedFacts(db: Database.Database, run: RunRow): AccountingFacts {
-  return factsOf(periodsOf(db, run.runKey), { pue: run.pue, pueSource: run.pueSource, zone: run.zone, market: run.market, fallbackSource: run.intensitySource });
-}
-
-/** saveRestatement stores a restatement; the tracked energy_period rows are never changed, so both are kept. */
-export function saveRestatement(db: Database.Database, runKey: number, r: Restatement): void {
-  db.prepare('INSERT INTO restatements (run_key, created_at_ms, source, old_json, new_json) VALUES (?, ?, ?, ?, ?)')
-    .run(runKey, r.createdAtMs, r.source, JSON.stringify(r.before), JSON.stringify(r.after));
-}
-
-/** latestRestatement returns a run's most recent restatement, if any. */
-export function latestRestatement(db: Database.Database, runKey: number): Restatement | undefined {
-  const row = db.prepare('SELECT created_at_ms, source, old_json, new_json FROM restatements WHERE run_key = ? ORDER BY created_at_ms DESC, restatement_key DESC LIMIT 1')
-    .get(runKey) as { created_at_ms: number; source: string; old_json: string; new_json: string } | undefined;
-  if (!row) return undefined;
-  return { createdAtMs: row.created_at_ms, source: row.source, before: JSON.parse(row.old_json), after: JSON.parse(row.new_json) };
+export function storedFacts(store: Store, run: RunRow): AccountingFacts {
+  return factsOf(store.periodsOf(run.runKey), { pue: run.pue, pueSource: run.pueSource, zone: run.zone, market: run.market, fallbackSource: run.intensitySource });
 }
 
 /**
@@ -97,7 +81,7 @@ export function restatedReport(store: Store, run: RunRow, r: Restatement, notes:
   const trackedJoules = store.devicesOf(run.runKey).reduce((s, d) => s + d.energyJoules, 0);
   if (trackedJoules > coveredJoules * (1 + 1e-9) + 1e-6) {
     return loadReport(store, run, [...notes, `the restatement of ${new Date(r.createdAtMs).toISOString()} (${r.source}) covers ` +
-      `${(coveredJoules / 3.6e6).toPrecision(4)} of the run's ${(trackedJoules / 3.6e6).toPrecision(4)} kWh (the run went on after it): ` +
+      `${(coveredJoules / JOULES_PER_KWH).toPrecision(4)} of the run's ${(trackedJoules / JOULES_PER_KWH).toPrecision(4)} kWh (the run went on after it): ` +
       `figures are as tracked; restate again with \`wattprint report ${run.runId} --restate\``]);
   }
   const restatedRun: RunRow = {
@@ -107,7 +91,7 @@ export function restatedReport(store: Store, run: RunRow, r: Restatement, notes:
   // loadReport supplies the power series and status notes; the carbon figures are rebuilt from the new periods.
   const loaded = loadReport(store, restatedRun, notes);
   const report = buildReport({
-    run: restatedRun, devices: store.devicesOf(run.runKey), periods: r.after.periods, gaps: gapsOf(store.db, run.runKey),
+    run: restatedRun, devices: store.devicesOf(run.runKey), periods: r.after.periods, gaps: store.gapsOf(run.runKey),
     powerSeries: loaded.powerSeries.map((p) => ({ startMs: Date.parse(p.at), watts: p.watts })),
     endMs: run.endedAtMs ?? run.lastTickMs,
     notes: [...loaded.notes, `restated ${new Date(r.createdAtMs).toISOString()} from ${r.source}; the tracked figures are kept (restatement.before)`],

@@ -1,6 +1,7 @@
 import type { DeviceInfo, DeviceKind, EnergyMethod } from '../types.js';
 import type { MarketInstruments } from '../carbon/carbon.js';
 import type { IntensityQuality } from '../intensity/types.js';
+import type { PhaseRecord, Work } from '../ledger/phases.js';
 
 /** NewRun is what starting a run records. */
 export interface NewRun {
@@ -38,8 +39,21 @@ export interface RunRow {
   /** The process tracking the run while it is running: host name and pid. */
   ownerHost?: string;
   ownerPid?: number;
-  /** The job's progress when the run was last closed (0..1) and where it came from. */
+  /** The job's progress as last stored (0..1) and where it came from. */
   progress?: { fraction: number; source: string };
+  /** The job's cumulative work counters as last reported. */
+  work?: Work;
+  /** How the job's share of each device was measured, when attribution ran. */
+  attribution?: RunAttribution;
+  /** Readings refused over the run, by collector and reason ('nvml' → {'absurd': 3}). */
+  dropped?: Record<string, Record<string, number>>;
+}
+
+/** RunAttribution is how a run charged the job its share of the node's devices. */
+export interface RunAttribution {
+  scope: 'process-tree' | 'cgroup' | 'node';
+  policy: 'proportional' | 'none';
+  notes: string[];
 }
 
 /** DeviceRow is a stored device of a run with its running total and integrator state. */
@@ -47,7 +61,10 @@ export interface DeviceRow extends DeviceInfo {
   devKey: number;
   runKey: number;
   notes: string[];
+  /** The job's energy of the device, joules. */
   energyJoules: number;
+  /** The whole device's energy, joules (absent in runs tracked before attribution: then equal to energyJoules). */
+  nodeEnergyJoules?: number;
   samples: number;
   counterJoules?: number;
   counterEpoch?: string;
@@ -78,6 +95,7 @@ export interface TickWrite {
   devices: {
     devKey: number;
     energyJoules: number;
+    nodeEnergyJoules?: number;
     samples: number;
     counterJoules?: number;
     counterEpoch?: string;
@@ -88,6 +106,15 @@ export interface TickWrite {
   gaps?: { devKey: number; startMs: number; endMs: number; reason: string; recoveredJoules?: number }[];
   co2eLocationGrams: number;
   co2eMarketGrams: number;
+  /** Readings refused so far this run, by collector and reason, when the counts changed. */
+  dropped?: Record<string, Record<string, number>>;
+  /** The attribution's scope, policy and notes when they changed. */
+  attribution?: RunAttribution;
+  /** Phases changed in this tick (upserted whole). */
+  phases?: PhaseRecord[];
+  /** The job's work counters and progress, when they changed. */
+  work?: Work;
+  progress?: { fraction: number; source: string };
 }
 
 type Row = Record<string, unknown>;
@@ -105,6 +132,9 @@ export function toRunRow(raw: unknown): RunRow {
     co2eLocationGrams: r.co2e_location_g as number, co2eMarketGrams: r.co2e_market_g as number,
     ownerHost: opt(r.owner_host), ownerPid: opt(r.owner_pid),
     progress: r.progress_json ? JSON.parse(r.progress_json as string) : undefined,
+    work: r.work_json ? JSON.parse(r.work_json as string) : {},
+    ...(r.attribution_json ? { attribution: JSON.parse(r.attribution_json as string) } : {}),
+    ...(r.dropped_json ? { dropped: JSON.parse(r.dropped_json as string) } : {}),
   };
 }
 
@@ -115,7 +145,19 @@ export function toDeviceRow(raw: unknown): DeviceRow {
     devKey: r.dev_key as number, runKey: r.run_key as number, id: r.device_id as string, kind: r.kind as DeviceKind,
     name: r.name as string, uuid: opt(r.uuid), method: r.method as EnergyMethod, collector: r.collector as string,
     powerLimitWatts: opt(r.power_limit_watts), notes: JSON.parse(r.notes_json as string), energyJoules: r.energy_joules as number,
+    nodeEnergyJoules: opt(r.node_energy_joules),
     samples: r.samples as number, counterJoules: opt(r.counter_joules), counterEpoch: opt(r.counter_epoch),
     powerWatts: opt(r.power_watts), stateWallMs: opt(r.state_wall_ms),
+  };
+}
+
+/** toPhaseRecord maps a phases row. */
+export function toPhaseRecord(raw: unknown): PhaseRecord {
+  const r = raw as Row;
+  return {
+    id: r.phase_id as string, name: r.name as string, startMs: r.started_at_ms as number, endMs: opt(r.ended_at_ms),
+    itJoules: r.it_joules as number, facilityJoules: r.facility_joules as number, co2eLocationGrams: r.co2e_location_g as number,
+    co2eMarketGrams: r.co2e_market_g as number, workAtStart: JSON.parse(r.work_start_json as string),
+    ...(r.work_end_json ? { workAtEnd: JSON.parse(r.work_end_json as string) } : {}),
   };
 }

@@ -92,6 +92,27 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE runs ADD COLUMN owner_pid INTEGER;`,
   // v3: the job's last known progress, so a report can project the run's totals at completion.
   `ALTER TABLE runs ADD COLUMN progress_json TEXT;`,
+  // v4: the job's phases (measurement windows) with their energy and CO2e, and its cumulative work counters.
+  `CREATE TABLE phases (
+     run_key INTEGER NOT NULL,
+     phase_id TEXT NOT NULL,
+     name TEXT NOT NULL,
+     started_at_ms REAL NOT NULL,
+     ended_at_ms REAL,
+     it_joules REAL NOT NULL,
+     facility_joules REAL NOT NULL,
+     co2e_location_g REAL NOT NULL,
+     co2e_market_g REAL NOT NULL,
+     work_start_json TEXT NOT NULL DEFAULT '{}',
+     work_end_json TEXT,
+     PRIMARY KEY (run_key, phase_id)
+   ) WITHOUT ROWID;
+   ALTER TABLE runs ADD COLUMN work_json TEXT NOT NULL DEFAULT '{}';`,
+  // v5: attribution — each device's whole energy beside the job's share of it, and how the share was measured;
+  // readings refused (by collector and reason), so the report can say what was dropped.
+  `ALTER TABLE devices ADD COLUMN node_energy_joules REAL;
+   ALTER TABLE runs ADD COLUMN attribution_json TEXT;
+   ALTER TABLE runs ADD COLUMN dropped_json TEXT;`,
 ];
 
 /** migrate brings a database to the latest schema inside one transaction. */

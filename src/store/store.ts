@@ -1,9 +1,16 @@
 import Database from 'better-sqlite3';
 import type { DeviceInfo } from '../types.js';
 import type { MarketInstruments } from '../carbon/carbon.js';
+import type { IntensityCache } from '../intensity/cache.js';
+import type { MinuteEnergy } from '../ledger/accounting.js';
+import type { Restatement } from '../sources/restate.js';
+import { createIntensityCache } from './intensity-cache.js';
+import { gapsOf, minutesOf, periodsOf, powerSeries, samplePowerSeries, type GapRow } from './queries.js';
+import { latestRestatement, saveRestatement } from './restatements.js';
 import { migrate } from './schema.js';
-import type { DeviceRow, NewRun, RunRow, TickWrite } from './rows.js';
-import { toDeviceRow, toRunRow } from './rows.js';
+import type { PhaseRecord } from '../ledger/phases.js';
+import type { DeviceRow, NewRun, PeriodWrite, RunRow, TickWrite } from './rows.js';
+import { toDeviceRow, toPhaseRecord, toRunRow } from './rows.js';
 
 /** StoreError is a database problem a user can fix; its message is one line with the fix. */
 export class StoreError extends Error {
@@ -21,6 +28,56 @@ export class Store {
   private constructor(readonly db: Database.Database, readonly path: string) {
     this.stmts = prepare(db);
     this.tickTx = db.transaction((t: TickWrite) => writeTick(this.stmts, t));
+  }
+
+  /** read runs fn in one read transaction, so a tick committed meanwhile by a live agent cannot split what it reads. */
+  read<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  /** periodsOf returns a run's accounting periods in time order. */
+  periodsOf(runKey: number): PeriodWrite[] {
+    return periodsOf(this.db, runKey);
+  }
+
+  /** gapsOf returns a run's gaps and recoveries. */
+  gapsOf(runKey: number): GapRow[] {
+    return gapsOf(this.db, runKey);
+  }
+
+  /** minutesOf returns a run's IT energy per UTC minute (all devices), joules. */
+  minutesOf(runKey: number): MinuteEnergy[] {
+    return minutesOf(this.db, runKey);
+  }
+
+  /** powerSeries returns total IT power (watts) averaged over buckets of bucketMinutes. */
+  powerSeries(runKey: number, bucketMinutes: number): { startMs: number; watts: number }[] {
+    return powerSeries(this.db, runKey, bucketMinutes);
+  }
+
+  /** samplePowerSeries returns total IT power per tick from the raw samples still kept. */
+  samplePowerSeries(runKey: number): { startMs: number; watts: number }[] {
+    return samplePowerSeries(this.db, runKey);
+  }
+
+  /** phasesOf returns a run's phases in start order. */
+  phasesOf(runKey: number): PhaseRecord[] {
+    return this.stmts.phasesOf.all(runKey).map(toPhaseRecord);
+  }
+
+  /** saveRestatement stores a restatement; the tracked rows are never changed, so both are kept. */
+  saveRestatement(runKey: number, r: Restatement): void {
+    saveRestatement(this.db, runKey, r);
+  }
+
+  /** latestRestatement returns a run's most recent restatement, if any. */
+  latestRestatement(runKey: number): Restatement | undefined {
+    return latestRestatement(this.db, runKey);
+  }
+
+  /** intensityCache caches fetched grid intensities in this database. */
+  intensityCache(): IntensityCache {
+    return createIntensityCache(this.db);
   }
 
   /** open opens (creating if needed) the database at path and migrates it. */
@@ -115,7 +172,7 @@ export class Store {
   private persistDeviceTotals(runKey: number): void {
     for (const d of this.devicesOf(runKey)) {
       this.stmts.saveDevice.run({
-        dev_key: d.devKey, energy_joules: d.energyJoules, samples: d.samples, counter_joules: d.counterJoules ?? null,
+        dev_key: d.devKey, energy_joules: d.energyJoules, node_energy_joules: d.nodeEnergyJoules ?? null, samples: d.samples, counter_joules: d.counterJoules ?? null,
         counter_epoch: d.counterEpoch ?? null, power_watts: d.powerWatts ?? null, state_wall_ms: d.stateWallMs ?? null,
       });
     }
@@ -158,7 +215,7 @@ export class Store {
       for (const table of ['energy_minute', 'gaps']) {
         this.db.prepare(`DELETE FROM ${table} WHERE dev_key IN (SELECT dev_key FROM devices WHERE run_key = ?)`).run(runKey);
       }
-      for (const table of ['energy_period', 'samples', 'restatements', 'devices', 'runs']) this.db.prepare(`DELETE FROM ${table} WHERE run_key = ?`).run(runKey);
+      for (const table of ['energy_period', 'samples', 'restatements', 'phases', 'devices', 'runs']) this.db.prepare(`DELETE FROM ${table} WHERE run_key = ?`).run(runKey);
     })();
   }
 
@@ -202,7 +259,7 @@ function prepare(db: Database.Database) {
         source = CASE WHEN instr(source, excluded.source) > 0 THEN source ELSE source || '; ' || excluded.source END,
         quality = CASE WHEN quality = excluded.quality THEN quality ELSE 'mixed' END,
         period_seconds = excluded.period_seconds`),
-    saveDevice: db.prepare(`UPDATE devices SET energy_joules = @energy_joules, samples = @samples, counter_joules = @counter_joules,
+    saveDevice: db.prepare(`UPDATE devices SET energy_joules = @energy_joules, node_energy_joules = @node_energy_joules, samples = @samples, counter_joules = @counter_joules,
       counter_epoch = @counter_epoch, power_watts = @power_watts, state_wall_ms = @state_wall_ms WHERE dev_key = @dev_key`),
     addSample: db.prepare('INSERT OR REPLACE INTO samples (run_key, t_ms, data) VALUES (?, ?, ?)'),
     runState: db.prepare('SELECT state_json FROM runs WHERE run_key = ?'),
@@ -210,6 +267,16 @@ function prepare(db: Database.Database) {
     saveRun: db.prepare('UPDATE runs SET last_tick_ms = ?, co2e_location_g = ?, co2e_market_g = ?, state_json = ? WHERE run_key = ?'),
     pruneSamples: db.prepare('DELETE FROM samples WHERE run_key = ? AND t_ms < ?'),
     endRun: db.prepare(`UPDATE runs SET status = 'ended', ended_at_ms = ?, exit_code = ? WHERE run_key = ?`),
+    phasesOf: db.prepare('SELECT * FROM phases WHERE run_key = ? ORDER BY started_at_ms, phase_id'),
+    savePhase: db.prepare(`INSERT INTO phases (run_key, phase_id, name, started_at_ms, ended_at_ms, it_joules, facility_joules, co2e_location_g, co2e_market_g, work_start_json, work_end_json)
+      VALUES (@run_key, @phase_id, @name, @started_at_ms, @ended_at_ms, @it_joules, @facility_joules, @loc, @mkt, @work_start_json, @work_end_json)
+      ON CONFLICT (run_key, phase_id) DO UPDATE SET name = excluded.name, started_at_ms = excluded.started_at_ms, ended_at_ms = excluded.ended_at_ms,
+        it_joules = excluded.it_joules, facility_joules = excluded.facility_joules, co2e_location_g = excluded.co2e_location_g,
+        co2e_market_g = excluded.co2e_market_g, work_start_json = excluded.work_start_json, work_end_json = excluded.work_end_json`),
+    saveWork: db.prepare('UPDATE runs SET work_json = ? WHERE run_key = ?'),
+    saveAttribution: db.prepare('UPDATE runs SET attribution_json = ? WHERE run_key = ?'),
+    saveDropped: db.prepare('UPDATE runs SET dropped_json = ? WHERE run_key = ?'),
+    saveProgress: db.prepare('UPDATE runs SET progress_json = ? WHERE run_key = ?'),
   };
 }
 
@@ -225,21 +292,33 @@ function writeTick(stmts: ReturnType<typeof prepare>, t: TickWrite): void {
   // Device totals and integrator state travel as one JSON value per tick: one UPDATE instead of one per device.
   const state: Record<number, DeviceStateJson> = {};
   for (const d of t.devices) {
-    state[d.devKey] = [d.energyJoules, d.samples, d.counterJoules ?? null, d.counterEpoch ?? null, d.powerWatts ?? null, d.stateWallMs ?? null];
+    state[d.devKey] = [d.energyJoules, d.samples, d.counterJoules ?? null, d.counterEpoch ?? null, d.powerWatts ?? null, d.stateWallMs ?? null, d.nodeEnergyJoules ?? null];
   }
   if (t.samples?.length) stmts.addSample.run(t.runKey, t.wallMs, JSON.stringify(t.samples.map((x) => [x.devKey, x.powerWatts ?? null, x.counterJoules ?? null])));
   for (const g of t.gaps ?? []) stmts.addGap.run(g.devKey, g.startMs, g.endMs, g.reason, g.recoveredJoules ?? null);
+  for (const p of t.phases ?? []) {
+    stmts.savePhase.run({
+      run_key: t.runKey, phase_id: p.id, name: p.name, started_at_ms: p.startMs, ended_at_ms: p.endMs ?? null, it_joules: p.itJoules,
+      facility_joules: p.facilityJoules, loc: p.co2eLocationGrams, mkt: p.co2eMarketGrams, work_start_json: JSON.stringify(p.workAtStart),
+      work_end_json: p.workAtEnd ? JSON.stringify(p.workAtEnd) : null,
+    });
+  }
+  if (t.work) stmts.saveWork.run(JSON.stringify(t.work), t.runKey);
+  if (t.attribution) stmts.saveAttribution.run(JSON.stringify(t.attribution), t.runKey);
+  if (t.dropped) stmts.saveDropped.run(JSON.stringify(t.dropped), t.runKey);
+  if (t.progress) stmts.saveProgress.run(JSON.stringify(t.progress), t.runKey);
   stmts.saveRun.run(t.wallMs, t.co2eLocationGrams, t.co2eMarketGrams, JSON.stringify(state), t.runKey);
 }
 
 /** DeviceStateJson is one device's entry in runs.state_json: [energy J, samples, counter J, epoch, power W, wall ms]. */
-type DeviceStateJson = [number, number, number | null, string | null, number | null, number | null];
+type DeviceStateJson = [number, number, number | null, string | null, number | null, number | null, (number | null)?];
 
 function withState(row: DeviceRow, state: Record<string, DeviceStateJson>): DeviceRow {
   const s = state[row.devKey];
   if (!s) return row;
   return {
     ...row, energyJoules: s[0], samples: s[1], counterJoules: s[2] ?? undefined, counterEpoch: s[3] ?? undefined,
+    ...(s[6] !== undefined && s[6] !== null ? { nodeEnergyJoules: s[6] } : {}),
     powerWatts: s[4] ?? undefined, stateWallMs: s[5] ?? undefined,
   };
 }

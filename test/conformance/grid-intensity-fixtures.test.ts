@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { describeShared, SHARED_FIXTURES } from '../helpers/shared-fixtures.js';
 import { averageIntensity, electricityMaps } from '@tgwf/co2/data';
 import { parseIntensityCsv } from '../../src/intensity/csv.js';
 import { zoneRecord } from '../../src/intensity/zones.js';
 
-const DIR = fileURLToPath(new URL('../../../shared/fixtures/grid-intensity/', import.meta.url));
-const present = existsSync(DIR);
+const DIR = `${SHARED_FIXTURES}grid-intensity/`;
 const read = (name: string): string => readFileSync(`${DIR}${name}`, 'utf8');
 
 /** First and last rows of each trimmed Electricity Maps export: [start, direct, lifecycle]. */
@@ -28,7 +28,7 @@ const EXPORTS: Record<string, { zone: string; rows: number; first: [number, numb
   },
 };
 
-describe.skipIf(!present)('real Electricity Maps hourly exports', () => {
+describeShared('grid-intensity')('real Electricity Maps hourly exports', () => {
   for (const [file, want] of Object.entries(EXPORTS)) {
     it(`parses ${file} (lifecycle and direct)`, () => {
       const text = read(file);
@@ -48,7 +48,7 @@ describe.skipIf(!present)('real Electricity Maps hourly exports', () => {
   }
 });
 
-describe.skipIf(!present)('co2.js data captures agree with the installed package', () => {
+describeShared('grid-intensity')('co2.js data captures agree with the installed package', () => {
   it('Electricity Maps 2024 yearly: every zone value equals the package', () => {
     const captured = JSON.parse(read('co2js__electricitymaps_yearly_2024.json')) as Record<string, { carbonIntensity: { value: number } }>;
     const yearly2024 = electricityMaps['yearly2024']?.data ?? {};

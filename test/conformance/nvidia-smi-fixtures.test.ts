@@ -3,12 +3,13 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { describeShared, SHARED_FIXTURES } from '../helpers/shared-fixtures.js';
 import {
   parseCsvNumber, parseHelpQueryGpu, parseNvidiaSmiXml, parseQueryGpuCsv, smiPowerWatts, type SmiGpu,
 } from '../../collectors/nvidia-smi/parse.js';
 
-const ROOT = fileURLToPath(new URL('../../../shared/fixtures/nvidia-smi/', import.meta.url));
-const suite = existsSync(ROOT) ? describe : describe.skip;
+const ROOT = `${SHARED_FIXTURES}nvidia-smi/`;
+const suite = describeShared('nvidia-smi');
 const read = (sub: string, file: string) => readFileSync(join(ROOT, sub, file), 'utf8');
 
 // Figures from SOURCES.md: [file, driver, CUDA, name, arch, MIG, layout, power.draw, average, instant, limit].

@@ -2,15 +2,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { describeShared, SHARED_FIXTURES } from '../helpers/shared-fixtures.js';
 import { detectCloud, parseGceInstance } from '../../agent/cloud.js';
 import { probeRapl } from '../../collectors/rapl.js';
 import { startFakeMetadata, type FakeMetadata } from '../helpers/fake-metadata.js';
 import { buildTree, contextFor, extractTtar, loadTreeSpec, removeTree, tempRoot } from '../helpers/sysfs-tree.js';
 
-// Real captures live beside the repo (../shared/fixtures, see SOURCES.md there); skipped when absent.
-const shared = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
+// Real captures live beside the repo (../shared/fixtures, see SOURCES.md there).
+const shared = SHARED_FIXTURES;
 const ownFixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
-const describeShared = existsSync(shared) ? describe : describe.skip;
+const describeCaptures = describeShared('powercap');
 
 const roots: string[] = [];
 const servers: FakeMetadata[] = [];
@@ -30,7 +31,7 @@ afterEach(async () => {
 });
 const json = (rel: string) => JSON.parse(readFileSync(join(shared, rel), 'utf8')) as Record<string, unknown>;
 
-describeShared('conformance: node_exporter powercap ttar (Intel RAPL)', () => {
+describeCaptures('conformance: node_exporter powercap ttar (Intel RAPL)', () => {
   it('tracks package-0 only (core is inside it) with the captured energy and range', async () => {
     const r = root();
     const written = extractTtar(join(shared, 'powercap/node_exporter__sys-class-powercap.ttar'), r);
@@ -50,7 +51,7 @@ describeShared('conformance: node_exporter powercap ttar (Intel RAPL)', () => {
   });
 });
 
-describeShared('conformance: node_exporter DMI ttar (bare-metal Dell PowerEdge R6515)', () => {
+describeCaptures('conformance: node_exporter DMI ttar (bare-metal Dell PowerEdge R6515)', () => {
   it('is no cloud, and no metadata connection is attempted', async () => {
     const r = root();
     extractTtar(join(shared, 'cloud-metadata/node_exporter__sys-class-dmi-id.ttar'), r);
@@ -63,7 +64,7 @@ describeShared('conformance: node_exporter DMI ttar (bare-metal Dell PowerEdge R
   });
 });
 
-describeShared('conformance: real metadata replies through the loopback fake', () => {
+describeCaptures('conformance: real metadata replies through the loopback fake', () => {
   it('GCE recursive JSON (DataDog capture): zone us-east1-b, n1-standard-1', async () => {
     const gce = json('cloud-metadata/datadog__gce_metadata_recursive.json');
     expect(parseGceInstance(gce)).toEqual({ zone: 'us-east1-b', region: 'us-east1', machineType: 'n1-standard-1' });

@@ -56,5 +56,8 @@ describe('wattprint agent with a counter file replaced mid-run', () => {
     expect((await agent.result).code).toBe(0);
     const report = JSON.parse((await runCli(['report', 'reopen', '--db', db, '--format', 'json'])).stdout);
     expect(report.energy.itKwh * 3.6e6).toBeCloseTo(11, 6);
+    // A reopen cost no reading: it is said as what it was, not counted among the dropped readings.
+    expect(report.notes).toContain('rapl reopened a counter file 1 time (replaced under the agent); its readings went on from the new file');
+    expect(report.notes.filter((n: string) => /dropped by rapl/.test(n))).toEqual([]);
   }, 90_000);
 });

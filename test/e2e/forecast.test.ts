@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, afterAll } from 'vitest';
+import { describeShared, SHARED_FIXTURES } from '../helpers/shared-fixtures.js';
 import { ukTime } from '../../src/intensity/uk.js';
 import { baseEnv as cleanEnv, runCli, tempDir } from '../helpers/cli.js';
 import { startFakeServer, type FakeServer } from '../intensity/fake-server.js';
@@ -128,9 +129,9 @@ describe('wattprint forecast against Electricity Maps', () => {
   });
 });
 
-const CATS = fileURLToPath(new URL('../../../shared/fixtures/grid-intensity/cats__uk_carbonintensity_forecast_24h.csv', import.meta.url));
+const CATS = `${SHARED_FIXTURES}grid-intensity/cats__uk_carbonintensity_forecast_24h.csv`;
 
-describe.skipIf(!existsSync(CATS))('wattprint forecast on the real 2023-05-04 London regional forecast (CATS capture)', () => {
+describeShared('grid-intensity/cats__uk_carbonintensity_forecast_24h.csv')('wattprint forecast on the real 2023-05-04 London regional forecast (CATS capture)', () => {
   it('picks the 3 h window starting 2023-05-05 12:30Z at 7.17 g/kWh', async () => {
     // CATS saved the API's regional 48 h forecast as time,deltaseconds,unix,intensity; serve it in the API's JSON shape.
     const rows = readFileSync(CATS, 'utf8').trim().split('\n').slice(1).map((line) => line.split(','));

@@ -1,7 +1,7 @@
 import { metricFamilyNames, renderMetricsOnce } from '../../src/exporters/metrics.js';
 import { sampleSnapshot } from '../exporters/snapshots.js';
 
-/** AGENT_FLAGS are the `wattprint agent` options (issue 2 and 5); examples may use only these. */
+/** AGENT_FLAGS are the `wattprint agent` options; examples may use only these. */
 export const AGENT_FLAGS = new Set([
   '--db', '--interval', '--pue', '--intensity', '--zone', '--run-id', '--label', '--listen', '--no-listen',
   '--report-file', '--quiet', '--config', '--sysfs', '--procfs', '--collectors', '--gpus', '--token', '--insecure',

@@ -90,7 +90,7 @@ describe('metrics renderer', () => {
     const names = metricFamilyNames(await renderMetricsOnce(sampleSnapshot({ tick: 1 }), { includeSelfMetrics: false }));
     expect(names).toEqual([
       'wattprint_energy_joules_total', 'wattprint_power_watts', 'wattprint_facility_energy_joules_total',
-      'wattprint_co2e_grams_total', 'wattprint_grid_intensity_grams_per_kwh', 'wattprint_pue', 'wattprint_run_info', 'wattprint_device_info',
+      'wattprint_co2e_grams_total', 'wattprint_work_total', 'wattprint_phase_energy_joules_total', 'wattprint_grid_intensity_grams_per_kwh', 'wattprint_pue', 'wattprint_run_info', 'wattprint_device_info',
       'wattprint_run_start_time_seconds', 'wattprint_progress_ratio', 'wattprint_projected_energy_joules',
       'wattprint_projected_co2e_grams',
     ]);

@@ -42,9 +42,10 @@ export function loadTreeSpec(path: string): TreeSpec {
  * extractTtar writes a ttar archive (prometheus/procfs test format) under root. Records:
  * 'Directory: P' + 'Mode: M'; 'Path: P' + 'Lines: N[ NoLineEnding]' + N lines + 'Mode: M';
  * 'Path: P' + 'SymlinkTo: T'. Lines starting with '#' (the '# ttar - - -' separators) are skipped.
- * The text is handled as latin1 so non-UTF-8 bytes in captured files come out byte-exact.
+ * The text is handled as latin1 so non-UTF-8 bytes in captured files come out byte-exact. `keep` picks the
+ * files to write (directories are always made).
  */
-export function extractTtar(archivePath: string, root: string): string[] {
+export function extractTtar(archivePath: string, root: string, keep: (path: string) => boolean = () => true): string[] {
   const lines = readFileSync(archivePath, 'latin1').split('\n');
   const written: string[] = [];
   let i = 0;
@@ -77,6 +78,10 @@ export function extractTtar(archivePath: string, root: string): string[] {
       if (!count) throw new Error(`ttar ${archivePath}:${i}: expected 'Lines: N' after '${line}', got '${header}'`);
       const body = lines.slice(i, i + Number(count[1]));
       i += body.length;
+      if (!keep(m[1]!)) {
+        if (/^Mode: [0-7]+$/.test(lines[i] ?? '')) i++;
+        continue;
+      }
       const text = body.length === 0 ? '' : body.join('\n') + (count[2] ? '' : '\n');
       writeFileSync(path, text, 'latin1');
       written.push(m[1]!);

@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createElectricityMapsProvider } from '../../src/intensity/electricitymaps.js';
-import { createIntensityCache, type IntensityCache } from '../../src/intensity/cache.js';
+import type { IntensityCache } from '../../src/intensity/cache.js';
+import { createIntensityCache } from '../../src/store/intensity-cache.js';
 import { tableProvider } from '../../src/intensity/table.js';
 import { startFakeServer, type FakeReply, type FakeServer } from './fake-server.js';
 

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpError, redact, requestJson } from '../../src/intensity/http.js';
-import { createIntensityCache } from '../../src/intensity/cache.js';
+import { createIntensityCache } from '../../src/store/intensity-cache.js';
 import { startFakeServer, type FakeReply, type FakeServer } from './fake-server.js';
 
 const TOKEN = 'sekret-token-1234';

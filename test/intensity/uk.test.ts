@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describeShared, SHARED_FIXTURES } from '../helpers/shared-fixtures.js';
 import { createUkProvider, parseUkIntensity, ukTime } from '../../src/intensity/uk.js';
 import { constantProvider } from '../../src/intensity/constant.js';
 import { startFakeServer, type FakeServer } from './fake-server.js';
@@ -39,9 +40,9 @@ describe('uk provider against a loopback fake', () => {
   });
 });
 
-const CATS = fileURLToPath(new URL('../../../shared/fixtures/grid-intensity/cats__uk_carbonintensity_forecast_24h.csv', import.meta.url));
+const CATS = `${SHARED_FIXTURES}grid-intensity/cats__uk_carbonintensity_forecast_24h.csv`;
 
-describe.skipIf(!existsSync(CATS))('uk regional forecast built from the real CATS capture', () => {
+describeShared('grid-intensity/cats__uk_carbonintensity_forecast_24h.csv')('uk regional forecast built from the real CATS capture', () => {
   let fake: FakeServer;
   afterEach(() => fake.close());
 

@@ -49,7 +49,7 @@ describe('Integrator', () => {
     const integ = new Integrator({ intervalSeconds: 1 });
     integ.restore('gpu0', { counterJoules: 5000, counterEpoch: 'boot-a', wallMs: W0 });
     const c = integ.ingest({ deviceId: 'gpu0', counterJoules: 65_000, counterEpoch: 'boot-a' }, 'counter', 3, W0 + 120_000);
-    expect(c).toEqual({ deviceId: 'gpu0', energyJoules: 60_000, startMs: W0, endMs: W0 + 120_000, event: 'recovered' });
+    expect(c).toEqual({ deviceId: 'gpu0', energyJoules: 60_000, startMs: W0, endMs: W0 + 120_000, event: 'recovered', resumed: true });
   });
 
   it('does not recover across a reboot or a reset during downtime', () => {

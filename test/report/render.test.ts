@@ -74,7 +74,7 @@ describe('renderReport content', () => {
     const j = JSON.parse(renderReport(report, 'json'));
     expect(j).toEqual(report);
     for (const k of ['runId', 'startedAt', 'endedAt', 'durationSeconds', 'pue']) expect(j).toHaveProperty(k);
-    expect(Object.keys(j.energy.byDevice[0]).sort()).toEqual(['avgWatts', 'collector', 'id', 'kind', 'kwh', 'method', 'name']);
+    expect(Object.keys(j.energy.byDevice[0]).sort()).toEqual(['avgWatts', 'collector', 'id', 'kind', 'kwh', 'method', 'name', 'nodeKwh']);
     expect(j.intensity).toHaveProperty('avgGramsPerKwh');
     expect(j.co2e).toHaveProperty('marketKg');
   });

@@ -46,8 +46,9 @@ export function demoReport(): Report {
     energy: {
       itKwh,
       facilityKwh,
+      nodeItKwh: itKwh,
       byDevice: devices.map((d) => ({
-        id: d.id, kind: d.kind, name: d.name, kwh: (d.watts * durationSeconds) / 3_600_000, avgWatts: d.watts,
+        id: d.id, kind: d.kind, name: d.name, kwh: (d.watts * durationSeconds) / 3_600_000, nodeKwh: (d.watts * durationSeconds) / 3_600_000, avgWatts: d.watts,
         method: d.method, collector: d.collector,
       })),
     },

@@ -7,7 +7,7 @@ import { constantProvider } from '../../src/intensity/constant.js';
 import { parseIntensityCsv } from '../../src/intensity/csv.js';
 import { csvProvider } from '../../src/intensity/csv-provider.js';
 import { tableProvider } from '../../src/intensity/table.js';
-import { latestRestatement, restatedReport, restateMinutes, saveRestatement, storedFacts, type Restatement } from '../../src/sources/restate.js';
+import { restatedReport, restateMinutes, storedFacts, type Restatement } from '../../src/sources/restate.js';
 import { minutesOf } from '../../src/store/queries.js';
 import { Store } from '../../src/store/store.js';
 import type { DeviceInfo } from '../../src/types.js';
@@ -53,7 +53,7 @@ describe('restatement', () => {
     const run = store.findRun('run-1')!;
     const minutes = minutesOf(store.db, run.runKey);
     expect(minutes).toEqual([{ minuteStartMs: T0, itJoules: 36_000 }, { minuteStartMs: T0 + 60_000, itJoules: 72_000 }]);
-    const before = storedFacts(store.db, run);
+    const before = storedFacts(store, run);
     // 108 kJ × 1.5 = 0.045 kWh at 400 g/kWh
     expect(before.co2eLocationGrams).toBeCloseTo(0.045 * 400, 12);
     expect(before.intensitySource).toBe('constant (--intensity)');
@@ -66,8 +66,8 @@ describe('restatement', () => {
     expect(after.co2eLocationGrams).toBeCloseTo(7.5, 12);
     expect(after.avgGramsPerKwh).toBeCloseTo(7.5 / 0.045, 9);
     const record: Restatement = { createdAtMs: Date.UTC(2024, 0, 2), source: 'csv: de.csv (plain)', before, after };
-    saveRestatement(store.db, run.runKey, record);
-    expect(latestRestatement(store.db, run.runKey)).toEqual(record);
+    store.saveRestatement(run.runKey, record);
+    expect(store.latestRestatement(run.runKey)).toEqual(record);
 
     const report = restatedReport(store, run, record);
     expect(report.restatement).toEqual({
@@ -79,13 +79,13 @@ describe('restatement', () => {
     expect(report.hourly.map((h) => h.intensityGramsPerKwh)).toEqual([300, 100]);
     expect(report.energy.itKwh * 3.6e6).toBeCloseTo(108_000, 9);
     // The tracked periods are untouched.
-    expect(storedFacts(store.db, run).co2eLocationGrams).toBeCloseTo(18, 12);
+    expect(storedFacts(store, run).co2eLocationGrams).toBeCloseTo(18, 12);
   });
 
   it('applies a new PUE to facility energy and CO2e', () => {
     const run = store.findRun('run-1')!;
     const after = restateMinutes(minutesOf(store.db, run.runKey), { pue: 1.1, pueSource: 'set with --pue', market: {}, intensity: constantProvider(400) });
-    const record: Restatement = { createdAtMs: 1, source: 'constant 400 gCO2e/kWh', before: storedFacts(store.db, run), after };
+    const record: Restatement = { createdAtMs: 1, source: 'constant 400 gCO2e/kWh', before: storedFacts(store, run), after };
     const report = restatedReport(store, run, record);
     expect(report.pue).toBe(1.1);
     expect(report.energy.facilityKwh).toBeCloseTo(0.108 * 1.1 / 3.6, 15);

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { baseEnv, CLI, runCli } from '../helpers/cli.js';
 
-describe('review: failed resume', () => {
+describe('failed resume', () => {
   it.skipIf(!existsSync(CLI))('leaves an ended run ended when the resumed session cannot listen', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'wattprint-review-resume-'));
+    const dir = mkdtempSync(join(tmpdir(), 'wattprint-resume-'));
     const db = join(dir, 'w.db');
     const common = ['--db', db, '--run-id', 'R', '--zone', 'DE', '--collectors', 'cpu,ram', '--quiet'];
     const blocker = createServer();
@@ -21,7 +21,7 @@ describe('review: failed resume', () => {
       expect(second.code).toBe(2); // the user error is reported fine
       const runs = await runCli(['runs', '--db', db, '--json'], baseEnv());
       const r = (JSON.parse(runs.stdout) as { runId: string; status: string }[]).find((x) => x.runId === 'R')!;
-      expect(r.status).toBe('ended'); // before the fix: 'running', ended_at NULL (reopenRun ran before the listen failed)
+      expect(r.status).toBe('ended');
     } finally {
       blocker.close();
       rmSync(dir, { recursive: true, force: true });

@@ -6,7 +6,7 @@ import { parseTrace } from '../../src/sources/replay-parse.js';
 
 const flat = { name: 'flat', lookup: (t: number) => ({ gramsPerKwh: 100, source: 'flat', periodStartMs: Math.floor(t / 3.6e6) * 3.6e6, periodSeconds: 3600, quality: 'actual' as const }) };
 
-describe('review: replay of a multi-node Prometheus dump', () => {
+describe('replay of a multi-node Prometheus dump', () => {
   it('keeps node A and node B gpu0 apart (each drew 100 W for 60 s)', () => {
     const t0 = Date.UTC(2026, 10, 22, 10, 0, 0);
     const lines: string[] = [];
@@ -18,6 +18,6 @@ describe('review: replay of a multi-node Prometheus dump', () => {
     const trace = parseTrace(lines.join('\n') + '\n', 'dump.txt');
     const { report } = replayTrace(trace, { runId: 'replay', fileName: 'dump.txt', pue: { value: 1, source: 'x' }, intensity: flat, market: {} });
     // 2 × 4 × 1 500 J = 12 kJ
-    expect(report.energy.itKwh * 3.6e6).toBeCloseTo(12_000, 0); // before the fix: the two series are merged into one 'gpu0'
+    expect(report.energy.itKwh * 3.6e6).toBeCloseTo(12_000, 0);
   });
 });

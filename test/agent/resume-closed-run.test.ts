@@ -13,9 +13,9 @@ const T0 = Date.UTC(2026, 10, 22, 10, 0, 0);
 const gpu: DeviceInfo = { id: 'gpu0', kind: 'gpu', name: 'GPU', method: 'counter', collector: 'sim', powerLimitWatts: 700 };
 const flat = { name: 'flat', lookup: (t: number) => ({ gramsPerKwh: 100, source: 'flat', periodStartMs: Math.floor(t / 3.6e6) * 3.6e6, periodSeconds: 3600, quality: 'actual' as const }) };
 
-describe('review: resuming a closed run', () => {
+describe('resuming a closed run', () => {
   it('does not add the energy drawn between a clean stop and the resume', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'wattprint-review-closed-'));
+    const dir = mkdtempSync(join(tmpdir(), 'wattprint-closed-'));
     try {
       const path = join(dir, 'w.db');
       const clock = manualClock(T0);
@@ -37,7 +37,7 @@ describe('review: resuming a closed run', () => {
       clock.advance(10);
       await second.tick();
       const report = await second.stop(0);
-      expect(report.energy.itKwh * 3.6e6).toBeCloseTo(2_000, 3); // before the fix: 8 642 000 J, 8.64 MJ "recovered"
+      expect(report.energy.itKwh * 3.6e6).toBeCloseTo(2_000, 3);
       store.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

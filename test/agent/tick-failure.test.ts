@@ -26,12 +26,11 @@ console.log('stopped cleanly', report.runId, tracker.snapshot.tick);
 store.close();
 `;
 
-describe('review: tick loop error handling', () => {
+describe('tick loop error handling', () => {
   it.skipIf(!existsSync(join(REPO, 'dist/agent/tracker.js')))('survives one failed commit in the timer loop and keeps ticking', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'wattprint-review-loop-'));
+    const dir = mkdtempSync(join(tmpdir(), 'wattprint-loop-'));
     try {
       const r = spawnSync(process.execPath, ['--input-type=module', '-e', script(join(dir, 'w.db'))], { encoding: 'utf8', timeout: 20_000 });
-      // Before the fix: exit code 1, "Error: database or disk is full\n    at store.commitTick ... at Tracker.tick" on stderr.
       expect(r.stderr).not.toMatch(/\n\s+at /);
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/stopped cleanly/);
@@ -41,11 +40,11 @@ describe('review: tick loop error handling', () => {
   });
 });
 
-describe('review: `wattprint run` when a commit fails (e2e)', () => {
+describe('`wattprint run` when a commit fails (e2e)', () => {
   it.skipIf(!existsSync(join(REPO, 'dist/agent/main.js')))('does not die and orphan the job when the database is locked for > busy_timeout', async () => {
     const { startCli, baseEnv, waitFor } = await import('../helpers/cli.js');
     const Database = (await import('better-sqlite3')).default;
-    const dir = mkdtempSync(join(tmpdir(), 'wattprint-review-busy-'));
+    const dir = mkdtempSync(join(tmpdir(), 'wattprint-busy-'));
     const db = join(dir, 'w.db');
     const cli = startCli(['run', '--db', db, '--run-id', 'X', '--no-listen', '--zone', 'DE', '--collectors', 'cpu,ram', '--quiet', '--', 'sleep', '10'], baseEnv());
     try {
@@ -57,7 +56,6 @@ describe('review: `wattprint run` when a commit fails (e2e)', () => {
       other.exec('COMMIT');
       other.close();
       const r = await cli.result;
-      // Before the fix: exit 1 after ~5 s with "SqliteError: database is locked\n    at writeTick …"; `sleep` is orphaned.
       expect(r.stderr).not.toMatch(/\n\s+at /);
       expect(r.code).toBe(0);
     } finally {
