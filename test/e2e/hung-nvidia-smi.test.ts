@@ -25,10 +25,14 @@ const up = async () => {
   const text = await (await fetch(process.env.WATTPRINT_URL + '/metrics')).text();
   return Object.fromEntries([...text.matchAll(/^wattprint_collector_up\\{collector="([^"]+)"\\} (\\d)$/gm)].map((m) => [m[1], Number(m[2])]));
 };
+const phase = (body) => fetch(process.env.WATTPRINT_URL + '/api/v1/phase', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.status);
 (async () => {
+  // A phase opened while the collectors are still being probed: answered at once, kept for the tracker.
+  const phaseStart = await phase({ event: 'start', id: 'w1', name: 'warmup' });
   const early = await up();
   await new Promise((r) => setTimeout(r, 3500));
-  console.log(JSON.stringify({ startedAtMs, early, later: await up() }));
+  const phaseEnd = await phase({ event: 'end', id: 'w1' });
+  console.log(JSON.stringify({ startedAtMs, early, later: await up(), phaseStart, phaseEnd }));
 })();
 `;
 
@@ -40,8 +44,8 @@ async function runWithFake(probe: string, collectors: string[], name: string) {
     '--quiet', '--run-id', name, '--report-file', reportFile, '--', node, '-e', JOB];
   const launchedAtMs = Date.now();
   const r = await runCli(args, baseEnv({ FAKE_SMI_PROBE: probe, FAKE_SMI_PIDFILE: pidFile }));
-  const job = JSON.parse(r.stdout) as { startedAtMs: number; early: Record<string, number>; later: Record<string, number> };
-  return { r, job, launchedAtMs, report: JSON.parse(readFileSync(reportFile, 'utf8')) as { notes: string[] } };
+  const job = JSON.parse(r.stdout) as { startedAtMs: number; early: Record<string, number>; later: Record<string, number>; phaseStart: number; phaseEnd: number };
+  return { r, job, launchedAtMs, report: JSON.parse(readFileSync(reportFile, 'utf8')) as { notes: string[]; phases?: { name: string }[] } };
 }
 
 describe('wattprint run with a hanging nvidia-smi', () => {
@@ -52,6 +56,8 @@ describe('wattprint run with a hanging nvidia-smi', () => {
     expect(job.startedAtMs - launchedAtMs).toBeLessThan(1500);
     expect(job.early['nvidia-smi']).toBe(0); // a series from the start, while probing
     expect(job.later).toEqual({ 'nvidia-smi': 0, cpu: 1, ram: 1 });
+    expect([job.phaseStart, job.phaseEnd]).toEqual([200, 200]);
+    expect(JSON.stringify(report.phases)).toContain('warmup');
     const line = `wattprint: nvidia-smi is not measuring: ${FAKE} --help-query-gpu failed: no answer within 1.5 s (killed); ` +
       'fix: install the NVIDIA driver (it ships nvidia-smi) or pass --nvidia-smi PATH';
     expect(r.stderr).toBe(`${line}\n`);
