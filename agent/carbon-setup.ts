@@ -147,7 +147,11 @@ function openCache(ctx: CarbonContext): { cache: IntensityCache } | undefined {
 }
 
 async function firstFetch(provider: ApiIntensityProvider, ctx: CarbonContext): Promise<void> {
-  const waitMs = ctx.firstFetchMs ?? 0;
+  await awaitFirstFetch(provider, ctx.firstFetchMs ?? 0, ctx.nowMs);
+}
+
+/** awaitFirstFetch waits at most waitMs for a fetching provider's first answer (run does this beside the job). */
+export async function awaitFirstFetch(provider: ApiIntensityProvider, waitMs: number, nowMs?: number): Promise<void> {
   if (waitMs <= 0) return;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<void>((resolve) => {
@@ -155,7 +159,7 @@ async function firstFetch(provider: ApiIntensityProvider, ctx: CarbonContext): P
     timer.unref();
   });
   // refresh never throws: failures become the provider's status and its lookups fall back, flagged.
-  await Promise.race([provider.refresh(ctx.nowMs ?? Date.now()), timeout]);
+  await Promise.race([provider.refresh(nowMs ?? Date.now()), timeout]);
   clearTimeout(timer);
 }
 

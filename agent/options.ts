@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseEmbodiedList, type EmbodiedSettings } from '../src/carbon/embodied.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { fraction, label, list, listenAddress, nonNegativeNumber, positiveNumber, pueValue } from './parse.js';
+import { allowedHost, fraction, intervalSeconds, label, list, listenAddress, nonNegativeNumber, positiveNumber, pueValue } from './parse.js';
 
 /** defaultDbPath is $WATTPRINT_DB's fallback: $XDG_DATA_HOME/wattprint/wattprint.db or ~/.local/share/wattprint/wattprint.db. */
 export function defaultDbPath(env: NodeJS.ProcessEnv): string {
@@ -92,13 +92,15 @@ export function addTrackingOptions(cmd: Command): Command {
   addCarbonOptions(cmd);
   addEmbodiedOptions(cmd);
   return cmd
-    .addOption(opt('--interval <seconds>', 'seconds between readings (fractions allowed)').argParser(positiveNumber('--interval')).default(1))
+    .addOption(opt('--interval <seconds>', 'seconds between readings, 0.05 to 3600 (fractions allowed)').argParser(intervalSeconds).default(1))
     .addOption(opt('--run-id <id>', 'run id (default: slurm-$SLURM_JOB_ID, torchelastic-$TORCHELASTIC_RUN_ID, else generated); an existing id resumes that run'))
-    .addOption(opt('--label <key=value>', 'label the run (repeatable)').argParser(label))
+    .addOption(opt('--label <key=value>', 'label the run (repeatable; at most 64, keys ≤ 100 and values ≤ 256 characters)').argParser(label))
     .addOption(opt('--listen <host:port>', 'serve /metrics, /ws and the dashboard here').argParser(listenAddress).default(listenAddress('127.0.0.1:9477'), '127.0.0.1:9477'))
     .addOption(new Option('--no-listen', 'serve nothing'))
-    .addOption(opt('--token <token>', 'bearer token required by /metrics, /ws and the dashboard (needed to listen beyond loopback)'))
+    .addOption(opt('--token <token>', 'bearer token required by /metrics, /ws and /api (needed to listen beyond loopback); visible in `ps`: prefer --token-file or WATTPRINT_TOKEN'))
+    .addOption(opt('--token-file <path>', 'read the bearer token from the first line of this file'))
     .addOption(opt('--insecure', 'allow listening beyond loopback without --token'))
+    .addOption(opt('--allowed-host <name>', 'another name (NAME or NAME:PORT) requests may give in their Host header; other names get 403 (repeatable)').argParser(allowedHost))
     .addOption(opt('--pushgateway <url>', 'push final totals to this Prometheus Pushgateway when the run ends'))
     .addOption(opt('--expected-duration <seconds>', 'expected run length, for projections').argParser(positiveNumber('--expected-duration')))
     .addOption(opt('--report-file <path>', 'also write the final report here (.json, .md, .csv, else text)'))

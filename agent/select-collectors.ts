@@ -17,17 +17,17 @@ export interface Selection {
   probes: ProbeOutcome[];
 }
 
+/** PROBE_TIMEOUT_MS bounds each collector's probe: a hung tool or driver call is a failed probe, not a wait. */
+export const PROBE_TIMEOUT_MS = 2000;
+
 /**
  * selectCollectors probes the collectors in list order. Default: every source that finds hardware, with the
  * models only for kinds nothing measures; `only` (--collectors) restricts, `drop` (--no-collector) removes.
  * A model standing in for a source that failed carries that source's reason and fix in its notes.
  */
-export async function selectCollectors(ctx: CollectorContext, only: string[] | undefined, drop: string[], factories: readonly CollectorFactory[] = COLLECTORS): Promise<Selection> {
-  for (const name of [...(only ?? []), ...drop]) {
-    if (!COLLECTOR_NAMES.includes(name)) {
-      throw new UsageError(`unknown collector '${name}': choose from ${COLLECTOR_NAMES.join(', ')}`);
-    }
-  }
+export async function selectCollectors(ctx: CollectorContext, only: string[] | undefined, drop: string[], factories: readonly CollectorFactory[] = COLLECTORS,
+  probeTimeoutMs = PROBE_TIMEOUT_MS): Promise<Selection> {
+  checkCollectorNames(only, drop);
   const probes: ProbeOutcome[] = [];
   const collectors: Collector[] = [];
   const measuredKinds = new Set<DeviceKind>();
@@ -45,7 +45,7 @@ export async function selectCollectors(ctx: CollectorContext, only: string[] | u
       probes.push({ name: f.name, result: { found: false, devices: [] }, skipped: `not needed: ${f.kinds.join('/')} measured` });
       continue;
     }
-    const result = await probeSafely(f, ctx);
+    const result = await probeSafely(f, ctx, probeTimeoutMs);
     probes.push({ name: f.name, result });
     if (!result.found || !result.collector) {
       if (result.why && f.role === 'measure') failures.push({ kinds: f.kinds, text: `${f.name}: ${result.why}${result.fix ? `; fix: ${result.fix}` : ''}` });
@@ -59,11 +59,29 @@ export async function selectCollectors(ctx: CollectorContext, only: string[] | u
   return { collectors, probes };
 }
 
-async function probeSafely(f: CollectorFactory, ctx: CollectorContext): Promise<ProbeResult> {
+/** checkCollectorNames refuses an unknown --collectors or --no-collector name (before anything starts). */
+export function checkCollectorNames(only: readonly string[] | undefined, drop: readonly string[]): void {
+  for (const name of [...(only ?? []), ...drop]) {
+    if (!COLLECTOR_NAMES.includes(name)) {
+      throw new UsageError(`unknown collector '${name}': choose from ${COLLECTOR_NAMES.join(', ')}`);
+    }
+  }
+}
+
+async function probeSafely(f: CollectorFactory, ctx: CollectorContext, timeoutMs: number): Promise<ProbeResult> {
+  const probe = f.probe(ctx);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), timeoutMs); });
   try {
-    return await f.probe(ctx);
+    const result = await Promise.race([probe, timedOut]);
+    if (result) return result;
+    // A probe that answers after all must not leave its collector (a stream child, open files) behind.
+    probe.then((late) => late.collector?.close(), () => undefined);
+    return { found: false, devices: [], why: `probe timed out after ${timeoutMs / 1000} s`, failed: true };
   } catch (err) {
-    return { found: false, devices: [], why: `probe failed: ${(err as Error).message}` };
+    return { found: false, devices: [], why: `probe failed: ${(err as Error).message}`, failed: true };
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { DeviceInfo, DroppedReading, Reading, ReadResult } from '../src/types.js';
 import { microjoulesToJoules, microwattsToWatts } from '../src/units.js';
 import type { Collector, CollectorContext, CollectorFactory, ProbeResult } from './types.js';
-import { failureOf, listDir, parseIntStrict, PreadFile, readBootId, readTextOr } from './lib/sysfs.js';
+import { failureOf, listDir, parseIntStrict, PreadFile, readBootId, readTextOr, withFaults } from './lib/sysfs.js';
 
 /** AMD_PCI_VENDOR is AMD/ATI's PCI vendor id as sysfs prints it. */
 export const AMD_PCI_VENDOR = '0x1002';
@@ -75,6 +75,7 @@ class AmdGpuCollector implements Collector {
   read(): ReadResult {
     const readings: Reading[] = [];
     const dropped: DroppedReading[] = [];
+    const recovered: DroppedReading[] = [];
     for (const { device, source, file } of this.cards) {
       const deviceId = device.id;
       let value: number;
@@ -84,6 +85,8 @@ class AmdGpuCollector implements Collector {
         dropped.push({ deviceId, reason: 'lost', message: `read ${file.path}: ${(cause as Error).message}` });
         continue;
       }
+      const reopened = file.takeReopened();
+      if (reopened) recovered.push({ deviceId, reason: 'reopened', message: reopened });
       if (Number.isNaN(value)) dropped.push({ deviceId, reason: 'malformed', message: `${file.path} is not an integer` });
       else if (value < 0) dropped.push({ deviceId, reason: 'negative', message: `${file.path} = ${value}` });
       else if (source.file === 'energy1_input') {
@@ -96,7 +99,7 @@ class AmdGpuCollector implements Collector {
         } else readings.push({ deviceId, powerWatts });
       }
     }
-    return dropped.length > 0 ? { readings, dropped } : { readings };
+    return withFaults(readings, dropped, recovered);
   }
 
   close(): void {
@@ -134,7 +137,7 @@ export async function probeAmdGpu(ctx: CollectorContext): Promise<ProbeResult> {
       notes: [`hwmon ${path}`],
     };
     try {
-      const file = new PreadFile(path);
+      const file = new PreadFile(path, { nowMs: ctx.nowMs });
       file.readText();
       cards.push({ device, source, file });
     } catch (cause) {

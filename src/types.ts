@@ -42,7 +42,7 @@ export interface Reading {
 }
 
 /** DROP_REASONS are why a collector refuses a reading; each is a `reason` label value of wattprint_collector_errors_total. */
-export const DROP_REASONS = ['nan', 'negative', 'absurd', 'malformed', 'lost', 'unsupported'] as const;
+export const DROP_REASONS = ['nan', 'negative', 'absurd', 'malformed', 'lost', 'unsupported', 'reopened'] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
 /** READ_FAILURE_REASONS are why a whole collector read failed: it threw, or it did not answer in time. */
@@ -63,4 +63,9 @@ export interface DroppedReading {
 export interface ReadResult {
   readings: Reading[];
   dropped?: DroppedReading[];
+  /**
+   * Faults the collector recovered from without losing the reading (a counter file reopened after it was
+   * replaced): counted by reason like dropped readings, but the reading is in `readings`.
+   */
+  recovered?: DroppedReading[];
 }

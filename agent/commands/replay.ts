@@ -27,6 +27,7 @@ export interface ReplayFlags extends CarbonFlags, EmbodiedFlags {
   counterRange?: number;
   /** Also write the report here, in the format its extension names (.json, .md, .csv, else text). */
   reportFile?: string;
+  skipBadRows?: boolean;
 }
 
 /**
@@ -34,7 +35,7 @@ export interface ReplayFlags extends CarbonFlags, EmbodiedFlags {
  * src/replay.ts) and prints the same report `wattprint report` prints. Nothing is stored.
  */
 export async function replayCommand(file: string, flags: ReplayFlags, env: NodeJS.ProcessEnv): Promise<number> {
-  const trace = readTrace(file, flags.counterRange);
+  const trace = readTrace(file, flags.skipBadRows === true, flags.counterRange);
   // Fetching sources are asked for the trace's own span, from their history endpoints: a replay is usually
   // of the past. Fetched periods are cached in the default database when there is one.
   const dbPath = existsSync(defaultDbPath(env)) ? defaultDbPath(env) : undefined;
@@ -46,6 +47,10 @@ export async function replayCommand(file: string, flags: ReplayFlags, env: NodeJ
   });
   const embodied = embodiedSettings(flags);
   if (embodied) report.embodied = embodiedEmissions(report.energy.byDevice, report.durationSeconds / 3600, embodied);
+  if (trace.badRows) {
+    const { count, first } = trace.badRows;
+    report.notes.push(`${count} bad row${count === 1 ? '' : 's'} of ${fileName} left out (--skip-bad-rows); the first: ${first}`);
+  }
   if (flags.compare !== undefined) {
     const zones = parseZoneList(typeof flags.compare === 'string' ? flags.compare : undefined);
     report.counterfactuals = compareCli(() => compareZones(minutes, zones, report.pue));
@@ -78,7 +83,7 @@ function writeReportFile(path: string, report: Report): void {
   }
 }
 
-function readTrace(file: string, counterRangeJoules?: number): ParsedTrace {
+function readTrace(file: string, skipBadRows: boolean, counterRangeJoules?: number): ParsedTrace {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -87,10 +92,12 @@ function readTrace(file: string, counterRangeJoules?: number): ParsedTrace {
     throw new UsageError(`cannot read trace ${file}: ${why}; give a CSV with a header 'timestamp,device,watts' or 'timestamp,device,joules_total'`);
   }
   try {
-    return parseTrace(text, file, counterRangeJoules !== undefined ? { counterRangeJoules } : {});
+    return parseTrace(text, file, { skipBadRows, ...(counterRangeJoules !== undefined ? { counterRangeJoules } : {}) });
   } catch (err) {
-    if (err instanceof CsvInputError) throw new UsageError(err.message);
-    throw err;
+    if (!(err instanceof CsvInputError)) throw err;
+    // A bad row (it has a column) can be left out; a bad header cannot.
+    const hint = !skipBadRows && err.columnNumber !== undefined ? ' (or pass --skip-bad-rows to leave such rows out)' : '';
+    throw new UsageError(`${err.message}${hint}`);
   }
 }
 
@@ -103,7 +110,8 @@ export function register(program: Command, { env, done }: CommandContext): void 
     .option('--interval <seconds>', 'poll interval of the trace for the gap rule (default: each device\'s own median spacing)', positiveNumber('--interval'))
     .option('--counter-range <joules>', 'range of the trace\'s energy counters (they wrap to 0 after it; a max_joules column does the same per row)', positiveNumber('--counter-range')))
     .option('--json', 'JSON output (same as --format json)')
-    .option('--report-file <path>', 'also write the report here (.json, .md, .csv, else text)');
+    .option('--report-file <path>', 'also write the report here (.json, .md, .csv, else text)')
+    .option('--skip-bad-rows', 'leave out malformed rows (counted in the report\'s notes) instead of stopping at the first');
   addUkRegionOption(addCompareOption(addEmbodiedOptions(addCarbonOptions(replay))))
     .action(async (file: string, opts) => done(await replayCommand(file, opts, env)));
 }

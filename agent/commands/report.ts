@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { TRAINING_TYPES } from '../../src/report/render-model-card.js';
 import { VERSION } from '../version.js';
 import { reportPrometheusCommand } from './report-prometheus.js';
@@ -13,7 +14,7 @@ import type { RunRow } from '../../src/store/rows.js';
 import type { Store } from '../../src/store/store.js';
 import { setupCarbon, type CarbonFlags } from '../carbon-setup.js';
 import { UsageError } from '../errors.js';
-import { openStoreForReading } from '../open-store.js';
+import { isWritable, openStoreForReading } from '../open-store.js';
 import type { ReportFormat } from '../../src/report/render.js';
 import { addCarbonOptions, addDbOption, addEmbodiedOptions, defaultDbPath, embodiedSettings, type EmbodiedFlags } from '../options.js';
 import { embodiedEmissions } from '../../src/carbon/embodied.js';
@@ -47,6 +48,8 @@ export function findRunOrThrow(store: Store, runId: string | undefined): RunRow 
  * --restate recomputes and stores a new restatement first; --compare adds counterfactual zones.
  */
 export async function reportCommand(runId: string | undefined, flags: ReportFlags, env: NodeJS.ProcessEnv = {}): Promise<number> {
+  // A restatement is stored next to the tracked figures, so --restate writes; say so before any work.
+  if (flags.restate && existsSync(flags.db) && !isWritable(flags.db)) throw readOnlyRestate(flags.db);
   const store = openStoreForReading(flags.db);
   try {
     const run = findRunOrThrow(store, runId);
@@ -54,7 +57,12 @@ export async function reportCommand(runId: string | undefined, flags: ReportFlag
     let report: Report;
     if (flags.restate) {
       const restatement = await restateRun(store, run, flags, env);
-      store.saveRestatement(run.runKey, restatement);
+      try {
+        store.saveRestatement(run.runKey, restatement);
+      } catch (err) {
+        if (/^SQLITE_(READONLY|CANTOPEN|PERM)/.test(String((err as { code?: string }).code))) throw readOnlyRestate(flags.db);
+        throw err;
+      }
       report = restatedReport(store, run, restatement);
     } else {
       const latest = store.latestRestatement(run.runKey);
@@ -81,6 +89,11 @@ function printSamples(store: Store, run: RunRow): number {
   }
   process.stdout.write(samplesCsv(samples));
   return 0;
+}
+
+function readOnlyRestate(path: string): UsageError {
+  return new UsageError(`cannot restate: database ${path} is read-only to you, and --restate stores the new figures in it; ` +
+    'run it with write access, or leave out --restate to read the run as it is');
 }
 
 function compareList(compare: string | true | undefined): string | undefined {

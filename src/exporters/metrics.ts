@@ -68,7 +68,7 @@ export class MetricsRenderer {
     if (stats && includeSelf) {
       const clients = new FamilyText('wattprint_ws_clients', 'Connected WebSocket feed clients.', 'gauge', true);
       clients.add({}, stats.wsClients);
-      const dropped = new FamilyText('wattprint_ws_dropped_clients_total', 'WebSocket clients dropped because their send buffer passed the bound.', 'counter', true);
+      const dropped = new FamilyText('wattprint_ws_dropped_clients_total', 'WebSocket clients dropped: their send buffer passed the bound, or they left a keep-alive ping unanswered.', 'counter', true);
       dropped.add({}, stats.wsDroppedClientsTotal);
       families.push(clients.text(), dropped.text());
     }

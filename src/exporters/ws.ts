@@ -35,7 +35,7 @@ export class LiveFeed {
   private readonly history: PowerHistoryRing;
   private readonly pingTimer: NodeJS.Timeout | undefined;
   private connectCache: { snapshot: Snapshot; version: number; data: Buffer } | undefined;
-  /** droppedTotal counts clients terminated for a full send buffer. */
+  /** droppedTotal counts clients terminated for a full send buffer or a keep-alive ping left unanswered. */
   droppedTotal = 0;
 
   constructor(private readonly opts: LiveFeedOptions) {
@@ -108,6 +108,8 @@ export class LiveFeed {
   private pingAll(): void {
     for (const ws of this.clients) {
       if (!this.alive.has(ws)) {
+        // No pong since the last ping: a stalled or vanished peer, dropped like one with a full buffer.
+        this.droppedTotal++;
         this.clients.delete(ws);
         ws.terminate();
         continue;

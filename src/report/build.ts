@@ -134,11 +134,21 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/**
+ * RECOVERED_REASONS are counted faults that cost no reading (a counter file replaced under the agent and
+ * reopened): said apart from the dropped readings.
+ */
+const RECOVERED_REASONS = new Set(['reopened']);
+
 /** droppedNotes says what the collectors and the ledger refused: '3 readings dropped by nvml: absurd 2, nan 1'. */
 function droppedNotes(dropped: RunRow['dropped']): string[] {
   return Object.entries(dropped ?? {}).flatMap(([collector, reasons]) => {
-    const entries = Object.entries(reasons).filter(([, n]) => n > 0);
+    const entries = Object.entries(reasons).filter(([reason, n]) => n > 0 && !RECOVERED_REASONS.has(reason));
     const total = entries.reduce((s, [, n]) => s + n, 0);
-    return total ? [`${total} reading${total === 1 ? '' : 's'} dropped by ${collector}: ${entries.map(([reason, n]) => `${reason} ${n}`).join(', ')} (never stored as energy)`] : [];
+    const reopened = reasons.reopened ?? 0;
+    return [
+      ...(total ? [`${total} reading${total === 1 ? '' : 's'} dropped by ${collector}: ${entries.map(([reason, n]) => `${reason} ${n}`).join(', ')} (never stored as energy)`] : []),
+      ...(reopened > 0 ? [`${collector} reopened a counter file ${reopened} time${reopened === 1 ? '' : 's'} (replaced under the agent); its readings went on from the new file`] : []),
+    ];
   });
 }

@@ -76,7 +76,7 @@ describe('wattprint replay', () => {
 
   it('answers bad input with one line naming file, line and column, and exit 2', async () => {
     const cases: [string[], string][] = [
-      [[fixture('bad_cell.csv')], "wattprint: bad_cell.csv:3: column 'watts': '3o0' is not a number\n"],
+      [[fixture('bad_cell.csv')], "wattprint: bad_cell.csv:3:27: column 'watts': '3o0' is not a number (or pass --skip-bad-rows to leave such rows out)\n"],
       [[fixture('watts_3h.csv'), '--intensity-file', fixture('overlap_intensity.csv')], 'wattprint: overlap_intensity.csv:4: overlapping periods: lines 3 and 4 both cover 2024-01-01T01:00:00.000Z for zone DE\n'],
       [[fixture('watts_3h.csv'), '--zone', 'DEE'], "wattprint: unknown zone 'DEE': did you mean DE, EE? (see `wattprint zones`)\n"],
       [[fixture('watts_3h.csv'), '--compare', 'FR,XX'], "wattprint: --compare: unknown zone 'XX': did you mean AX, MX, XK? (see `wattprint zones`)\n"],
@@ -124,5 +124,20 @@ describe('wattprint report --restate and --compare on a tracked run', () => {
 
     const none = await runCli(['report', 'r1', '--db', db, '--restate'], env);
     expect([none.code, none.stderr]).toEqual([2, 'wattprint: --restate needs the new intensity data: --intensity-file F, --zone Z, --intensity G or --intensity-source S (run r1 was tracked with constant)\n']);
+  });
+});
+
+describe('wattprint replay --skip-bad-rows', () => {
+  it('stops at a malformed row without it, and with it leaves bad rows out and says how many in the notes', async () => {
+    const trace = join(dir, 'bad-rows.csv');
+    writeTree(dir, { 'bad-rows.csv': 'timestamp,device,watts\r\n2024-01-01T00:00:00Z,gpu0,100\r\n2024-01-01T00:00:01Z,gpu0\r\n' +
+      '2024-01-01T00:00:02Z,gpu0,100,1\r\n2024-01-01T00:00:03Z,gpu0,100\r\n' });
+    const strict = await runCli(['replay', trace, '--intensity', '100'], env);
+    expect([strict.code, strict.stdout, strict.stderr]).toEqual([2, '',
+      "wattprint: bad-rows.csv:3:26: 2 fields where the header has 3: no 'watts' (write an empty field for a missing value) " +
+      '(or pass --skip-bad-rows to leave such rows out)\n']);
+    const r = await replayJson([trace, '--intensity', '100', '--skip-bad-rows']);
+    expect(r.notes).toContain("2 bad rows of bad-rows.csv left out (--skip-bad-rows); the first: bad-rows.csv:3:26: 2 fields where the header has 3: no 'watts' (write an empty field for a missing value)");
+    expect(r.energy.itKwh * 3.6e6).toBeCloseTo(300, 9);
   });
 });

@@ -70,7 +70,7 @@ describe('wattprint run', () => {
 
   it('answers bad input with one line on stderr, exit 2, never a stack trace', async () => {
     const cases: [string[], RegExp][] = [
-      [['run', '--interval', 'abc', '--', 'true'], /--interval must be a number greater than 0, got 'abc'/],
+      [['run', '--interval', 'abc', '--', 'true'], /--interval must be a number of seconds from 0.05 to 3600, got 'abc'/],
       [['run', '--frobnicate', '--', 'true'], /unknown option '--frobnicate'/],
       // common sets --intensity: the zone case goes without it (both together is its own error, option-conflicts.test.ts).
       [['run', ...common.filter((x, i, all) => x !== '--intensity' && all[i - 1] !== '--intensity'), '--zone', 'DEE', '--', 'true'], /unknown zone 'DEE': did you mean/],

@@ -147,6 +147,23 @@ describe('/ws feed', () => {
   });
 });
 
+describe('/ws keep-alive', () => {
+  it('drops a client that answers no ping and counts it in wattprint_ws_dropped_clients_total', async () => {
+    const { server } = await start({ pingIntervalMs: 100 });
+    const healthy = await client(wsUrl(server));
+    await healthy.next(1);
+    // The raw client never reads, so it never answers a ping; ws's own client answers them by itself.
+    await rawStalledClient(server.port);
+    // Terminated by the server after two ping rounds (~200 ms) without a pong; allow a loaded machine 10 s.
+    const deadline = Date.now() + 10_000;
+    while ((await droppedClients(server)) !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await droppedClients(server)).toBe(1);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toContain('\nwattprint_ws_clients 1\n');
+    expect(healthy.ws.readyState).toBe(WebSocket.OPEN);
+  });
+});
+
 async function droppedClients(server: LiveServer): Promise<number> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
   return Number(/\nwattprint_ws_dropped_clients_total (\d+)\n/.exec(text)?.[1]);

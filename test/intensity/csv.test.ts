@@ -71,13 +71,13 @@ describe('parseIntensityCsv: bad input', () => {
   it('names file, line and column of a bad number', () => {
     const header = 'Datetime (UTC),Zone id,Carbon intensity gCO₂eq/kWh (Life cycle)';
     expect(bad(`${header}\n2024-01-01 00:00:00,DE,1\n\n2024-01-01 01:00:00,DE,abc\n`)).toBe(
-      "intensity.csv:4: column 'Carbon intensity gCO₂eq/kWh (Life cycle)': 'abc' is not a number",
+      "intensity.csv:4:24: column 'Carbon intensity gCO₂eq/kWh (Life cycle)': 'abc' is not a number",
     );
     expect(bad(`${header}\nyesterday,DE,1\n`)).toBe(
-      "intensity.csv:2: column 'Datetime (UTC)': 'yesterday' is not an ISO 8601 time or Unix seconds",
+      "intensity.csv:2:1: column 'Datetime (UTC)': 'yesterday' is not an ISO 8601 time or Unix seconds",
     );
     expect(bad('datetime,zone,intensity_g_per_kwh,cfe\n2024-01-01T00:00Z,DE,1,40\n')).toBe(
-      "intensity.csv:2: column 'cfe': '40' is not a fraction between 0 and 1",
+      "intensity.csv:2:24: column 'cfe': '40' is not a fraction between 0 and 1",
     );
   });
   it('reports overlapping and off-grid periods', () => {
