@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { replayScannedFile, scanTraceFile, type TraceScan } from '../../src/sources/replay-stream.js';
 import { basename } from 'node:path';
 import { compareZones, parseZoneList } from '../../src/carbon/compare.js';
 import { CsvInputError } from '../../src/intensity/csv-text.js';
@@ -35,20 +36,27 @@ export interface ReplayFlags extends CarbonFlags, EmbodiedFlags {
  * src/replay.ts) and prints the same report `wattprint report` prints. Nothing is stored.
  */
 export async function replayCommand(file: string, flags: ReplayFlags, env: NodeJS.ProcessEnv): Promise<number> {
-  const trace = readTrace(file, flags.skipBadRows === true, flags.counterRange);
+  const fileOpts = { skipBadRows: flags.skipBadRows === true, ...(flags.counterRange !== undefined ? { counterRangeJoules: flags.counterRange } : {}) };
+  // A CSV whose devices' rows are each in time order is streamed (two passes, bounded memory, any size);
+  // anything else is read whole and sorted.
+  const scan = csvErrors(fileOpts.skipBadRows, () => scanTraceFile(checkedPath(file), fileOpts, flags.interval));
+  const trace = 'whole' in scan ? readTrace(file, fileOpts.skipBadRows, flags.counterRange) : undefined;
+  const span = 'whole' in scan ? traceSpan(trace!) : { fromMs: scan.meta.startMs, toMs: scan.meta.endMs };
   // Fetching sources are asked for the trace's own span, from their history endpoints: a replay is usually
   // of the past. Fetched periods are cached in the default database when there is one.
   const dbPath = existsSync(defaultDbPath(env)) ? defaultDbPath(env) : undefined;
-  const carbon = await setupCarbon(flags, { env, firstFetchMs: 20_000, span: traceSpan(trace), ...(dbPath ? { dbPath } : {}) });
+  const carbon = await setupCarbon(flags, { env, firstFetchMs: 20_000, span, ...(dbPath ? { dbPath } : {}) });
   const fileName = basename(file);
-  const { report, minutes } = replayTrace(trace, {
+  const settings = {
     runId: flags.runId ?? `replay-${fileName.replace(/\.[^.]*$/, '')}`, fileName, pue: carbon.pue, intensity: carbon.intensity,
     market: carbon.market, ...(carbon.zone ? { zone: carbon.zone } : {}), ...(flags.interval ? { intervalSeconds: flags.interval } : {}),
-  });
+  };
+  const { report, minutes } = trace ? replayTrace(trace, settings) : csvErrors(fileOpts.skipBadRows, () => replayScannedFile(file, scan as TraceScan, settings, fileOpts));
   const embodied = embodiedSettings(flags);
   if (embodied) report.embodied = embodiedEmissions(report.energy.byDevice, report.durationSeconds / 3600, embodied);
-  if (trace.badRows) {
-    const { count, first } = trace.badRows;
+  const badRows = trace ? trace.badRows : (scan as TraceScan).badRows;
+  if (badRows) {
+    const { count, first } = badRows;
     report.notes.push(`${count} bad row${count === 1 ? '' : 's'} of ${fileName} left out (--skip-bad-rows); the first: ${first}`);
   }
   if (flags.compare !== undefined) {
@@ -83,16 +91,27 @@ function writeReportFile(path: string, report: Report): void {
   }
 }
 
-function readTrace(file: string, skipBadRows: boolean, counterRangeJoules?: number): ParsedTrace {
-  let text: string;
+/** checkedPath is the trace's path, or a usage error naming why it cannot be read. */
+function checkedPath(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    accessSync(file, constants.R_OK);
+    if (statSync(file).isDirectory()) throw Object.assign(new Error('it is a folder'), { code: 'EISDIR' });
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
     throw new UsageError(`cannot read trace ${file}: ${why}; give a CSV with a header 'timestamp,device,watts' or 'timestamp,device,joules_total'`);
   }
+  return file;
+}
+
+function readTrace(file: string, skipBadRows: boolean, counterRangeJoules?: number): ParsedTrace {
+  const text = readFileSync(checkedPath(file), 'utf8');
+  return csvErrors(skipBadRows, () => parseTrace(text, file, { skipBadRows, ...(counterRangeJoules !== undefined ? { counterRangeJoules } : {}) }));
+}
+
+/** csvErrors turns a trace's CsvInputError into a usage error, pointing bad rows at --skip-bad-rows. */
+function csvErrors<T>(skipBadRows: boolean, work: () => T): T {
   try {
-    return parseTrace(text, file, { skipBadRows, ...(counterRangeJoules !== undefined ? { counterRangeJoules } : {}) });
+    return work();
   } catch (err) {
     if (!(err instanceof CsvInputError)) throw err;
     // A bad row (it has a column) can be left out; a bad header cannot.

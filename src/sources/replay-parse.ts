@@ -55,7 +55,7 @@ export function parseTrace(text: string, fileName: string, opts: ParseTraceOptio
   const onBadRow: CsvBadRow = opts.skipBadRows
     ? (err) => { badRows = { count: (badRows?.count ?? 0) + 1, first: badRows?.first ?? err.message }; }
     : (err) => { throw err; };
-  const trace = /^(\{|wattprint_energy_joules_total\{)/.test(firstLine) || firstLine.startsWith('#')
+  const trace = isSeriesDump(firstLine)
     ? parseSeriesLines(text, file, onBadRow)
     : parseCsvTrace(text, file, onBadRow);
   if (trace.series.size === 0) {
@@ -119,75 +119,117 @@ function perRow(onBadRow: CsvBadRow, work: () => void): void {
   }
 }
 
+/** TraceRowSink receives each reading of a well-formed row, in file order. */
+export type TraceRowSink = (r: { device: string; tMs: number; value: number; rangeJoules?: number; lineNumber: number; column: number }) => void;
+
+/**
+ * CsvTraceTable reads the rows of a CSV trace once its header is known: the column layout (long
+ * `timestamp,device,watts|joules_total[,kind][,max_joules]`, or wide, one column per series), each row checked
+ * whole before its readings go to the sink. Shared by the in-memory parse and the streaming replay.
+ */
+export class CsvTraceTable {
+  readonly kind: ParsedTrace['kind'];
+  readonly deviceKinds = new Map<string, string>();
+  private readonly cols: { time: number; device: number; watts: number; joules: number; kind: number; range: number };
+  private readonly wide: boolean;
+  private readonly seriesDevices: { col: number; device: string }[];
+
+  constructor(private readonly header: CsvLine, private readonly file: string) {
+    const names = header.fields.map(normaliseHeader);
+    const time = names.findIndex((n) => ['timestamp', 'time', 'datetime'].includes(n));
+    if (time < 0) {
+      throw new CsvInputError(`${file}:${header.lineNumber}: no 'timestamp' column: expected a header 'timestamp,device,watts' or 'timestamp,device,joules_total'`, file, header.lineNumber);
+    }
+    const seriesCols = names.flatMap((n, col) => (n.startsWith(METRIC) ? [col] : []));
+    this.cols = { time, device: names.indexOf('device'), watts: names.indexOf('watts'), joules: names.indexOf('joules_total'), kind: names.indexOf('kind'), range: names.indexOf('max_joules') };
+    this.wide = seriesCols.length > 0;
+    const { device, watts, joules, range } = this.cols;
+    if (range >= 0 && (this.wide || joules < 0)) {
+      throw new CsvInputError(`${file}:${header.lineNumber}: column 'max_joules' is a counter's range: it goes with 'timestamp,device,joules_total'`, file, header.lineNumber);
+    }
+    if (!this.wide && (device < 0 || (watts < 0) === (joules < 0))) {
+      throw new CsvInputError(
+        `${file}:${header.lineNumber}: expected a header 'timestamp,device,watts' or 'timestamp,device,joules_total' (exactly one of watts, joules_total)`,
+        file, header.lineNumber,
+      );
+    }
+    this.kind = this.wide || joules >= 0 ? 'joules_total' : 'watts';
+    const columnLabels = seriesCols.map((col) => parseLabels(this.raw(col)));
+    const idOf = seriesIds(columnLabels);
+    this.seriesDevices = seriesCols.map((col, i) => {
+      const labels = columnLabels[i]!;
+      const id = labels.has('device') ? idOf(labels) : this.raw(col);
+      const kind = labels.get('kind');
+      if (kind) this.deviceKinds.set(id, kind);
+      return { col, device: id };
+    });
+  }
+
+  /** row checks one data row whole (a CsvInputError names FILE:LINE:COLUMN), then hands its readings to the sink. */
+  row(row: CsvLine, sink: TraceRowSink): void {
+    const { lineNumber, fields } = row;
+    const c = this.cols;
+    const cell = (col: number): string => fields[col] ?? '';
+    const bad = (col: number, what: string) => cellError(this.file, row, col, this.raw(col), what);
+    const tMs = parseTimestampMs(cell(c.time));
+    if (tMs === undefined) throw bad(c.time, 'is not an ISO 8601 time or Unix seconds');
+    const readings = this.wide
+      ? this.seriesDevices.filter(({ col }) => cell(col).trim() !== '')
+      : [{ col: c.watts >= 0 ? c.watts : c.joules, device: cell(c.device).trim() }];
+    const column = row.at[c.time]!.column;
+    const points = readings.map(({ col, device }) => {
+      if (device === '') throw bad(c.device, 'is empty: name the device');
+      const value = parseStrictNumber(cell(col));
+      if (value === undefined) throw bad(col, 'is not a number');
+      if (value < 0) throw bad(col, 'is negative');
+      const rangeCell = c.range >= 0 ? cell(c.range).trim() : '';
+      const rangeJoules = rangeCell !== '' ? parseStrictNumber(rangeCell) : undefined;
+      if (rangeCell !== '') {
+        if (rangeJoules === undefined || !(rangeJoules > 0)) throw bad(c.range, 'is not a positive number of joules');
+        if (value > rangeJoules) throw bad(col, `is above the counter's range ${rangeCell} J (max_joules)`);
+      }
+      return { device, tMs, value, ...(rangeJoules !== undefined ? { rangeJoules } : {}), lineNumber, column };
+    });
+    for (const p of points) {
+      sink(p);
+      if (!this.wide && c.kind >= 0 && cell(c.kind).trim() !== '') this.deviceKinds.set(p.device, cell(c.kind).trim());
+    }
+  }
+
+  private raw(col: number): string {
+    return (this.header.fields[col] ?? '').trim();
+  }
+}
+
+/** csvHeaderError is the error of a CSV trace without a header. */
+export function csvHeaderError(file: string): CsvInputError {
+  return new CsvInputError(`${file}: empty file: expected a header 'timestamp,device,watts' or 'timestamp,device,joules_total'`, file);
+}
+
+/** isSeriesDump tells a Prometheus series dump (`wattprint_energy_joules_total{…} V T` lines) from a CSV trace by its first line. */
+export function isSeriesDump(firstLine: string): boolean {
+  return /^(\{|wattprint_energy_joules_total\{)/.test(firstLine) || firstLine.startsWith('#');
+}
+
 function parseCsvTrace(text: string, file: string, onBadRow: CsvBadRow): ParsedTrace {
   const reader = new CsvRowReader(file, onBadRow);
   const rows = csvRows(reader, text);
   const first = rows.next(); // reads up to the first data row, so the header is known
-  const header = reader.header;
-  if (!header) throw new CsvInputError(`${file}: empty file: expected a header 'timestamp,device,watts' or 'timestamp,device,joules_total'`, file);
-  const names = header.fields.map(normaliseHeader);
-  const timeCol = names.findIndex((n) => ['timestamp', 'time', 'datetime'].includes(n));
-  if (timeCol < 0) {
-    throw new CsvInputError(`${file}:${header.lineNumber}: no 'timestamp' column: expected a header 'timestamp,device,watts' or 'timestamp,device,joules_total'`, file, header.lineNumber);
-  }
-  const seriesCols = names.flatMap((n, col) => (n.startsWith(METRIC) ? [col] : []));
-  const deviceCol = names.indexOf('device');
-  const wattsCol = names.indexOf('watts');
-  const joulesCol = names.indexOf('joules_total');
-  const kindCol = names.indexOf('kind');
-  const rangeCol = names.indexOf('max_joules');
-  const wide = seriesCols.length > 0;
-  if (rangeCol >= 0 && (wide || joulesCol < 0)) {
-    throw new CsvInputError(`${file}:${header.lineNumber}: column 'max_joules' is a counter's range: it goes with 'timestamp,device,joules_total'`, file, header.lineNumber);
-  }
-  if (!wide && (deviceCol < 0 || (wattsCol < 0) === (joulesCol < 0))) {
-    throw new CsvInputError(
-      `${file}:${header.lineNumber}: expected a header 'timestamp,device,watts' or 'timestamp,device,joules_total' (exactly one of watts, joules_total)`,
-      file, header.lineNumber,
-    );
-  }
-  const trace = emptyTrace(wide || joulesCol >= 0 ? 'joules_total' : 'watts');
-  const raw = (col: number): string => (header.fields[col] ?? '').trim();
-  const columnLabels = seriesCols.map((col) => parseLabels(raw(col)));
-  const idOf = seriesIds(columnLabels);
-  const seriesDevices = seriesCols.map((col, i) => {
-    const labels = columnLabels[i]!;
-    const device = labels.has('device') ? idOf(labels) : raw(col);
-    const kind = labels.get('kind');
-    if (kind) trace.deviceKinds.set(device, kind);
-    return { col, device };
-  });
+  if (!reader.header) throw csvHeaderError(file);
+  const table = new CsvTraceTable(reader.header, file);
+  const trace = emptyTrace(table.kind);
   const take = (row: CsvLine): void => perRow(onBadRow, () => {
-    const { lineNumber, fields } = row;
-    const cell = (col: number): string => fields[col] ?? '';
-    const bad = (col: number, what: string) => cellError(file, row, col, raw(col), what);
-    const tMs = parseTimestampMs(cell(timeCol));
-    if (tMs === undefined) throw bad(timeCol, 'is not an ISO 8601 time or Unix seconds');
-    const readings = wide
-      ? seriesDevices.filter(({ col }) => cell(col).trim() !== '')
-      : [{ col: wattsCol >= 0 ? wattsCol : joulesCol, device: cell(deviceCol).trim() }];
     // The whole row is checked before any of it is taken, so a bad row is left out whole.
-    const points = readings.map(({ col, device }) => {
-      if (device === '') throw bad(deviceCol, 'is empty: name the device');
-      const value = parseStrictNumber(cell(col));
-      if (value === undefined) throw bad(col, 'is not a number');
-      if (value < 0) throw bad(col, 'is negative');
-      const rangeCell = rangeCol >= 0 ? cell(rangeCol).trim() : '';
-      const rangeJoules = rangeCell !== '' ? parseStrictNumber(rangeCell) : undefined;
-      if (rangeCell !== '') {
-        if (rangeJoules === undefined || !(rangeJoules > 0)) throw bad(rangeCol, 'is not a positive number of joules');
-        if (value > rangeJoules) throw bad(col, `is above the counter's range ${rangeCell} J (max_joules)`);
-      }
-      checkNew(trace, file, lineNumber, row.at[timeCol]!.column, device, tMs);
-      return { device, value, rangeJoules };
+    const seen: Parameters<TraceRowSink>[0][] = [];
+    table.row(row, (p) => {
+      checkNew(trace, file, p.lineNumber, p.column, p.device, p.tMs);
+      seen.push(p);
     });
-    for (const { device, value, rangeJoules } of points) {
-      addPoint(trace, lineNumber, device, tMs, value, rangeJoules);
-      if (!wide && kindCol >= 0 && cell(kindCol).trim() !== '') trace.deviceKinds.set(device, cell(kindCol).trim());
-    }
+    for (const p of seen) addPoint(trace, p.lineNumber, p.device, p.tMs, p.value, p.rangeJoules);
   });
   if (!first.done) take(first.value);
   for (const row of rows) take(row);
+  for (const [device, kind] of table.deviceKinds) trace.deviceKinds.set(device, kind);
   return finish(trace);
 }
 
