@@ -15,7 +15,7 @@ import { RunBusyError, UsageError } from './errors.js';
 import { defaultDbPath } from './options.js';
 import type { ListenAddress } from './parse.js';
 import { selectCollectors } from './select-collectors.js';
-import { Tracker } from './tracker.js';
+import { Tracker, type TickParticipant } from './tracker.js';
 import { isStorageFailure } from './pending-writes.js';
 import { openStore } from './open-store.js';
 
@@ -86,8 +86,13 @@ export function collectorContext(flags: Pick<TrackingFlags, 'sysfs' | 'procfs' |
   };
 }
 
+/** SessionExtras are what a command adds to its tracker: `agent`'s per-job accounts, made once the collectors are known. */
+export interface SessionExtras {
+  participant?: (collectors: Collector[], ctx: CollectorContext) => TickParticipant | undefined;
+}
+
 /** startSession opens the store, probes collectors, resolves carbon factors, starts tracking and serving. */
-export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv, command?: string): Promise<Session> {
+export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv, command?: string, extras: SessionExtras = {}): Promise<Session> {
   if (flags.reportFile) checkWritable(flags.reportFile);
   const ctx = collectorContext(flags, env);
   const cloud = await detectCloud({ sysfsRoot: flags.sysfs, metadataUrl: flags.metadataUrl, env });
@@ -100,11 +105,12 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
     if (selection.collectors.length === 0) {
       throw new UsageError('no power source found and no model applies: run `wattprint doctor` to see why, or pass --collectors cpu,ram');
     }
+    const participant = extras.participant?.(selection.collectors, ctx);
     const trackerFor = (runId: string) => new Tracker({
       store, runId, hostname: hostname(), labels: flags.label ?? {}, command,
       intervalSeconds: flags.interval, pue: carbon.pue, zone: carbon.zone, intensity: carbon.intensity, market: carbon.market,
       collectors: selection.collectors, sampleRetentionSeconds: flags.sampleRetention, expectedDurationSeconds: flags.expectedDuration,
-      onTick: (snapshot) => server?.publish(snapshot),
+      onTick: (snapshot) => server?.publish(snapshot), participant,
     });
     try {
       tracker = startTracker(trackerFor, flags, env);
