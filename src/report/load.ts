@@ -27,7 +27,14 @@ function loadReportNow(store: Store, run: RunRow, notes: string[]): Report {
   return buildReport({
     run, devices: store.devicesOf(run.runKey), periods: store.periodsOf(run.runKey), gaps: store.gapsOf(run.runKey), phases: store.phasesOf(run.runKey),
     powerSeries: series, endMs, notes: [...status, ...notes],
+    ...(run.attribution?.unattributedJoules ? { jobRuns: jobRunsOf(store, run) } : {}),
   });
+}
+
+/** jobRunsOf lists the job runs a node agent's run charged (they carry its id as node_run), in start order. */
+function jobRunsOf(store: Store, run: RunRow): { run: RunRow; devices: ReturnType<Store['devicesOf']> }[] {
+  return store.listRuns().filter((r) => r.labels.node_run === run.runId && r.runKey !== run.runKey).reverse()
+    .map((r) => ({ run: r, devices: store.devicesOf(r.runKey) }));
 }
 
 /**

@@ -14,6 +14,7 @@ import { Tracker, type TrackerOptions } from '../../agent/tracker.js';
 import { MetricsRenderer } from '../../src/exporters/metrics.js';
 import { constantProvider } from '../../src/intensity/constant.js';
 import { loadReport } from '../../src/report/load.js';
+import { renderReport } from '../../src/report/render.js';
 import { Store } from '../../src/store/store.js';
 import type { DeviceInfo, ReadResult } from '../../src/types.js';
 import { manualClock } from '../helpers/scripted.js';
@@ -152,6 +153,10 @@ describe('node agent: per-job accounts', () => {
     // The node's own report: the whole devices, and what no job was charged.
     expect(report.energy.itKwh * 3.6e6).toBeCloseTo(1800, 9);
     expect(store.findRun('node-a-agent')!.attribution!.unattributedJoules!['package-0']).toBeCloseTo(200, 9);
+    expect(report.nodeJobs!.byDevice.map((d) => [d.id, d.nodeKwh * 3.6e6, d.jobsKwh * 3.6e6, d.unattributedKwh * 3.6e6].map((x) => typeof x === 'number' ? Math.round(x * 1e6) / 1e6 : x)))
+      .toEqual([['package-0', 1500, 1300, 200], ['dram-0', 300, 200, 100]]);
+    expect(report.nodeJobs!.jobs.map((j) => [j.runId, j.status, Math.round(j.itKwh * 3.6e6 * 1e6) / 1e6])).toEqual([['slurm-1', 'running', 1200], ['slurm-2', 'ended', 300]]);
+    expect(renderReport(report, 'table')).toMatch(/Jobs on this node \(2\)/);
     // A job still running when the agent stops keeps its run open (a restarted agent continues it).
     expect(store.findRun('slurm-1')!.status).toBe('running');
     store.close();

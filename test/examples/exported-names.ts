@@ -10,10 +10,10 @@ export const AGENT_FLAGS = new Set([
 
 /**
  * exportedMetricNames renders the real registry from a sample snapshot with every optional part present
- * (projection, collectors, server stats) and returns the family names with the series suffixes Prometheus sees.
+ * (projection, a shared node's jobs, collectors, server stats) and returns the family names with the series suffixes Prometheus sees.
  */
 export async function exportedMetricNames(): Promise<Set<string>> {
-  const snapshot = sampleSnapshot({ tick: 5, projected: { fraction: 0.5, energyJoules: 10, co2eGrams: 1, source: 'api' } });
+  const snapshot = sampleSnapshot({ tick: 5, projected: { fraction: 0.5, energyJoules: 10, co2eGrams: 1, source: 'api' }, jobs: [{ id: 'slurm-1', share: 0.5 }] });
   const text = await renderMetricsOnce(snapshot, { serverStats: () => ({ wsClients: 1, wsDroppedClientsTotal: 0 }) });
   return new Set(metricFamilyNames(text));
 }
