@@ -96,7 +96,7 @@ export class JobAccount {
       if (existing) {
         store.reopenRun(existing.runKey, runSettings);
       } else {
-        store.createRun({ runId, hostname, startedAtMs: startMs, ...runSettings, command: `${kind} job ${id} (wattprint agent, run ${nodeRun.runId})` });
+        store.createRun({ runId, hostname, startedAtMs: startMs, ...runSettings, command: `${kind} job, agent run ${nodeRun.runId}` });
       }
       const run = store.findRun(runId)!;
       store.claimRun(run.runKey, hostname, process.pid);
@@ -135,7 +135,7 @@ export class JobAccount {
     const key = (id: string) => this.devKeys.get(id)!;
     const attribution: RunAttribution = {
       scope: 'cgroup', policy: this.settings.policy,
-      notes: [`charged by the node agent (run ${this.settings.nodeRun.runId}) its cgroup's share of each device, tick by tick`,
+      notes: [`charged by the node agent (run ${this.settings.nodeRun.runId}): its cgroup's share of each device, tick by tick`,
         // Notes about other jobs (one whose cgroup is unreadable) are the node's business, not this job's.
         ...notes.filter((n) => !/\bjob (\S+):/.test(n) || n.includes(`job ${this.id}:`))],
     };

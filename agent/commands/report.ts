@@ -12,6 +12,8 @@ import type { Store } from '../../src/store/store.js';
 import { setupCarbon, type CarbonFlags } from '../carbon-setup.js';
 import { UsageError } from '../errors.js';
 import { openStoreForReading } from '../open-store.js';
+import { nonNegativeNumber } from '../parse.js';
+import { waitForRunEnd } from '../wait-run.js';
 import type { ReportFormat } from '../../src/report/render.js';
 import { addCarbonOptions, addDbOption, defaultDbPath } from '../options.js';
 import { addCompareOption, addFormatOption, addUkRegionOption, compareCli, type CommandContext } from './shared.js';
@@ -24,6 +26,8 @@ export interface ReportFlags extends CarbonFlags {
   /** For --format model-card: pre-training or fine-tuning. */
   trainingType?: string;
   compare?: string | true;
+  /** Wait at most this many seconds for a running run to be closed (a node agent's job, from a SLURM epilog). */
+  wait?: number;
 }
 
 const FETCHING_SOURCES = ['electricitymaps', 'uk', 'watttime'];
@@ -44,6 +48,7 @@ export function findRunOrThrow(store: Store, runId: string | undefined): RunRow 
 export async function reportCommand(runId: string | undefined, flags: ReportFlags, env: NodeJS.ProcessEnv = {}): Promise<number> {
   const store = openStoreForReading(flags.db);
   try {
+    if (flags.wait !== undefined && runId) await waitForRunEnd(store, runId, flags.wait);
     const run = findRunOrThrow(store, runId);
     let report: Report;
     if (flags.restate) {
@@ -97,6 +102,8 @@ async function restateRun(store: Store, run: RunRow, flags: ReportFlags, env: No
 export function register(program: Command, { env, done }: CommandContext): void {
   const report = addFormatOption(addDbOption(program.command('report').description('print a stored run\'s report (the latest by default); --restate recomputes its CO2e with new intensity data').argument('[run-id]')))
     .addOption(new Option('--training-type <type>', 'for --format model-card: pre-training or fine-tuning (default: the run\'s training_type label)').choices(TRAINING_TYPES))
+    .addOption(new Option('--wait <seconds>', 'wait at most this long for the run to be closed by its tracker (a node agent closes a job\'s run a tick or two after the job ends: SLURM epilogs)')
+      .argParser(nonNegativeNumber('--wait')))
     .option('--restate', 'recompute CO2e from the stored per-minute energy with the intensity given (--intensity-file, --zone, --intensity, --intensity-source), keeping both')
     .option('--prometheus <url>', 'build the job-level report of a multi-node run from this Prometheus (one agent per node, same run id)')
     .option('--run-id <id>', 'with --prometheus: the run id (also accepted as the argument)');

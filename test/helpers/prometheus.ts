@@ -67,15 +67,18 @@ function hostPort(target: string): string {
 /** startPrometheus scrapes `targets` (loopback host:port or URLs) every scrapeIntervalSeconds. */
 export async function startPrometheus(opts: {
   targets: string[]; scrapeIntervalSeconds?: number; bearerToken?: string; binary?: string;
+  /** A whole prometheus.yml to use instead of the generated one, with files beside it (rules, token files). */
+  config?: string; files?: Record<string, string>;
 }): Promise<RunningPrometheus> {
   const interval = `${opts.scrapeIntervalSeconds ?? 1}s`;
   const dir = mkdtempSync(join(tmpdir(), 'wattprint-prom-'));
   const targets = opts.targets.map((t) => `'${hostPort(t)}'`).join(', ');
   const auth = opts.bearerToken ? `    authorization:\n      credentials: '${opts.bearerToken}'\n` : '';
-  writeFileSync(join(dir, 'prometheus.yml'),
+  writeFileSync(join(dir, 'prometheus.yml'), opts.config ??
     `global:\n  scrape_interval: ${interval}\n  evaluation_interval: ${interval}\n` +
     `scrape_configs:\n  - job_name: wattprint\n    scrape_interval: ${interval}\n    scrape_timeout: ${interval}\n` +
     `${auth}    static_configs:\n      - targets: [${targets}]\n`);
+  for (const [name, text] of Object.entries(opts.files ?? {})) writeFileSync(join(dir, name), text);
   const port = await freePort();
   const child = spawn(opts.binary ?? PROMETHEUS_BIN, [
     `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`,
