@@ -9,11 +9,13 @@
  *   agent's ticks fall;
  * - only then does the test advance the RAPL energy counters; job 2 ends (its cgroup leaves), more energy follows.
  */
+import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Store } from '../../src/store/store.js';
-import { baseEnv, runCli, startCli, tempDir, waitFor, writeTree } from '../helpers/cli.js';
+import { baseEnv, REPO, runCli, startCli, tempDir, waitFor, writeTree } from '../helpers/cli.js';
 
 const GIB = 1024 ** 3;
 const dir = tempDir('e2e-node-jobs');
@@ -83,7 +85,8 @@ function series(text: string): { name: string; labels: Record<string, string>; v
 
 describe('wattprint agent on a shared SLURM node', () => {
   it('charges each job share × device energy into its own run; jobs + unattributed = node on /metrics; report slurm-<id> prints it', async () => {
-    const db = join(dir, 'w.db');
+    // The name the SLURM epilog example reads ($WATTPRINT_STATE_DIR/wattprint.db).
+    const db = join(dir, 'wattprint.db');
     const cg = join(dir, 'cgroup');
     writeTree(dir, {
       'sys/class/powercap/intel-rapl/enabled': '1\n',
@@ -163,6 +166,18 @@ describe('wattprint agent on a shared SLURM node', () => {
       expect(s.find((x) => x.name === 'wattprint_unattributed_energy_joules_total' && x.labels.device === 'package-0')!.value).toBeCloseTo(0.25 * 40, 9);
       expect(s.find((x) => x.name === 'wattprint_job_co2e_grams_total' && x.labels.job === 'slurm-2' && x.labels.basis === 'location')!.value)
         .toBeCloseTo(((25 + 2.5) * 1.2 / 3.6e6) * 300, 12);
+
+      // Job 1 ends and its epilog runs at once: the example epilog, with the real CLI, waits for the agent to
+      // close the job's run and writes its report.
+      renameSync(join(cg, 'system.slice/slurmstepd.scope/job_1'), join(dir, 'staging/job_1-gone'));
+      const epilog = spawn('bash', [join(REPO, 'examples/slurm/epilog.sh')], {
+        env: { PATH: process.env.PATH, SLURM_JOB_ID: '1', WATTPRINT: join(REPO, 'bin/wattprint.js'), WATTPRINT_STATE_DIR: dir }, stdio: 'ignore',
+      });
+      expect(await new Promise((resolve) => epilog.on('exit', resolve))).toBe(0);
+      const md = readFileSync(join(dir, `jobs/1-${hostname().split('.')[0]}.md`), 'utf8');
+      expect(md).toMatch(/^# wattprint report: run `slurm-1`/);
+      expect(md).not.toMatch(/still running/);
+      expect(runStatus(db, 'slurm-1')).toBe('ended');
     } finally {
       agent.kill('SIGTERM');
     }
@@ -188,7 +203,7 @@ describe('wattprint agent on a shared SLURM node', () => {
     expect(markdown.stdout).toMatch(/Attribution \(scope cgroup, policy proportional/);
 
     const node = JSON.parse((await runCli(['report', 'node-7', '--db', db, '--format', 'json'])).stdout);
-    expect(node.nodeJobs.jobs.map((j: { runId: string }) => j.runId)).toEqual(['slurm-1', 'slurm-2']);
+    expect(node.nodeJobs.jobs.map((j: { runId: string; status: string }) => [j.runId, j.status])).toEqual([['slurm-1', 'ended'], ['slurm-2', 'ended']]);
     const unattributedPkg = node.nodeJobs.byDevice.find((d: { id: string }) => d.id === 'package-0');
     expect(unattributedPkg.unattributedKwh * 3.6e6).toBeCloseTo(10, 9);
     expect(node.energy.itKwh * 3.6e6).toBeCloseTo(168, 9);
