@@ -3,7 +3,12 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hasJobHierarchy } from '../../agent/node-jobs-setup.js';
+import { hasJobHierarchy, nodeJobsFor } from '../../agent/node-jobs-setup.js';
+import { collectorContext } from '../../agent/session.js';
+import { Tracker } from '../../agent/tracker.js';
+import { constantProvider } from '../../src/intensity/constant.js';
+import { Store } from '../../src/store/store.js';
+import { manualClock, scriptedCollector } from '../helpers/scripted.js';
 import { baseEnv, runCli, startCli, tempDir, waitFor, writeTree } from '../helpers/cli.js';
 import { buildTree, loadTreeSpec } from '../helpers/sysfs-tree.js';
 
@@ -21,6 +26,40 @@ describe('--attribute-jobs auto', () => {
     expect([k8sV2, k8sV1, join(dir, 'slurm-v2'), join(dir, 'slurm-v1')].map(hasJobHierarchy)).toEqual([true, true, true, true]);
     expect(hasJobHierarchy(join(dir, 'desktop'))).toBe(false);
     expect(hasJobHierarchy(join(dir, 'no-such-root'))).toBe(false);
+  });
+});
+
+describe('--scope', () => {
+  it('charges a named systemd scope as a job (auto turns on for it), found anywhere in the tree', async () => {
+    const root = join(dir, 'scope-node');
+    writeTree(root, {
+      'cgroup/cgroup.controllers': 'cpu memory\n',
+      'cgroup/user.slice/user-1000.slice/user@1000.service/app.slice/train.scope/cpu.stat': 'usage_usec 1000000\n',
+      'cgroup/user.slice/user-1000.slice/user@1000.service/app.slice/train.scope/memory.current': '1048576\n',
+      'proc/stat': 'cpu  1000 0 0 1000 0 0 0 0 0 0\n',
+      'proc/meminfo': 'MemTotal: 4096 kB\nMemAvailable: 2048 kB\n',
+    });
+    const cpu = { id: 'cpu', kind: 'cpu' as const, name: 'CPU', method: 'counter' as const, collector: 'sim' };
+    const collector = scriptedCollector([cpu], [0, 100, 200].map((j) => ({ readings: [{ deviceId: 'cpu', counterJoules: j }] })));
+    const ctx = collectorContext({ sysfs: join(root, 'sys'), procfs: join(root, 'proc'), nvidiaSmi: 'nvidia-smi', nvmlLibrary: 'x' }, {});
+    const flags = { interval: 1, listen: false as const, sampleRetention: 600, sysfs: '', procfs: '', nvidiaSmi: '', nvmlLibrary: '', cgroupRoot: join(root, 'cgroup') };
+    expect(nodeJobsFor({ ...flags }, [collector], ctx)).toBeUndefined();
+    const participant = nodeJobsFor({ ...flags, scope: ['train.scope'] }, [collector], ctx)!;
+    const store = Store.open(join(root, 'w.db'));
+    const clock = manualClock(Date.UTC(2026, 0, 1));
+    const tracker = new Tracker({
+      store, runId: 'node', hostname: 'h', labels: {}, intervalSeconds: 1, pue: { value: 1, source: 'x' }, intensity: constantProvider(100),
+      market: {}, collectors: [collector], sampleRetentionSeconds: 60, clock, participant,
+    });
+    await tracker.tick();
+    // 0.5 s of the scope's CPU time in 2 s of the node's busy time: a quarter of the CPU's 100 J.
+    writeTree(root, { 'cgroup/user.slice/user-1000.slice/user@1000.service/app.slice/train.scope/cpu.stat': 'usage_usec 1500000\n', 'proc/stat': 'cpu  1200 0 0 1000 0 0 0 0 0 0\n' });
+    clock.advance(1);
+    await tracker.tick();
+    expect(tracker.snapshot.jobs!.map((j) => [j.id, j.devices[0]!.energyJoules])).toEqual([['scope-train', 25]]);
+    expect(store.findRun('scope-train')!.labels).toEqual({ job: 'scope-train', node_run: 'node' });
+    await tracker.stop();
+    store.close();
   });
 });
 
