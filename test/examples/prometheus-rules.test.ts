@@ -43,10 +43,13 @@ describe.skipIf(!prometheus)('example Prometheus config on shared nodes', () => 
       .replace(/scrape_timeout: 5s/, 'scrape_timeout: 1s');
     prom = await startPrometheus({ targets: [], config, files: { 'wattprint-rules.yml': readFileSync(join(examples, 'wattprint-rules.yml'), 'utf8'), 'wattprint.token': 'token\n' } });
 
-    // Each job over its nodes and devices: slurm-1 = 0.5 × 2100 J (node a) + 0.25 × 2100 J (node b).
-    const perJob = await prom.waitFor('job:wattprint_job_energy_joules:sum', (r) => r.length === 2, 30_000);
+    // Each job over its nodes and devices: slurm-1 = 0.5 × 2100 J (node a) + 0.25 × 2100 J (node b). Until both
+    // nodes have been scraped once, a rule sees one of them: wait for both (count of up targets).
+    await prom.waitFor('count(up == 1)', (r) => r[0]?.value === 2, 30_000);
+    const bothNodes = (r: { metric: Record<string, string>; value: number }[]) => r.some((x) => x.metric.job === 'slurm-1' && x.value === 1575);
+    const perJob = await prom.waitFor('job:wattprint_job_energy_joules:sum', bothNodes, 30_000);
     expect(Object.fromEntries(perJob.map((r) => [r.metric.job, r.value]))).toEqual({ 'slurm-1': 1575, 'slurm-2': 525 });
-    const co2e = await prom.waitFor('job_basis:wattprint_job_co2e_grams:sum{basis="location"}', (r) => r.length === 2, 30_000);
+    const co2e = await prom.waitFor('job_basis:wattprint_job_co2e_grams:sum{basis="location"}', (r) => r.length === 2 && r.some((x) => x.value > 0.2), 30_000);
     expect(co2e.find((r) => r.metric.job === 'slurm-1')!.value).toBeCloseTo(0.35 * 0.75, 12);
     const rest = await prom.waitFor('run_id:wattprint_unattributed_energy_joules:sum', (r) => r.length === 2, 30_000);
     expect(Object.fromEntries(rest.map((r) => [r.metric.run_id, r.value]))).toEqual({ 'node-a': 525, 'node-b': 1575 });
