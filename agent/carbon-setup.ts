@@ -1,25 +1,20 @@
-import { readFileSync } from 'node:fs';
 import type { CloudInfo } from './cloud.js';
 import type { MarketInstruments } from '../src/carbon/carbon.js';
 import type { ApiIntensityProvider } from '../src/intensity/api-provider.js';
 import type { IntensityCache } from '../src/intensity/cache.js';
 import { openIntensityCache } from '../src/store/intensity-cache.js';
-import { constantProvider } from '../src/intensity/constant.js';
-import { parseIntensityCsv } from '../src/intensity/csv.js';
-import { csvProvider } from '../src/intensity/csv-provider.js';
-import { createElectricityMapsProvider } from '../src/intensity/electricitymaps.js';
+import { INTENSITY_SOURCES as SOURCES, IntensityConfigError, intensitySource } from '../src/intensity/index.js';
 import { tableProvider, worldAverageProvider } from '../src/intensity/table.js';
 import type { IntensityProvider } from '../src/intensity/types.js';
-import { createUkProvider } from '../src/intensity/uk.js';
-import { createWattTimeProvider } from '../src/intensity/watttime.js';
+import { proxySettingsFromEnv } from '../src/intensity/proxy.js';
 import { resolveZone } from '../src/intensity/zones.js';
 import { UsageError } from './errors.js';
 
 /** INDUSTRY_AVERAGE_PUE is the fallback PUE: Uptime Institute Global Data Center Survey 2023, 1.58. */
 export const INDUSTRY_AVERAGE_PUE = { value: 1.58, source: 'assumed: industry average 1.58 (Uptime Institute Global Data Center Survey 2023)' };
 
-/** INTENSITY_SOURCES are the values --intensity-source takes. */
-export const INTENSITY_SOURCES = ['constant', 'table', 'csv', 'electricitymaps', 'uk', 'watttime'] as const;
+/** INTENSITY_SOURCES are the values --intensity-source takes (the registry in src/intensity/index.ts). */
+export const INTENSITY_SOURCES: readonly string[] = SOURCES.map((s) => s.name);
 
 /** CarbonFlags are the carbon options as parsed by the CLI. */
 export interface CarbonFlags {
@@ -32,6 +27,8 @@ export interface CarbonFlags {
   emissionFactor?: 'lifecycle' | 'direct';
   marketIntensity?: number;
   cfe?: number;
+  /** Residual mix gCO2e/kWh for the share no contract covers (market-based). */
+  residualMix?: number;
   /** carbonintensity.org.uk region 1..17 for --intensity-source uk (absent: national). */
   ukRegion?: number;
 }
@@ -39,7 +36,7 @@ export interface CarbonFlags {
 /** CarbonContext is what setupCarbon needs besides the flags; env is the only place credentials come from. */
 export interface CarbonContext {
   cloud?: CloudInfo;
-  /** WATTPRINT_ELECTRICITYMAPS_TOKEN, WATTPRINT_WATTTIME_USERNAME/PASSWORD, WATTPRINT_<SOURCE>_URL, WATTPRINT_UK_REGION. */
+  /** WATTPRINT_ELECTRICITYMAPS_TOKEN, WATTPRINT_WATTTIME_USERNAME/PASSWORD, WATTPRINT_<SOURCE>_URL, WATTPRINT_UK_REGION, HTTPS_PROXY/HTTP_PROXY/NO_PROXY. */
   env: NodeJS.ProcessEnv;
   /** The open store's intensity cache: fetched intensities are kept in it. */
   cache?: IntensityCache;
@@ -47,6 +44,11 @@ export interface CarbonContext {
   dbPath?: string;
   /** Wait at most this long (ms) for a fetching source's first answer before going on (default 0: do not wait). */
   firstFetchMs?: number;
+  /**
+   * The span (ms, UTC) that will be looked up, when it is known and may be past (restatement, replay): a
+   * fetching source prepares it from its history endpoint instead of fetching around now.
+   */
+  span?: { fromMs: number; toMs: number; refetch?: boolean };
   /** Wall clock (ms) of the first fetch (default now). */
   nowMs?: number;
   /** Where one-line provider reports (a token refused) go (default stderr). */
@@ -86,63 +88,50 @@ export function checkedZone(input: string): string {
  * the zone's table value, flagged per period; their first fetch is awaited for at most ctx.firstFetchMs.
  */
 export async function setupCarbon(flags: CarbonFlags, ctx: CarbonContext): Promise<CarbonSetup> {
+  checkIntensityFlags(flags);
   const source = flags.intensitySource ?? (flags.intensity !== undefined ? 'constant' : flags.intensityFile ? 'csv' : flags.zone || ctx.cloud?.gridZone ? 'table' : 'world');
-  if (source !== 'world' && !(INTENSITY_SOURCES as readonly string[]).includes(source)) {
+  if (source !== 'world' && !INTENSITY_SOURCES.includes(source)) {
     throw new UsageError(`unknown --intensity-source '${source}': choose ${INTENSITY_SOURCES.join(', ')}`);
   }
   // WattTime names balancing areas ('CAISO_NORTH'), not table zones: its --zone is passed through as typed.
   const zone = source === 'watttime' ? safeZone(flags.zone) : flags.zone !== undefined ? checkedZone(flags.zone) : safeZone(ctx.cloud?.gridZone);
   const fallback = zone ? tableProvider(zone) : worldAverageProvider();
   const base = { pue: resolvePue(flags, ctx.cloud), market: marketOf(flags) };
-  switch (source) {
-    case 'constant':
-      if (flags.intensity === undefined) throw new UsageError('--intensity-source constant needs --intensity G (gCO2e/kWh)');
-      return { ...base, zone, intensity: constantProvider(flags.intensity), source: `constant ${flags.intensity} gCO2e/kWh` };
-    case 'table':
-      if (!zone) throw new UsageError('--intensity-source table needs --zone Z (see `wattprint zones`)');
-      return { ...base, zone, intensity: fallback, source: `table ${zone}` };
-    case 'world':
-      return { ...base, zone, intensity: fallback, source: 'world average' };
-    case 'csv': {
-      const intensity = csvIntensity(flags, zone, fallback);
-      return { ...base, zone: zone ?? intensity.zone, intensity, source: intensity.source };
-    }
-    default: {
-      const fetching = fetchingProvider(source, flags, zone, ctx, fallback);
-      await firstFetch(fetching, ctx);
-      return { ...base, zone: source === 'uk' ? 'GB' : zone, intensity: fetching, source: `${source} ${fetching.zone}`, fetching };
-    }
+  if (source === 'world') return { ...base, zone, intensity: fallback, source: 'world average' };
+  let made;
+  try {
+    made = intensitySource(source)!.create({
+      zone, region: flags.zone, fallback, intensity: flags.intensity, intensityFile: flags.intensityFile, intensityUrl: flags.intensityUrl,
+      emissionFactor: flags.emissionFactor, ukRegion: flags.ukRegion, credentials: ctx.env,
+      ...(openCache(ctx) ?? {}), ...(ctx.nowMs !== undefined ? { nowMs: ctx.nowMs } : {}),
+      // Cluster nodes often reach the internet only through a proxy: API calls honour HTTPS_PROXY / NO_PROXY.
+      proxy: proxySettingsFromEnv(ctx.env),
+      report: ctx.report ?? ((line: string) => process.stderr.write(`wattprint: ${line}\n`)),
+    });
+  } catch (err) {
+    if (err instanceof IntensityConfigError) throw new UsageError(err.message);
+    throw err;
   }
+  if (made.fetching) {
+    // prepare never throws: a span the API does not answer falls back per period, flagged.
+    if (ctx.span) await made.fetching.prepare(ctx.span.fromMs, ctx.span.toMs, { refetch: ctx.span.refetch ?? false });
+    else await firstFetch(made.fetching, ctx);
+  }
+  return { ...base, zone: made.zone ?? zone, intensity: made.intensity, source: made.source, ...(made.fetching ? { fetching: made.fetching } : {}) };
 }
 
-function fetchingProvider(source: string, flags: CarbonFlags, zone: string | undefined, ctx: CarbonContext, fallback: IntensityProvider): ApiIntensityProvider {
-  const { env } = ctx;
-  const url = (name: string): { baseUrl?: string } => {
-    const baseUrl = flags.intensityUrl ?? env[`WATTPRINT_${name}_URL`];
-    return baseUrl ? { baseUrl } : {};
-  };
-  const common = { ...(openCache(ctx) ?? {}), ...(ctx.nowMs !== undefined ? { now: () => ctx.nowMs! } : {}) };
-  const onReport = ctx.report ?? ((line: string) => process.stderr.write(`wattprint: ${line}\n`));
-  if (source === 'uk') {
-    if (zone && zone !== 'GB') throw new UsageError(`--intensity-source uk covers Great Britain only (zone GB), not ${zone}: use electricitymaps or --intensity-file for ${zone}`);
-    const region = flags.ukRegion ?? (env.WATTPRINT_UK_REGION ? Number(env.WATTPRINT_UK_REGION) : undefined);
-    if (region !== undefined && !(Number.isInteger(region) && region >= 1 && region <= 17)) {
-      throw new UsageError(`--uk-region must be a carbonintensity.org.uk region id from 1 to 17 (13 is London), got '${region}'`);
-    }
-    return createUkProvider({ ...url('UK'), ...common, fallback: tableProvider('GB'), ...(region !== undefined ? { regionId: region } : {}) });
+/**
+ * checkIntensityFlags refuses a constant --intensity next to another intensity source: the constant would win
+ * while the report named the other (`--intensity 100 --zone FR` said "zone FR" over 100 g/kWh).
+ */
+export function checkIntensityFlags(flags: CarbonFlags): void {
+  if (flags.intensity === undefined) return;
+  const other = flags.intensityFile !== undefined ? `--intensity-file ${flags.intensityFile}`
+    : flags.zone !== undefined ? `--zone ${flags.zone}`
+      : flags.intensitySource !== undefined && flags.intensitySource !== 'constant' ? `--intensity-source ${flags.intensitySource}` : undefined;
+  if (other) {
+    throw new UsageError(`--intensity ${flags.intensity} and ${other} both set the grid intensity: give one (a constant with --intensity, or the zone's or file's hourly figures)`);
   }
-  if (source === 'electricitymaps') {
-    if (!zone) throw new UsageError('--intensity-source electricitymaps needs --zone Z (an Electricity Maps zone such as DE or US-CAL-CISO)');
-    const token = env.WATTPRINT_ELECTRICITYMAPS_TOKEN;
-    if (!token) throw new UsageError('--intensity-source electricitymaps needs an API token: set WATTPRINT_ELECTRICITYMAPS_TOKEN (free at https://portal.electricitymaps.com)');
-    return createElectricityMapsProvider({ ...url('ELECTRICITYMAPS'), ...common, token, zone, fallback, onReport, ...(flags.emissionFactor ? { emissionFactor: flags.emissionFactor } : {}) });
-  }
-  const region = flags.zone?.trim();
-  if (!region) throw new UsageError('--intensity-source watttime needs --zone REGION (a WattTime region such as CAISO_NORTH)');
-  const username = env.WATTPRINT_WATTTIME_USERNAME;
-  const password = env.WATTPRINT_WATTTIME_PASSWORD;
-  if (!username || !password) throw new UsageError('--intensity-source watttime needs WATTPRINT_WATTTIME_USERNAME and WATTPRINT_WATTTIME_PASSWORD set (register at https://watttime.org)');
-  return createWattTimeProvider({ ...url('WATTTIME'), ...common, username, password, zone: region, fallback, onReport });
 }
 
 /** openCache uses the given database, or opens the store's file on a second connection (WAL allows both). */
@@ -158,7 +147,11 @@ function openCache(ctx: CarbonContext): { cache: IntensityCache } | undefined {
 }
 
 async function firstFetch(provider: ApiIntensityProvider, ctx: CarbonContext): Promise<void> {
-  const waitMs = ctx.firstFetchMs ?? 0;
+  await awaitFirstFetch(provider, ctx.firstFetchMs ?? 0, ctx.nowMs);
+}
+
+/** awaitFirstFetch waits at most waitMs for a fetching provider's first answer (run does this beside the job). */
+export async function awaitFirstFetch(provider: ApiIntensityProvider, waitMs: number, nowMs?: number): Promise<void> {
   if (waitMs <= 0) return;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<void>((resolve) => {
@@ -166,7 +159,7 @@ async function firstFetch(provider: ApiIntensityProvider, ctx: CarbonContext): P
     timer.unref();
   });
   // refresh never throws: failures become the provider's status and its lookups fall back, flagged.
-  await Promise.race([provider.refresh(ctx.nowMs ?? Date.now()), timeout]);
+  await Promise.race([provider.refresh(nowMs ?? Date.now()), timeout]);
   clearTimeout(timer);
 }
 
@@ -174,9 +167,13 @@ function marketOf(flags: CarbonFlags): MarketInstruments {
   if (flags.marketIntensity !== undefined && flags.cfe !== undefined) {
     throw new UsageError('--market-intensity and --cfe both set the market-based figure: give one of them');
   }
+  if (flags.marketIntensity !== undefined && flags.residualMix !== undefined) {
+    throw new UsageError('--market-intensity is the intensity of all consumption, so --residual-mix (for the share --cfe leaves uncovered) does not apply: give one of them');
+  }
   return {
     ...(flags.marketIntensity !== undefined ? { marketIntensityGramsPerKwh: flags.marketIntensity } : {}),
     ...(flags.cfe !== undefined ? { cfe: flags.cfe } : {}),
+    ...(flags.residualMix !== undefined ? { residualMixGramsPerKwh: flags.residualMix } : {}),
   };
 }
 
@@ -184,24 +181,4 @@ function safeZone(zone: string | undefined): string | undefined {
   if (!zone) return undefined;
   const resolved = resolveZone(zone);
   return 'error' in resolved ? undefined : resolved.zone;
-}
-
-function csvIntensity(flags: CarbonFlags, zone: string | undefined, fallback: IntensityProvider): IntensityProvider & { source: string } {
-  const path = flags.intensityFile;
-  if (!path) throw new UsageError('--intensity-source csv needs --intensity-file PATH');
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new UsageError(`cannot read --intensity-file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-  }
-  try {
-    const parsed = parseIntensityCsv(text, { fileName: path, emissionFactor: flags.emissionFactor });
-    // A one-zone file without --zone: its missing hours fall back to that zone's annual value, not the world's.
-    const fileZone = zone ?? (parsed.zones.length === 1 ? safeZone(parsed.zones[0]) : undefined);
-    const nextBest = !zone && fileZone ? tableProvider(fileZone) : fallback;
-    return Object.assign(csvProvider(parsed, { fallback: nextBest, zone }), { source: parsed.source });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
 }

@@ -29,8 +29,23 @@ export function buildCli(env: NodeJS.ProcessEnv, done: (code: number) => void): 
 
 /** oneLine turns commander's 'error: …\n(Did you mean …?)' into one line naming the fix. */
 export function oneLine(text: string): string {
-  const body = text.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
-  return /^(Usage|Options|Commands):/m.test(text) ? text : `wattprint: ${body} (see --help)\n`;
+  if (/^(Usage|Options|Commands):/m.test(text)) return text;
+  const body = withoutPreamble(text.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' '));
+  return `wattprint: ${body.replace(/\.$/, '')} (see --help)\n`;
+}
+
+/**
+ * withoutPreamble drops commander's "option '--interval <seconds>' argument '0' is invalid." in front of our
+ * parser's own message, which already names the option and the value: one statement of the problem, not two.
+ * A message that does not name the option gets it in front ('--pue: PUE must be …').
+ */
+function withoutPreamble(body: string): string {
+  const flagged = /^option '(\S+)[^']*' argument '(?:[^']|'(?! is invalid))*' is invalid\. (.+)$/.exec(body);
+  if (flagged) return flagged[2]!.includes(flagged[1]!) ? flagged[2]! : `${flagged[1]}: ${flagged[2]}`;
+  const fromEnv = /^option '(\S+)[^']*' value '((?:[^']|'(?! from env))*)' from env '(\S+)' is invalid\. (.+)$/.exec(body);
+  if (fromEnv) return `${fromEnv[3]}='${fromEnv[2]}': ${fromEnv[4]}`;
+  const argument = /^command-argument value '(?:[^']|'(?! is invalid))*' is invalid for argument '[^']*'\. (.+)$/.exec(body);
+  return argument ? argument[1]! : body;
 }
 
 export { VERSION };

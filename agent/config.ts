@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from './errors.js';
 import type { TrackingFlags } from './session.js';
+import { resolveToken } from './token.js';
 
 /**
  * applyConfigFile fills options from a JSON config file where neither a flag nor an env variable set them:
@@ -44,5 +45,6 @@ export function applyConfigFile(cmd: Command, path: string): void {
 export function trackingFlags(cmd: Command): TrackingFlags {
   const config = cmd.opts().config as string | undefined;
   if (config) applyConfigFile(cmd, config);
-  return { ...cmd.opts(), listenIsDefault: cmd.getOptionValueSource('listen') === 'default' } as TrackingFlags;
+  const { token, warning } = resolveToken(cmd);
+  return { ...cmd.opts(), token, tokenWarning: warning, listenIsDefault: cmd.getOptionValueSource('listen') === 'default' } as TrackingFlags;
 }

@@ -1,7 +1,8 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseEmbodiedList, type EmbodiedSettings } from '../src/carbon/embodied.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { fraction, label, list, listenAddress, nonNegativeNumber, positiveNumber, pueValue } from './parse.js';
+import { allowedHost, fraction, intervalSeconds, label, list, listenAddress, nonNegativeNumber, positiveNumber, pueValue } from './parse.js';
 
 /** defaultDbPath is $WATTPRINT_DB's fallback: $XDG_DATA_HOME/wattprint/wattprint.db or ~/.local/share/wattprint/wattprint.db. */
 export function defaultDbPath(env: NodeJS.ProcessEnv): string {
@@ -51,9 +52,37 @@ export function addCarbonOptions(cmd: Command): Command {
     .addOption(opt('--intensity-file <path>', 'hourly intensity CSV (Electricity Maps export or datetime,zone,intensity_g_per_kwh[,cfe])'))
     .addOption(opt('--intensity-url <url>', 'override the intensity provider\'s base URL'))
     .addOption(opt('--emission-factor <kind>', 'lifecycle|direct columns of Electricity Maps files').choices(['lifecycle', 'direct']).default('lifecycle'))
-    .addOption(opt('--market-intensity <g>', 'market-based (contractual) intensity, gCO2e/kWh').argParser(nonNegativeNumber('--market-intensity')))
-    .addOption(opt('--cfe <fraction>', 'carbon-free energy fraction bought on the same grid (0..1)').argParser(fraction))
+    .addOption(opt('--market-intensity <g>', 'market-based: contractual intensity of all consumption, gCO2e/kWh').argParser(nonNegativeNumber('--market-intensity')))
+    .addOption(opt('--cfe <fraction>', 'market-based: contracted carbon-free fraction of the supply (PPAs, certificates; 0..1)').argParser(fraction))
+    .addOption(opt('--residual-mix <g>', 'market-based: residual mix for the share no contract covers, gCO2e/kWh (default: the location intensity, marked assumed)').argParser(nonNegativeNumber('--residual-mix')))
     .addOption(opt('--uk-region <n>', 'carbonintensity.org.uk region 1..17 for --intensity-source uk (13 is London; default: national)').argParser(positiveNumber('--uk-region')));
+}
+
+/** EmbodiedFlags are --embodied-kg and --lifetime-years as parsed. */
+export interface EmbodiedFlags {
+  embodiedKg?: EmbodiedSettings['kg'];
+  lifetimeYears?: EmbodiedSettings['lifetimeYears'];
+}
+
+const embodiedList = (flag: string) => (value: string, previous?: Record<string, number>) => {
+  try {
+    return parseEmbodiedList(value, flag, previous);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
+
+/** addEmbodiedOptions adds the embodied-emissions overrides (run, agent, replay, report). */
+export function addEmbodiedOptions(cmd: Command): Command {
+  return cmd
+    .addOption(opt('--embodied-kg <kg>', 'embodied (manufacturing) kgCO2e: gpu=150,tpu=150,host=2500 per unit, or one number for the whole node').argParser(embodiedList('--embodied-kg')))
+    .addOption(opt('--lifetime-years <years>', 'service life the embodied emissions are amortised over: one number for all, or gpu=6,host=4').argParser(embodiedList('--lifetime-years')));
+}
+
+/** embodiedSettings turns the flags into settings, or undefined when neither was given. */
+export function embodiedSettings(flags: EmbodiedFlags): EmbodiedSettings | undefined {
+  if (!flags.embodiedKg && !flags.lifetimeYears) return undefined;
+  return { ...(flags.embodiedKg ? { kg: flags.embodiedKg } : {}), ...(flags.lifetimeYears ? { lifetimeYears: flags.lifetimeYears } : {}) };
 }
 
 /** addTrackingOptions adds the options of run and agent. */
@@ -61,14 +90,17 @@ export function addTrackingOptions(cmd: Command): Command {
   addDbOption(cmd);
   addHardwareOptions(cmd);
   addCarbonOptions(cmd);
+  addEmbodiedOptions(cmd);
   return cmd
-    .addOption(opt('--interval <seconds>', 'seconds between readings (fractions allowed)').argParser(positiveNumber('--interval')).default(1))
+    .addOption(opt('--interval <seconds>', 'seconds between readings, 0.05 to 3600 (fractions allowed)').argParser(intervalSeconds).default(1))
     .addOption(opt('--run-id <id>', 'run id (default: slurm-$SLURM_JOB_ID, torchelastic-$TORCHELASTIC_RUN_ID, else generated); an existing id resumes that run'))
-    .addOption(opt('--label <key=value>', 'label the run (repeatable)').argParser(label))
+    .addOption(opt('--label <key=value>', 'label the run (repeatable; at most 64, keys ≤ 100 and values ≤ 256 characters)').argParser(label))
     .addOption(opt('--listen <host:port>', 'serve /metrics, /ws and the dashboard here').argParser(listenAddress).default(listenAddress('127.0.0.1:9477'), '127.0.0.1:9477'))
     .addOption(new Option('--no-listen', 'serve nothing'))
-    .addOption(opt('--token <token>', 'bearer token required by /metrics, /ws and the dashboard (needed to listen beyond loopback)'))
+    .addOption(opt('--token <token>', 'bearer token required by /metrics, /ws and /api (needed to listen beyond loopback); visible in `ps`: prefer --token-file or WATTPRINT_TOKEN'))
+    .addOption(opt('--token-file <path>', 'read the bearer token from the first line of this file'))
     .addOption(opt('--insecure', 'allow listening beyond loopback without --token'))
+    .addOption(opt('--allowed-host <name>', 'another name (NAME or NAME:PORT) requests may give in their Host header; other names get 403 (repeatable)').argParser(allowedHost))
     .addOption(opt('--pushgateway <url>', 'push final totals to this Prometheus Pushgateway when the run ends'))
     .addOption(opt('--expected-duration <seconds>', 'expected run length, for projections').argParser(positiveNumber('--expected-duration')))
     .addOption(opt('--report-file <path>', 'also write the final report here (.json, .md, .csv, else text)'))

@@ -43,6 +43,8 @@ export function mergeTickWrites(older: TickWrite, newer: TickWrite): TickWrite {
     phases: [...phases.values()],
     ...(newer.work ?? older.work ? { work: newer.work ?? older.work } : {}),
     ...(newer.progress ?? older.progress ? { progress: newer.progress ?? older.progress } : {}),
+    ...(newer.dropped ?? older.dropped ? { dropped: newer.dropped ?? older.dropped } : {}),
+    ...(newer.attribution ?? older.attribution ? { attribution: newer.attribution ?? older.attribution } : {}),
   };
 }
 

@@ -10,17 +10,23 @@ import { pushFinalTotals } from '../src/exporters/pushgateway.js';
 import { renderReport, type ReportFormat } from '../src/report/render.js';
 import type { Report } from '../src/report/types.js';
 import { Store } from '../src/store/store.js';
-import { setupCarbon, type CarbonFlags } from './carbon-setup.js';
+import { awaitFirstFetch, setupCarbon, type CarbonFlags } from './carbon-setup.js';
+import { DeferredJobApi } from './deferred-job-api.js';
+import { pendingSnapshot } from './pending-snapshot.js';
+import { faultCollectors, faultLines, faultNotes, pendingStatuses, probeFaults, type ProbeFault } from './probe-faults.js';
+import { assertNotTrackedElsewhere } from './resume.js';
+import type { Snapshot } from '../src/snapshot.js';
 import { RunBusyError, UsageError } from './errors.js';
-import { defaultDbPath } from './options.js';
+import { defaultDbPath, embodiedSettings, type EmbodiedFlags } from './options.js';
+import { saveEmbodiedSettings } from '../src/store/embodied.js';
 import type { ListenAddress } from './parse.js';
-import { selectCollectors } from './select-collectors.js';
+import { checkCollectorNames, checkRequestedGpus, selectCollectors } from './select-collectors.js';
 import { Tracker, type TickParticipant } from './tracker.js';
 import { isStorageFailure } from './pending-writes.js';
 import { openStore } from './open-store.js';
 
 /** TrackingFlags are the parsed options of `run` and `agent`. */
-export interface TrackingFlags extends CarbonFlags {
+export interface TrackingFlags extends CarbonFlags, EmbodiedFlags {
   db?: string;
   interval: number;
   runId?: string;
@@ -29,7 +35,11 @@ export interface TrackingFlags extends CarbonFlags {
   /** True when --listen was not given (flag, env or config): a taken default port falls back to a free one. */
   listenIsDefault?: boolean;
   token?: string;
+  /** A line to print before starting: the token was given in argv, where `ps` shows it. */
+  tokenWarning?: string;
+  tokenFile?: string;
   insecure?: boolean;
+  allowedHost?: string[];
   pushgateway?: string;
   expectedDuration?: number;
   reportFile?: string;
@@ -86,80 +96,167 @@ export function collectorContext(flags: Pick<TrackingFlags, 'sysfs' | 'procfs' |
   };
 }
 
+/**
+ * PendingSession is a session whose run id, store, live server and job API are ready but whose collectors are
+ * not yet probed: `run` starts the job here and lets start() probe beside it, so no probe holds the job up.
+ */
+export interface PendingSession {
+  runId: string;
+  resumed: boolean;
+  store: Store;
+  server?: LiveServer;
+  cloud?: CloudInfo;
+  /** The job API, answering at once: calls before the tracker exists are kept and replayed to it in order. */
+  job: JobApi;
+  /** The live snapshot: the tracker's once it runs, before that the run with no devices yet. */
+  getSnapshot(): Snapshot;
+  /** start probes the collectors (each within 2 s), waits for a fetching intensity source (≤ 3 s), starts tracking. */
+  start(): Promise<Session>;
+}
+
 /** SessionExtras are what a command adds to its tracker: `agent`'s per-job accounts, made once the collectors are known. */
 export interface SessionExtras {
   participant?: (collectors: Collector[], ctx: CollectorContext) => TickParticipant | undefined;
 }
 
-/** startSession opens the store, probes collectors, resolves carbon factors, starts tracking and serving. */
+/** startSession prepares and starts a session in one go (`agent`: nothing waits on it). */
 export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv, command?: string, extras: SessionExtras = {}): Promise<Session> {
+  return (await prepareSession(flags, env, command, extras)).start();
+}
+
+/**
+ * prepareSession does what must be settled before a job starts, all of it quick: the flags (a bad zone or
+ * intensity file is refused before anything runs), the store, the run id and the live server. Probing the
+ * collectors and the intensity API's first answer are left to start().
+ */
+export async function prepareSession(flags: TrackingFlags, env: NodeJS.ProcessEnv, command?: string, extras: SessionExtras = {}): Promise<PendingSession> {
+  if (flags.tokenWarning && !flags.quiet) process.stderr.write(`wattprint: ${flags.tokenWarning}\n`);
   if (flags.reportFile) checkWritable(flags.reportFile);
+  checkCollectorNames(flags.collectors, flags.dropCollector ?? []);
   const ctx = collectorContext(flags, env);
   const cloud = await detectCloud({ sysfsRoot: flags.sysfs, metadataUrl: flags.metadataUrl, env });
   const store = flags.db ? openStore(flags.db) : openStore(defaultDbPath(env), true);
   let server: LiveServer | undefined;
-  let tracker: Tracker | undefined;
   try {
-    const carbon = await setupCarbon(flags, { cloud, env, cache: store.intensityCache(), firstFetchMs: 3000 });
-    const selection = await selectCollectors(ctx, flags.collectors, flags.dropCollector ?? []);
-    if (selection.collectors.length === 0) {
-      throw new UsageError('no power source found and no model applies: run `wattprint doctor` to see why, or pass --collectors cpu,ram');
-    }
-    const participant = extras.participant?.(selection.collectors, ctx);
-    const trackerFor = (runId: string) => new Tracker({
-      store, runId, hostname: hostname(), labels: flags.label ?? {}, command,
-      intervalSeconds: flags.interval, pue: carbon.pue, zone: carbon.zone, intensity: carbon.intensity, market: carbon.market,
-      collectors: selection.collectors, sampleRetentionSeconds: flags.sampleRetention, expectedDurationSeconds: flags.expectedDuration,
-      onTick: (snapshot) => server?.publish(snapshot), participant,
+    const carbon = await setupCarbon(flags, { cloud, env, cache: store.intensityCache(), firstFetchMs: 0 });
+    const runId = chooseRunId(store, flags, env);
+    const pending = pendingSnapshot({
+      runId, hostname: hostname(), labels: flags.label ?? {}, intervalSeconds: flags.interval, startedAtMs: Date.now(), carbon,
+      collectors: pendingStatuses(flags.collectors),
     });
-    try {
-      tracker = startTracker(trackerFor, flags, env);
-    } catch (err) {
-      if (isStorageFailure(err)) throw new UsageError(`cannot write to the database ${store.path}: ${(err as Error).message}; free space, or pass --db on another filesystem`);
-      throw err;
-    }
-    if (flags.listen) {
-      const live = tracker;
-      const serve = (port: number) => startLiveServer({
-        host: flags.listen ? flags.listen.host : '127.0.0.1', port, token: flags.token, insecure: flags.insecure,
-        getSnapshot: () => live.snapshot,
-        job: jobApiOf(live),
-      });
-      server = await serve(flags.listen.port).catch(async (err: unknown) => {
-        // The default port taken (an agent on this node, another job) must not stop a job from being tracked:
-        // take a free port and say where. A port the user chose is theirs to fix.
-        if (err instanceof ListenError && err.code === 'EADDRINUSE' && flags.listenIsDefault) {
-          const fallback = await serve(0);
-          if (!flags.quiet) process.stderr.write(`wattprint: port ${(flags.listen as ListenAddress).port} is in use; serving on ${fallback.url}/ instead\n`);
-          return fallback;
+    let tracker: Tracker | undefined;
+    const job = new DeferredJobApi();
+    const getSnapshot = (): Snapshot => tracker?.snapshot ?? pending;
+    if (flags.listen) server = await serveLive(flags, getSnapshot, job);
+    const live = server;
+    const start = async (): Promise<Session> => {
+      let faults: ProbeFault[] = [];
+      let collectors: Collector[] = [];
+      try {
+        if (carbon.fetching) await awaitFirstFetch(carbon.fetching, 3000);
+        const selection = await selectCollectors(ctx, flags.collectors, flags.dropCollector ?? []);
+        collectors = selection.collectors;
+        if (flags.gpus) {
+          const warning = checkRequestedGpus(flags.gpus, selection.probes);
+          if (warning && !flags.quiet) process.stderr.write(`wattprint: ${warning}\n`);
         }
-        if (err instanceof ListenError) throw new UsageError(err.message);
+        if (collectors.length === 0) {
+          throw new UsageError('no power source found and no model applies: run `wattprint doctor` to see why, or pass --collectors cpu,ram');
+        }
+        faults = probeFaults(selection, flags.collectors);
+        for (const line of faultLines(faults)) process.stderr.write(`${line}\n`);
+        const participant = extras.participant?.(collectors, ctx);
+        try {
+          tracker = new Tracker({
+            store, runId, hostname: hostname(), labels: flags.label ?? {}, command,
+            intervalSeconds: flags.interval, pue: carbon.pue, zone: carbon.zone, intensity: carbon.intensity, market: carbon.market,
+            collectors: [...collectors, ...faultCollectors(faults)], sampleRetentionSeconds: flags.sampleRetention,
+            expectedDurationSeconds: flags.expectedDuration, onTick: (snapshot) => live?.publish(snapshot), participant,
+          });
+        } catch (err) {
+          if (isStorageFailure(err)) throw new UsageError(`cannot write to the database ${store.path}: ${(err as Error).message}; free space, or pass --db on another filesystem`);
+          throw err;
+        }
+        job.attach(jobApiOf(tracker));
+        live?.publishEvent({ type: 'run_start', runId: tracker.run.runId, at: tracker.snapshot.startedAt });
+        // Stored with the run before its first tick, so every report of it (the final one included) amortises the same way.
+        const embodied = embodiedSettings(flags);
+        if (embodied) saveEmbodiedSettings(store.db, tracker.run.runKey, embodied);
+        await tracker.start();
+      } catch (err) {
+        // Collectors not yet handed to a tracker (a --gpus check failed, say) are closed here: their streams end.
+        if (!tracker) for (const c of collectors) c.close();
+        await abandonTracker(store, live, tracker);
         throw err;
-      });
-      server.publishEvent({ type: 'run_start', runId: tracker.run.runId, at: tracker.snapshot.startedAt });
-    }
-    await tracker.start();
-    const started = tracker;
-    const finish = async (exitCode?: number): Promise<Report> => {
-      const report = await started.stop(exitCode);
-      server?.publish(started.snapshot);
-      server?.publishEvent({ type: 'run_end', runId: started.run.runId, at: report.endedAt });
-      await server?.close();
-      await afterRun(flags, started, report);
-      store.close();
-      return report;
+      }
+      const started = tracker;
+      const finish = async (exitCode?: number): Promise<Report> => {
+        const report = await started.stop(exitCode);
+        report.notes.push(...faultNotes(faults));
+        live?.publish(started.snapshot);
+        live?.publishEvent({ type: 'run_end', runId: started.run.runId, at: report.endedAt });
+        await live?.close();
+        await afterRun(flags, started, report);
+        store.close();
+        return report;
+      };
+      return { tracker: started, job, collectors, ctx, store, server: live, cloud, finish };
     };
-    return { tracker: started, job: jobApiOf(started), collectors: selection.collectors, ctx, store, server, cloud, finish };
+    return { runId, resumed: store.findRun(runId) !== undefined, store, server, cloud, job, getSnapshot, start };
   } catch (err) {
     await server?.close();
-    // A session that never ticked leaves the store as it found it: a new run is removed, a closed one closed again.
-    if (tracker && tracker.snapshot.tick === 0) {
-      const previous = tracker.previous;
-      if (!tracker.resumed) store.discardRun(tracker.run.runKey);
-      else if (previous?.status === 'ended') store.endRun(tracker.run.runKey, previous.endedAtMs ?? previous.lastTickMs, previous.exitCode);
-    }
     store.close();
     throw err;
+  }
+}
+
+/** abandonTracker leaves the store as it found it when a session never ticked, and closes the server and store. */
+async function abandonTracker(store: Store, server: LiveServer | undefined, tracker: Tracker | undefined): Promise<void> {
+  await server?.close();
+  // A session that never ticked leaves the store as it found it: a new run is removed, a closed one closed again.
+  if (tracker && tracker.snapshot.tick === 0) {
+    const previous = tracker.previous;
+    if (!tracker.resumed) store.discardRun(tracker.run.runKey);
+    else if (previous?.status === 'ended') store.endRun(tracker.run.runKey, previous.endedAtMs ?? previous.lastTickMs, previous.exitCode);
+  }
+  store.close();
+}
+
+/** serveLive starts the live server; a taken default port falls back to a free one, said on stderr. */
+async function serveLive(flags: TrackingFlags, getSnapshot: () => Snapshot, job: JobApi): Promise<LiveServer> {
+  const listen = flags.listen as ListenAddress;
+  const serve = (port: number) => startLiveServer({
+    host: listen.host, port, token: flags.token, insecure: flags.insecure, allowedHosts: flags.allowedHost, getSnapshot, job,
+  });
+  return serve(listen.port).catch(async (err: unknown) => {
+    // The default port taken (an agent on this node, another job) must not stop a job from being tracked:
+    // take a free port and say where. A port the user chose is theirs to fix.
+    if (err instanceof ListenError && err.code === 'EADDRINUSE' && flags.listenIsDefault) {
+      const fallback = await serve(0);
+      if (!flags.quiet) process.stderr.write(`wattprint: port ${listen.port} is in use; serving on ${fallback.url}/ instead\n`);
+      return fallback;
+    }
+    if (err instanceof ListenError) throw new UsageError(err.message);
+    throw err;
+  });
+}
+
+/**
+ * chooseRunId picks the run id. When it came from the scheduler (not --run-id) and a live process here already
+ * tracks it — the node agent of a SLURM job, say — this command is tracked under its own id instead of being
+ * refused, and says so: the job must run either way.
+ */
+function chooseRunId(store: Store, flags: TrackingFlags, env: NodeJS.ProcessEnv): string {
+  const runId = flags.runId ?? defaultRunId(env);
+  const existing = store.findRun(runId);
+  try {
+    if (existing) assertNotTrackedElsewhere(existing, hostname());
+    return runId;
+  } catch (err) {
+    if (!(err instanceof RunBusyError) || flags.runId) throw err;
+    const own = `${runId}.${process.pid}`;
+    if (!flags.quiet) process.stderr.write(`wattprint: run ${runId} is tracked by process ${err.ownerPid} on this host; tracking this command as ${own}\n`);
+    return own;
   }
 }
 
@@ -182,23 +279,6 @@ export function jobApiOf(tracker: Tracker): JobApi {
   };
 }
 
-/**
- * startTracker creates the tracker. When the run id came from the scheduler (not --run-id) and a live
- * process here already tracks it — the node agent of a SLURM job, say — this command is tracked under its
- * own id instead of being refused, and says so: the job must run either way.
- */
-function startTracker(make: (runId: string) => Tracker, flags: TrackingFlags, env: NodeJS.ProcessEnv): Tracker {
-  const runId = flags.runId ?? defaultRunId(env);
-  try {
-    return make(runId);
-  } catch (err) {
-    if (!(err instanceof RunBusyError) || flags.runId) throw err;
-    const own = `${runId}.${process.pid}`;
-    if (!flags.quiet) process.stderr.write(`wattprint: run ${runId} is tracked by process ${err.ownerPid} on this host; tracking this command as ${own}\n`);
-    return make(own);
-  }
-}
-
 async function afterRun(flags: TrackingFlags, tracker: Tracker, report: Report): Promise<void> {
   if (flags.reportFile) writeReportFile(flags.reportFile, report);
   if (flags.pushgateway) {
@@ -211,10 +291,9 @@ async function afterRun(flags: TrackingFlags, tracker: Tracker, report: Report):
 }
 
 /** announce prints where the run is tracked and served (one line on stderr). */
-export function announce(session: Session): void {
-  const t = session.tracker;
-  const where = session.server ? `; live at ${session.server.url}/ (metrics ${session.server.url}/metrics)` : '';
-  process.stderr.write(`wattprint: tracking run ${t.run.runId}${t.resumed ? ' (resumed)' : ''}${where}\n`);
+export function announce(session: { runId: string; resumed: boolean; server?: LiveServer }): void {
+  const where = session.server ? `; live at ${session.server.dashboardUrl} (metrics ${session.server.url}/metrics)` : '';
+  process.stderr.write(`wattprint: tracking run ${session.runId}${session.resumed ? ' (resumed)' : ''}${where}\n`);
 }
 
 /** checkWritable refuses a --report-file that could not be written, before the job starts rather than after. */

@@ -1,16 +1,19 @@
-import { formatCo2eKg, formatKwh, formatWatts } from '../src/report/format.js';
+import { formatEnergyJoules, formatMassGrams, formatWatts } from '../src/report/format.js';
 import type { Snapshot } from '../src/snapshot.js';
-import { joulesToKwh } from '../src/units.js';
 
-/** statusLine is the one-line live status `run` shows on a terminal: power, energy, CO2e, elapsed, projected. */
+/**
+ * statusLine is the one-line live status `run` shows on a terminal. Like the dashboard it shows IT figures
+ * first and labels them (the hardware's own draw), then facility energy (× PUE), which CO2e is computed from:
+ * `wattprint r1 | IT 1.45 kW | IT 3.616 kWh, facility 3.977 kWh | CO2e 1.50 kg | 0:02:30`.
+ */
 export function statusLine(s: Snapshot): string {
   const parts = [
-    formatWatts(s.totalPowerWatts),
-    formatKwh(joulesToKwh(s.facilityEnergyJoules)),
-    `${formatCo2eKg(s.co2eGrams.location / 1000)} CO2e`,
+    `IT ${formatWatts(s.totalPowerWatts)}`,
+    `IT ${formatEnergyJoules(s.itEnergyJoules)}, facility ${formatEnergyJoules(s.facilityEnergyJoules)}`,
+    `CO2e ${formatMassGrams(s.co2eGrams.location)}`,
     formatElapsed(s.elapsedSeconds),
   ];
-  if (s.projected) parts.push(`projected ${formatCo2eKg(s.projected.co2eGrams / 1000)} at ${(s.projected.fraction * 100).toFixed(0)}%`);
+  if (s.projected) parts.push(`projected CO2e ${formatMassGrams(s.projected.co2eGrams)} (${(s.projected.fraction * 100).toFixed(0)}% done)`);
   // The job's open phases, innermost last: "phase train > eval".
   const open = (s.phases ?? []).filter((p) => p.endedAt === undefined).map((p) => p.name);
   if (open.length) parts.unshift(`phase ${open.join(' > ')}`);

@@ -105,6 +105,9 @@ export class Tracker {
   private attributionDirty = false;
   /** Wall time of the last attribution tick: the next one's shares cover the time since. */
   private lastShareMs?: number;
+  /** Refused readings of earlier sessions of the run, and the last counts written. */
+  private droppedBase: Record<string, Record<string, number>> = {};
+  private droppedWritten = '{}';
 
   constructor(private readonly options: TrackerOptions) {
     const { store } = options;
@@ -143,6 +146,8 @@ export class Tracker {
       // The job's own account survives a restart: its work counters, progress and phases (open ones go on).
       for (const phase of store.phasesOf(existing.runKey)) this.ledger.phases.restore(phase);
       this.ledger.work = { ...existing.work };
+      this.droppedBase = existing.dropped ?? {};
+      this.droppedWritten = JSON.stringify(this.droppedBase);
       if (existing.progress) this.progress = existing.progress;
     }
     this.attribution = options.attribution;
@@ -317,6 +322,7 @@ export class Tracker {
       devices: [], co2eLocationGrams: this.ledger.totals.co2eLocationGrams, co2eMarketGrams: this.ledger.totals.co2eMarketGrams,
       phases: this.ledger.phases.takeDirty(),
       ...(this.attributionDirty && this.attributionState ? { attribution: this.attributionState } : {}),
+      ...this.droppedChange(),
       ...(this.jobStateDirty ? { work: this.ledger.work, ...(this.progress ? { progress: this.progress } : {}) } : {}),
     };
     for (const device of this.devices.values()) {
@@ -329,6 +335,21 @@ export class Tracker {
       });
     }
     return write;
+  }
+
+  /** droppedChange is the run's refused-reading counts (all sessions) when they changed since the last write. */
+  private droppedChange(): { dropped?: Record<string, Record<string, number>> } {
+    const all: Record<string, Record<string, number>> = JSON.parse(JSON.stringify(this.droppedBase));
+    for (const r of this.runners) {
+      for (const [reason, n] of Object.entries(r.status.errorsTotal)) {
+        if (!n) continue;
+        (all[r.status.name] ??= {})[reason] = (all[r.status.name]?.[reason] ?? 0) + n;
+      }
+    }
+    const text = JSON.stringify(all);
+    if (text === this.droppedWritten) return {};
+    this.droppedWritten = text;
+    return { dropped: all };
   }
 
   /** noteDropped counts readings the ledger refused under their collector's health (collector_errors_total). */

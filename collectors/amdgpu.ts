@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { DeviceInfo, DroppedReading, Reading, ReadResult } from '../src/types.js';
 import { microjoulesToJoules, microwattsToWatts } from '../src/units.js';
 import type { Collector, CollectorContext, CollectorFactory, ProbeResult } from './types.js';
-import { failureOf, listDir, parseIntStrict, PreadFile, readBootId, readTextOr } from './lib/sysfs.js';
+import { failureOf, listDir, parseIntStrict, PreadFile, readBootId, readTextOr, withFaults } from './lib/sysfs.js';
 
 /** AMD_PCI_VENDOR is AMD/ATI's PCI vendor id as sysfs prints it. */
 export const AMD_PCI_VENDOR = '0x1002';
@@ -75,6 +75,7 @@ class AmdGpuCollector implements Collector {
   read(): ReadResult {
     const readings: Reading[] = [];
     const dropped: DroppedReading[] = [];
+    const recovered: DroppedReading[] = [];
     for (const { device, source, file } of this.cards) {
       const deviceId = device.id;
       let value: number;
@@ -84,6 +85,8 @@ class AmdGpuCollector implements Collector {
         dropped.push({ deviceId, reason: 'lost', message: `read ${file.path}: ${(cause as Error).message}` });
         continue;
       }
+      const reopened = file.takeReopened();
+      if (reopened) recovered.push({ deviceId, reason: 'reopened', message: reopened });
       if (Number.isNaN(value)) dropped.push({ deviceId, reason: 'malformed', message: `${file.path} is not an integer` });
       else if (value < 0) dropped.push({ deviceId, reason: 'negative', message: `${file.path} = ${value}` });
       else if (source.file === 'energy1_input') {
@@ -96,7 +99,7 @@ class AmdGpuCollector implements Collector {
         } else readings.push({ deviceId, powerWatts });
       }
     }
-    return dropped.length > 0 ? { readings, dropped } : { readings };
+    return withFaults(readings, dropped, recovered);
   }
 
   close(): void {
@@ -110,8 +113,11 @@ export async function probeAmdGpu(ctx: CollectorContext): Promise<ProbeResult> {
   const { skipped } = found;
   const requested = visibleAmdGpus(ctx);
   const sources = requested ? selectAmdGpus(found.sources, requested) : found.sources;
+  const gpus = requested && found.sources.length > 0
+    ? { unmatched: matchAmdGpus(found.sources, requested).unmatched, available: found.sources.map((src, i) => `${i} (${src.card})`) }
+    : undefined;
   if (requested && sources.length === 0 && found.sources.length > 0) {
-    return { found: false, devices: [], why: `the job's GPUs (${requested.join(',')}) match none of the ${found.sources.length} AMD GPUs`, fix: 'check ROCR_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES / --gpus' };
+    return { found: false, devices: [], why: `the job's GPUs (${requested.join(',')}) match none of the ${found.sources.length} AMD GPUs`, fix: 'check ROCR_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES / --gpus', gpus };
   }
   const drmDir = join(ctx.sysfsRoot, 'class', 'drm');
   if (sources.length === 0) {
@@ -131,7 +137,7 @@ export async function probeAmdGpu(ctx: CollectorContext): Promise<ProbeResult> {
       notes: [`hwmon ${path}`],
     };
     try {
-      const file = new PreadFile(path);
+      const file = new PreadFile(path, { nowMs: ctx.nowMs });
       file.readText();
       cards.push({ device, source, file });
     } catch (cause) {
@@ -147,7 +153,7 @@ export async function probeAmdGpu(ctx: CollectorContext): Promise<ProbeResult> {
   }
   const details: Record<string, string> = {};
   if (skipped.length > 0) details.skipped = skipped.join('; ');
-  return { found: true, devices: cards.map((c) => c.device), details, collector: new AmdGpuCollector(cards, readBootId(ctx.procfsRoot)) };
+  return { found: true, devices: cards.map((c) => c.device), details, collector: new AmdGpuCollector(cards, readBootId(ctx.procfsRoot)), ...(gpus ? { gpus } : {}) };
 }
 
 /**
@@ -165,15 +171,20 @@ function visibleAmdGpus(ctx: CollectorContext): string[] | undefined {
  * order requested; an entry that matches nothing ends the list, as ROCm does.
  */
 export function selectAmdGpus(sources: AmdGpuSource[], requested: string[]): AmdGpuSource[] {
+  return matchAmdGpus(sources, requested).picked;
+}
+
+/** matchAmdGpus is selectAmdGpus with the entries it could not use: the first that matched nothing and all after it. */
+function matchAmdGpus(sources: AmdGpuSource[], requested: string[]): { picked: AmdGpuSource[]; unmatched: string[] } {
   const picked: AmdGpuSource[] = [];
-  for (const entry of requested) {
+  for (const [i, entry] of requested.entries()) {
     const uuid = /^GPU-([0-9a-f]+)$/i.exec(entry)?.[1]?.toLowerCase();
     const hit = uuid !== undefined ? sources.find((s) => s.uniqueId?.replace(/^0x/, '') === uuid)
       : /^\d+$/.test(entry) ? sources[Number(entry)] : undefined;
-    if (!hit) break;
+    if (!hit) return { picked, unmatched: requested.slice(i) };
     if (!picked.includes(hit)) picked.push(hit);
   }
-  return picked;
+  return { picked, unmatched: [] };
 }
 
 /** amdgpuFactory registers the AMD GPU collector: hwmon energy (µJ → J) or power (µW → W). */

@@ -1,6 +1,7 @@
 import type { DeviceInfo, ReadResult } from '../src/types.js';
 import type { Collector, CollectorContext, CollectorFactory, ProbeResult } from './types.js';
 import { findCpuTdp } from './lib/cpu-tdp.js';
+import { readCpuInventory } from './lib/cpuinfo.js';
 import { cpuUtilisation, ProcStatReader, type CpuTicks } from './lib/procfs.js';
 
 /**
@@ -17,7 +18,7 @@ export const CPU_IDLE_FRACTION = 0.74 / 3.5;
  */
 export const UNKNOWN_CPU_WATTS_PER_THREAD = 3.5;
 
-/** CpuInfo is what the model needs about the machine's CPUs (from systeminformation at probe). */
+/** CpuInfo is what the model needs about the machine's CPUs (read from procfs and sysfs at probe). */
 export interface CpuInfo {
   /** Vendor model string, e.g. 'Intel Xeon® Platinum 8480+'. */
   name: string;
@@ -27,6 +28,8 @@ export interface CpuInfo {
   physicalCores: number;
   /** Sockets (CPU packages); at least 1. */
   sockets: number;
+  /** Where a figure came from when it was not the usual source (shown in the device's notes). */
+  notes?: string[];
 }
 
 /** CpuPowerModel is the linear power model for all CPUs this OS sees, in watts. */
@@ -51,7 +54,7 @@ export function parseTdpOverrideWatts(raw: string | undefined): number | undefin
  * 8 cores of a 64-core EPYC gets 8/64 of its TDP; a bare 2-socket host gets 2 × TDP.
  */
 export function cpuPowerModel(info: CpuInfo, tdpOverrideRaw?: string): CpuPowerModel {
-  const notes: string[] = [];
+  const notes: string[] = [...(info.notes ?? [])];
   const threads = Math.max(1, info.threads);
   const sockets = Math.max(1, info.sockets);
   const displayName = `${info.name} (${sockets} socket${sockets === 1 ? '' : 's'}, ${threads} threads)`;
@@ -123,23 +126,18 @@ export function createCpuCollector(model: CpuPowerModel, procfsRoot: string): Co
   };
 }
 
-/** readSystemCpuInfo asks systeminformation (once, at probe: it may read /proc/cpuinfo or run lscpu). */
-export async function readSystemCpuInfo(): Promise<CpuInfo> {
-  // Loaded on demand: systeminformation is ~10 MB of resident memory that the agent needs only at probe.
-  const { default: si } = await import('systeminformation');
-  const c = await si.cpu();
-  return {
-    name: [c.manufacturer, c.brand].filter((s) => s && s.trim() !== '').join(' ') || 'unknown CPU',
-    threads: c.cores,
-    physicalCores: c.physicalCores,
-    sockets: c.processors || 1,
-  };
+/**
+ * readSystemCpuInfo reads the CPU inventory from <procfs>/cpuinfo and the <sysfs> CPU topology (once, at
+ * probe). Files only: no lscpu, no dmidecode, no shell.
+ */
+export async function readSystemCpuInfo(procfsRoot: string, sysfsRoot: string): Promise<CpuInfo> {
+  return readCpuInventory(procfsRoot, sysfsRoot);
 }
 
 /** probeCpu builds the CPU model collector; readInfo is injectable so tests do not depend on the host CPU. */
 export async function probeCpu(
   ctx: CollectorContext,
-  readInfo: () => Promise<CpuInfo> = readSystemCpuInfo,
+  readInfo: () => Promise<CpuInfo> = () => readSystemCpuInfo(ctx.procfsRoot, ctx.sysfsRoot),
 ): Promise<ProbeResult> {
   let info: CpuInfo;
   let collector: Collector;

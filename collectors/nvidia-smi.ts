@@ -11,7 +11,7 @@
 import { execFile } from 'node:child_process';
 import type { DeviceInfo, DroppedReading, ReadResult, Reading } from '../src/types.js';
 import type { Collector, CollectorContext, CollectorFactory, ProbeResult } from './types.js';
-import { MIG_NOTE, describeUnmatched, selectGpus } from './lib/gpu-select.js';
+import { MIG_NOTE, describeUnmatched, gpuNames, selectGpus } from './lib/gpu-select.js';
 import { checkPowerWatts } from './lib/gpu-power-check.js';
 import { parseCsvNumber, parseHelpQueryGpu, parseNvidiaSmiXml, parseQueryGpuLine, type SmiInventory } from './nvidia-smi/parse.js';
 import { SmiStream, type SmiStreamTiming } from './nvidia-smi/stream.js';
@@ -25,17 +25,24 @@ const MAX_PENDING_DROPS = 100;
 /** probeNvidiaSmi learns the accepted fields and the inventory, then starts the stream for the job's GPUs. */
 export async function probeNvidiaSmi(ctx: CollectorContext, options: NvidiaSmiOptions = {}): Promise<ProbeResult> {
   const env = { ...ctx.env } as NodeJS.ProcessEnv;
-  const timeoutMs = (options.commandTimeoutSeconds ?? 15) * 1000;
+  // A hung driver call must not hold anything up: each command gets 1.5 s, inside the 2 s every probe gets.
+  const timeoutMs = (options.commandTimeoutSeconds ?? 1.5) * 1000;
   let accepted: Set<string>;
   let inventory: SmiInventory;
   try {
     accepted = parseHelpQueryGpu(await run(ctx.nvidiaSmiPath, ['--help-query-gpu'], env, timeoutMs));
+    if (!accepted.has('power.draw') || !accepted.has('index')) {
+      return { found: false, why: 'this nvidia-smi does not accept --query-gpu=index,power.draw (its --help-query-gpu lists neither)', fix: FIX, devices: [], failed: true };
+    }
     inventory = parseNvidiaSmiXml(await run(ctx.nvidiaSmiPath, ['-q', '-x'], env, timeoutMs));
   } catch (err) {
-    return { found: false, why: (err as Error).message, fix: FIX, devices: [] };
-  }
-  if (!accepted.has('power.draw') || !accepted.has('index')) {
-    return { found: false, why: 'this nvidia-smi does not accept --query-gpu=index,power.draw', fix: FIX, devices: [] };
+    // Absent is quiet; present but hung, failing or talking nonsense is a fault to report.
+    const cause = (err as Error).cause as NodeJS.ErrnoException | undefined;
+    const absent = cause?.code === 'ENOENT';
+    const why = (err as Error).message.startsWith('parse ')
+      ? `${ctx.nvidiaSmiPath} -q -x printed no usable XML (${(cause?.message ?? (err as Error).message).split('\n')[0]!.slice(0, 120)})`
+      : (err as Error).message;
+    return { found: false, why, fix: FIX, devices: [], ...(absent ? {} : { failed: true }) };
   }
   const selection = selectGpus(ctx.gpus, inventory.gpus);
   const unmatched = describeUnmatched(selection, inventory.gpus.length);
@@ -57,9 +64,10 @@ export async function probeNvidiaSmi(ctx: CollectorContext, options: NvidiaSmiOp
     if (gpu.migMode === 'Enabled' || selection.viaMig.includes(index)) info.notes.push(MIG_NOTE);
     return info;
   });
+  const gpuReport = { unmatched: selection.unmatched, available: gpuNames(inventory.gpus) };
   if (devices.length === 0) {
     const why = unmatched ?? 'nvidia-smi reports no NVIDIA GPUs';
-    return { found: false, why, fix: unmatched ? 'fix --gpus or CUDA_VISIBLE_DEVICES' : FIX, devices: [], details };
+    return { found: false, why, fix: unmatched ? 'fix --gpus or CUDA_VISIBLE_DEVICES' : FIX, devices: [], details, ...(inventory.gpus.length ? { gpus: gpuReport } : {}) };
   }
   const fields = ['index', ...powerFields];
   const intervalMs = Math.max(1, Math.round(ctx.intervalSeconds * 1000));
@@ -71,9 +79,12 @@ export async function probeNvidiaSmi(ctx: CollectorContext, options: NvidiaSmiOp
     backoffBaseSeconds: options.backoffBaseSeconds ?? 1,
     backoffMaxSeconds: options.backoffMaxSeconds ?? 60,
   };
-  const collector = new NvidiaSmiCollector(devices, fields, timing);
+  // A sample older than two intervals (at least 2 s) is stale: a hung stream stops giving power at once,
+  // while the watchdog gives the child its longer silence before restarting it.
+  const freshSeconds = Math.min(timing.silenceSeconds, Math.max(2, 2 * ctx.intervalSeconds));
+  const collector = new NvidiaSmiCollector(devices, fields, timing, freshSeconds);
   collector.start(ctx.nvidiaSmiPath, args, env);
-  const result: ProbeResult = { found: true, devices, details, collector };
+  const result: ProbeResult = { found: true, devices, details, collector, gpus: gpuReport };
   if (unmatched) Object.assign(result, { why: unmatched, fix: 'fix --gpus or CUDA_VISIBLE_DEVICES' });
   return result;
 }
@@ -98,6 +109,8 @@ export class NvidiaSmiCollector implements Collector {
     readonly devices: DeviceInfo[],
     private readonly fields: readonly string[],
     private readonly timing: SmiStreamTiming,
+    /** Age in seconds past which a sample is not used (default: the watchdog's silence). */
+    private readonly freshSeconds = timing.silenceSeconds,
   ) {
     for (const d of devices) this.byIndex.set(d.id.slice('gpu'.length), d);
   }
@@ -133,8 +146,8 @@ export class NvidiaSmiCollector implements Collector {
   /** read returns each GPU's latest fresh sample in watts; stale, missing and refused values are dropped. */
   read(): ReadResult {
     const now = Date.now();
-    const silenceMs = this.timing.silenceSeconds * 1000;
-    const startupMs = Math.max(silenceMs, this.timing.startupSeconds * 1000);
+    const silenceMs = this.freshSeconds * 1000;
+    const startupMs = Math.max(this.timing.silenceSeconds * 1000, this.timing.startupSeconds * 1000);
     const readings: Reading[] = [];
     const dropped = this.pending;
     this.pending = [];
@@ -173,10 +186,12 @@ export class NvidiaSmiCollector implements Collector {
 /** run executes a one-shot nvidia-smi command and returns stdout; errors say which command failed and why. */
 function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(command, args, { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);
       const code = (err as NodeJS.ErrnoException).code;
-      const detail = code === 'ENOENT' ? 'not found' : (stderr || stdout || err.message).trim().split('\n')[0];
+      const detail = code === 'ENOENT' ? 'not found'
+        : err.killed ? `no answer within ${timeoutMs / 1000} s (killed)`
+        : (stderr || stdout || err.message).trim().split('\n')[0]!.slice(0, 200);
       reject(new Error(`${command} ${args.join(' ')} failed: ${detail}`, { cause: err }));
     });
   });

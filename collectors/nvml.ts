@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { DeviceInfo } from '../src/types.js';
 import { milliwattsToWatts } from '../src/units.js';
 import type { CollectorContext, CollectorFactory, ProbeResult } from './types.js';
-import { MIG_NOTE, describeUnmatched, selectGpus, type GpuIdentity } from './lib/gpu-select.js';
+import { MIG_NOTE, describeUnmatched, gpuNames, selectGpus, type GpuIdentity } from './lib/gpu-select.js';
 import { NvmlCollector, type NvmlEnergyReads, type NvmlGpu } from './nvml/reader.js';
 import { NVML_RETURN, architectureName, cudaVersionString, loadNvml, type NvmlBindings } from './nvml/ffi.js';
 
@@ -68,9 +68,10 @@ export function probeNvml(ctx: CollectorContext, options: NvmlProbeOptions = {})
     const info = describeGpu(nvml, gpu.handle, index, gpu.uuid, details, selection.viaMig.includes(index), timing);
     if (info) gpus.push({ info, handle: gpu.handle });
   }
+  const gpuReport = { unmatched: selection.unmatched, available: gpuNames(visible) };
   if (gpus.length === 0) {
     const why = unmatched ?? (visible.length === 0 ? 'NVML reports no NVIDIA GPUs' : 'no selected GPU can be measured');
-    return giveUp(why, unmatched ? 'fix --gpus or CUDA_VISIBLE_DEVICES' : undefined, details);
+    return { ...giveUp(why, unmatched ? 'fix --gpus or CUDA_VISIBLE_DEVICES' : undefined, details), ...(visible.length ? { gpus: gpuReport } : {}) };
   }
   const epoch = counterEpoch(ctx.procfsRoot, driver.value);
   const collector = new NvmlCollector(nvml, gpus, epoch, {
@@ -79,7 +80,7 @@ export function probeNvml(ctx: CollectorContext, options: NvmlProbeOptions = {})
     probeEnergyCallMicros: Number.isFinite(timing.fastestEnergyCallMicros) ? timing.fastestEnergyCallMicros : undefined,
   });
   const devices = gpus.map((g) => g.info);
-  const result: ProbeResult = { found: true, devices, details, collector };
+  const result: ProbeResult = { found: true, devices, details, collector, gpus: gpuReport };
   if (unmatched) Object.assign(result, { why: unmatched, fix: 'fix --gpus or CUDA_VISIBLE_DEVICES' });
   return result;
 }

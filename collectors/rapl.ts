@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { DeviceInfo, DroppedReading, Reading, ReadResult } from '../src/types.js';
 import { microjoulesToJoules } from '../src/units.js';
 import type { Collector, CollectorContext, CollectorFactory, ProbeResult } from './types.js';
-import { failureOf, listDir, parseIntStrict, PreadFile, readBootId, readTextOr } from './lib/sysfs.js';
+import { failureOf, listDir, parseIntStrict, PreadFile, readBootId, readTextOr, withFaults } from './lib/sysfs.js';
 
 /** RaplZone is one powercap zone directory as found under `<sysfs>/class/powercap`. */
 export interface RaplZone {
@@ -91,6 +91,7 @@ class RaplCollector implements Collector {
   read(): ReadResult {
     const readings: Reading[] = [];
     const dropped: DroppedReading[] = [];
+    const recovered: DroppedReading[] = [];
     for (const z of this.zones) {
       const deviceId = z.choice.deviceId;
       let energyMicrojoules: number;
@@ -100,6 +101,8 @@ class RaplCollector implements Collector {
         dropped.push({ deviceId, reason: 'lost', message: `read ${z.file.path}: ${(cause as Error).message}` });
         continue;
       }
+      const reopened = z.file.takeReopened();
+      if (reopened) recovered.push({ deviceId, reason: 'reopened', message: reopened });
       if (Number.isNaN(energyMicrojoules)) {
         dropped.push({ deviceId, reason: 'malformed', message: `${z.file.path} is not an integer` });
         continue;
@@ -115,7 +118,7 @@ class RaplCollector implements Collector {
         counterEpoch: this.epoch,
       });
     }
-    return dropped.length > 0 ? { readings, dropped } : { readings };
+    return withFaults(readings, dropped, recovered);
   }
 
   close(): void {
@@ -149,7 +152,7 @@ export async function probeRapl(ctx: CollectorContext): Promise<ProbeResult> {
     const energyPath = join(powercapDir, choice.zone.dir, 'energy_uj');
     let file: PreadFile;
     try {
-      file = new PreadFile(energyPath);
+      file = new PreadFile(energyPath, { nowMs: ctx.nowMs });
       file.readText(); // some kernels deny at read rather than open
     } catch (cause) {
       closeAll();

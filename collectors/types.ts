@@ -23,6 +23,8 @@ export interface CollectorContext {
   env: Readonly<Record<string, string | undefined>>;
   /** Simulated device count for the 'sim' collector (bench and tests). */
   simDevices?: number;
+  /** Monotonic clock in ms for collectors' own timing (counter files' reopen checks); tests inject one. */
+  nowMs?: () => number;
 }
 
 /** ReadOptions: `final` is the run's last reading — a collector that skips slow counter reads must not skip it. */
@@ -46,12 +48,23 @@ export interface ProbeResult {
   why?: string;
   /** The exact fix a user can apply. */
   fix?: string;
+  /**
+   * failed: the source is there but misbehaved (hung, exited with an error, printed something unreadable),
+   * as opposed to absent hardware or software, which is quiet. A failed probe is reported on stderr, in
+   * `wattprint_collector_up` and in the report's notes.
+   */
+  failed?: boolean;
   /** Devices it would track (with their method). */
   devices: DeviceInfo[];
   /** Extra facts for doctor (driver version, MIG mode, ...). */
   details?: Record<string, string | number | boolean>;
   /** Present when found: the live collector. */
   collector?: Collector;
+  /**
+   * A GPU collector that found GPUs says what it made of the requested ones (--gpus / CUDA_VISIBLE_DEVICES):
+   * entries that named none of them, and the GPUs it found, so a wrong --gpus can be refused by name.
+   */
+  gpus?: { unmatched: string[]; available: string[] };
 }
 
 /** CollectorFactory registers one collector in collectors/index.ts. */

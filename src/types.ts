@@ -41,11 +41,21 @@ export interface Reading {
   powerWatts?: number;
 }
 
-/** DroppedReading is a reading a collector refused (NaN, negative, absurd, malformed, device lost). */
+/** DROP_REASONS are why a collector refuses a reading; each is a `reason` label value of wattprint_collector_errors_total. */
+export const DROP_REASONS = ['nan', 'negative', 'absurd', 'malformed', 'lost', 'unsupported', 'reopened'] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
+/** READ_FAILURE_REASONS are why a whole collector read failed: it threw, or it did not answer in time. */
+export const READ_FAILURE_REASONS = ['error', 'timeout'] as const;
+
+/** COLLECTOR_ERROR_REASONS is every reason wattprint_collector_errors_total counts, exported at 0 from the start. */
+export const COLLECTOR_ERROR_REASONS: readonly string[] = [...DROP_REASONS, ...READ_FAILURE_REASONS];
+
+/** DroppedReading is a reading a collector refused (NaN, negative, absurd, malformed, device lost, unsupported). */
 export interface DroppedReading {
   deviceId?: string;
-  /** Short machine reason used as a metric label: 'nan', 'negative', 'absurd', 'malformed', 'lost', 'backwards'. */
-  reason: string;
+  /** Short machine reason, a metric label value (DROP_REASONS). */
+  reason: DropReason;
   message?: string;
 }
 
@@ -53,4 +63,9 @@ export interface DroppedReading {
 export interface ReadResult {
   readings: Reading[];
   dropped?: DroppedReading[];
+  /**
+   * Faults the collector recovered from without losing the reading (a counter file reopened after it was
+   * replaced): counted by reason like dropped readings, but the reading is in `readings`.
+   */
+  recovered?: DroppedReading[];
 }

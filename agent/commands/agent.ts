@@ -14,7 +14,7 @@ export const AGENT_STORAGE_FAILED = 74;
 /** agentCommand tracks until SIGINT or SIGTERM, then closes the run and prints its report. */
 export async function agentCommand(flags: NodeJobFlags, env: NodeJS.ProcessEnv): Promise<number> {
   const session = await startSession(flags, env, undefined, { participant: (collectors, ctx) => nodeJobsFor(flags, collectors, ctx) });
-  if (!flags.quiet) announce(session);
+  if (!flags.quiet) announce({ runId: session.tracker.run.runId, resumed: session.tracker.resumed, server: session.server });
   const claim = claimNode(nodeLockPath(env), session.tracker.run.runId, (line) => process.stderr.write(`${line}\n`));
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));

@@ -13,7 +13,7 @@ export function runsCommand(flags: { db: string; json?: boolean }): number {
       const itJoules = store.devicesOf(run.runKey).reduce((s, d) => s + d.energyJoules, 0);
       const endMs = run.endedAtMs ?? run.lastTickMs;
       return {
-        runId: run.runId, status: run.status, startedAt: new Date(run.startedAtMs).toISOString(), endedAt: new Date(endMs).toISOString(),
+        runId: run.runId, status: run.status, hostname: run.hostname || null, zone: run.zone ?? null, startedAt: new Date(run.startedAtMs).toISOString(), endedAt: new Date(endMs).toISOString(),
         durationSeconds: (endMs - run.startedAtMs) / 1000, itKwh: joulesToKwh(itJoules), facilityKwh: joulesToKwh(store.facilityJoulesOf(run.runKey)),
         co2eLocationKg: run.co2eLocationGrams / 1000, co2eMarketKg: run.co2eMarketGrams / 1000, command: run.command ?? null, labels: run.labels,
         exitCode: run.exitCode ?? null,
@@ -27,13 +27,15 @@ export function runsCommand(flags: { db: string; json?: boolean }): number {
       process.stdout.write(`no runs in ${store.path}\n`);
       return 0;
     }
-    const table = [['RUN ID', 'STATUS', 'EXIT', 'STARTED (UTC)', 'DURATION', 'FACILITY ENERGY', 'CO2e', 'COMMAND']];
+    const table = [['RUN ID', 'HOST', 'ZONE', 'STATUS', 'EXIT', 'STARTED (UTC)', 'DURATION', 'FACILITY ENERGY', 'CO2e', 'COMMAND']];
     for (const r of rows) {
-      table.push([r.runId, r.status, r.exitCode === null ? '-' : String(r.exitCode), r.startedAt.replace('T', ' ').slice(0, 19),
+      table.push([r.runId, r.hostname ?? '-', r.zone ?? '-', r.status, r.exitCode === null ? '-' : String(r.exitCode), r.startedAt.replace('T', ' ').slice(0, 19),
         formatDuration(r.durationSeconds), formatKwh(r.facilityKwh), formatCo2eKg(r.co2eLocationKg), (r.command ?? 'agent').slice(0, 40)]);
     }
+    // Figures align right, text left.
+    const right = new Set([4, 6, 7, 8]);
     const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-    process.stdout.write(table.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n');
+    process.stdout.write(table.map((row) => row.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n');
     return 0;
   } finally {
     store.close();

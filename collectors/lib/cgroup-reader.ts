@@ -131,7 +131,7 @@ export class CgroupCounters {
   }
 
   private open(path: string, bytes: number): PreadFile {
-    const file = new PreadFile(path, bytes);
+    const file = new PreadFile(path, { bufferBytes: bytes });
     this.files.push(file);
     return file;
   }

@@ -83,3 +83,8 @@ export function describeUnmatched(selection: GpuSelection, visibleCount: number)
   if (selection.unmatched.length === 0) return undefined;
   return `GPU selection entries ${selection.unmatched.map((e) => `'${e}'`).join(', ')} match none of the ${visibleCount} GPUs the driver reports (or follow one that does not; CUDA ignores the rest)`;
 }
+
+/** gpuNames names GPUs for a message: index and the start of the UUID ('0 (GPU-8932f937…)'). */
+export function gpuNames(gpus: readonly GpuIdentity[]): string[] {
+  return gpus.map((g) => (g.uuid ? `${g.index} (${g.uuid.slice(0, 12)}…)` : String(g.index)));
+}

@@ -1,4 +1,5 @@
-import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import type { DroppedReading, Reading, ReadResult } from '../../src/types.js';
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 
 /** SysfsFailure says why a sysfs/procfs file could not be used: missing, permission denied, or other. */
 export type SysfsFailure = 'missing' | 'denied' | 'error';
@@ -36,27 +37,54 @@ export function parseIntStrict(text: string): number {
   return /^-?\d+$/.test(t) ? Number(t) : NaN;
 }
 
+/** PreadFileOptions: bytes per read, how often the path is checked for a new file (ms), the monotonic clock (tests). */
+export interface PreadFileOptions {
+  bufferBytes?: number;
+  checkIntervalMs?: number;
+  nowMs?: () => number;
+}
+
 /**
  * PreadFile keeps one sysfs file open and re-reads it from offset 0 with pread: sysfs regenerates the
- * attribute on each read at offset 0, so a tick costs one syscall and no open/close.
+ * attribute on each read at offset 0, so a tick costs one syscall and no open/close. A held descriptor can
+ * outlive its file (a driver reload or hotplug recreates the attribute; a test renames a new file over it):
+ * at most once per checkIntervalMs the path is stat'ed, and when it names another inode the file is reopened;
+ * a read error reopens at once. A path that is gone throws until it comes back. Every reopen is reported once
+ * through takeReopened(), so it is counted, never silent.
  */
 export class PreadFile {
   readonly path: string;
   private fd: number | undefined;
+  private closed = false;
+  private identity = '';
+  private checkedAtMs = 0;
+  private reopened: string | undefined;
   private readonly buf: Buffer;
+  private readonly checkIntervalMs: number;
+  private readonly nowMs: () => number;
 
-  /** constructor opens the file; throws the fs error (EACCES, ENOENT). bufferBytes bounds one read (default 64). */
-  constructor(path: string, bufferBytes = 64) {
+  /** constructor opens the file; throws the fs error (EACCES, ENOENT). options.bufferBytes bounds one read (default 64). */
+  constructor(path: string, options: PreadFileOptions = {}) {
     this.path = path;
-    this.buf = Buffer.alloc(bufferBytes);
-    this.fd = openSync(path, 'r');
+    this.buf = Buffer.alloc(options.bufferBytes ?? 64);
+    this.checkIntervalMs = options.checkIntervalMs ?? 1000;
+    this.nowMs = options.nowMs ?? (() => performance.now());
+    this.open();
   }
 
-  /** readText returns the file's current content, trimmed. */
+  /** readText returns the file's current content, trimmed; throws when the file cannot be read or is gone. */
   readText(): string {
-    if (this.fd === undefined) throw new Error(`read ${this.path}: file closed`);
-    const n = readSync(this.fd, this.buf, 0, this.buf.length, 0);
-    return this.buf.toString('latin1', 0, n).trim();
+    if (this.closed) throw new Error(`read ${this.path}: file closed`);
+    if (this.fd === undefined) this.reopen('it is back');
+    else if (this.nowMs() - this.checkedAtMs >= this.checkIntervalMs) this.check();
+    try {
+      return this.pread();
+    } catch (cause) {
+      // The attribute under a held descriptor went away (ENODEV, EIO): open the path again, once.
+      this.drop();
+      this.reopen(`read failed: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`);
+      return this.pread();
+    }
   }
 
   /** readInt returns the file's integer value; NaN when malformed. Throws when the read itself fails. */
@@ -64,15 +92,68 @@ export class PreadFile {
     return parseIntStrict(this.readText());
   }
 
+  /** takeReopened returns why the last reads reopened the file ('… reopened: replaced by a new file'), once. */
+  takeReopened(): string | undefined {
+    const why = this.reopened;
+    this.reopened = undefined;
+    return why;
+  }
+
   /** close releases the descriptor; safe to call twice. */
   close(): void {
+    this.closed = true;
+    this.drop();
+  }
+
+  private open(): void {
+    const fd = openSync(this.path, 'r');
+    const st = fstatSync(fd);
+    this.fd = fd;
+    this.identity = `${st.dev}:${st.ino}`;
+    this.checkedAtMs = this.nowMs();
+  }
+
+  /** check compares the path's inode with the held one; a different file is reopened, a missing one throws. */
+  private check(): void {
+    this.checkedAtMs = this.nowMs();
+    let st: { dev: number; ino: number };
+    try {
+      st = statSync(this.path);
+    } catch (cause) {
+      this.drop();
+      throw new Error(`${this.path} is gone (${(cause as NodeJS.ErrnoException).code ?? 'stat failed'})`, { cause });
+    }
+    if (`${st.dev}:${st.ino}` !== this.identity) {
+      this.drop();
+      this.reopen('replaced by a new file');
+    }
+  }
+
+  private reopen(why: string): void {
+    this.open();
+    this.reopened = `${this.path} reopened: ${why}`;
+  }
+
+  private pread(): string {
+    const n = readSync(this.fd!, this.buf, 0, this.buf.length, 0);
+    return this.buf.toString('latin1', 0, n).trim();
+  }
+
+  private drop(): void {
     if (this.fd === undefined) return;
     try {
       closeSync(this.fd);
+    } catch {
+      // already invalid: nothing to release
     } finally {
       this.fd = undefined;
     }
   }
+}
+
+/** withFaults builds a ReadResult, leaving out empty dropped/recovered lists. */
+export function withFaults(readings: Reading[], dropped: DroppedReading[], recovered: DroppedReading[]): ReadResult {
+  return { readings, ...(dropped.length > 0 ? { dropped } : {}), ...(recovered.length > 0 ? { recovered } : {}) };
 }
 
 /** readBootId reads the kernel boot id once (`<procfs>/sys/kernel/random/boot_id`): a counter epoch. */

@@ -22,8 +22,10 @@ export interface EstimateInput {
   intensitySource?: string;
   /** Market-based (contractual/residual) intensity in gCO2e/kWh: the paper's "net" column. */
   marketIntensityGramsPerKwh?: number;
-  /** Carbon-free energy fraction 0..1 bought: market intensity = intensity × (1 − cfe). */
+  /** Contracted carbon-free energy fraction 0..1: market intensity = (1 − cfe) × residual mix. */
   cfe?: number;
+  /** Residual mix in gCO2e/kWh for the uncovered share (default: the location intensity). */
+  residualMixGramsPerKwh?: number;
 }
 
 /** EstimateResult carries the inputs back with the energy (kWh) and CO2e (kg) they imply. */
@@ -58,6 +60,10 @@ export function estimate(input: EstimateInput): EstimateResult {
   if (input.cfe !== undefined) {
     if (!(input.cfe >= 0 && input.cfe <= 1)) throw new RangeError(`cfe must be a fraction from 0 to 1, got ${input.cfe}`);
     market.cfe = input.cfe;
+  }
+  if (input.residualMixGramsPerKwh !== undefined) {
+    nonNegative('residualMixGramsPerKwh', input.residualMixGramsPerKwh);
+    market.residualMixGramsPerKwh = input.residualMixGramsPerKwh;
   }
   const itJoules = input.accelerators * input.wattsPerAccelerator * input.hours * 3600;
   const facility = facilityJoules(itJoules, pue);

@@ -15,25 +15,38 @@ export interface StartWindow {
 }
 
 /**
- * bestStartWindow finds the start, among now and every later period start, whose [start, start + jobHours)
- * has the lowest time-weighted average intensity, assuming constant power. Periods may be any length (half
- * hours for the UK) and a window may end inside a period; a window crossing a gap in the data is not
- * considered. Ties go to the earliest start. Pure. Throws a RangeError with a one-line message when jobHours
- * is not positive or no window fits in the horizon.
+ * bestStartWindow finds the start at or after now (nowMs, else the first period's start) and at or before
+ * latestStartMs (when given) whose [start, start + jobHours) has the lowest time-weighted average intensity,
+ * assuming constant power. The average is piecewise linear in the start between the instants where the
+ * window's start or its end meets a period boundary, so its minimum lies at one of them: every such start
+ * is tried (both kinds), with now. Periods may be any length (half hours for the UK); a window crossing a
+ * gap in the data is not considered. Ties go to the earliest start. Pure. Throws a RangeError with a
+ * one-line message when jobHours is not positive or no window fits.
  */
-export function bestStartWindow(values: readonly IntensityValue[], jobHours: number, nowMs?: number): StartWindow {
+export function bestStartWindow(values: readonly IntensityValue[], jobHours: number, nowMs?: number, latestStartMs?: number): StartWindow {
   if (!(jobHours > 0) || !Number.isFinite(jobHours)) throw new RangeError(`job length must be a positive number of hours, got ${jobHours}`);
   const sorted = [...values].sort((a, b) => a.periodStartMs - b.periodStartMs);
   const first = sorted[0];
   if (!first) throw new RangeError('no forecast values: the provider has no forecast for this zone yet');
   const jobMs = jobHours * MS_PER_HOUR;
   const nowStartMs = nowMs ?? first.periodStartMs;
-  const candidates = [nowStartMs, ...sorted.map((v) => v.periodStartMs).filter((startMs) => startMs > nowStartMs)];
+  const latestMs = latestStartMs ?? Infinity;
+  const boundaries = new Set<number>();
+  for (const v of sorted) {
+    boundaries.add(v.periodStartMs);
+    boundaries.add(v.periodStartMs + v.periodSeconds * 1000);
+  }
+  const starts = new Set<number>([nowStartMs]);
+  for (const b of boundaries) {
+    for (const startMs of [b, b - jobMs]) if (startMs > nowStartMs && startMs <= latestMs) starts.add(startMs);
+  }
+  const candidates = [...starts].sort((a, b) => a - b);
   const nowAvg = averageOver(sorted, nowStartMs, nowStartMs + jobMs);
   let best: { startMs: number; avg: number } | undefined;
   for (const startMs of candidates) {
     const avg = averageOver(sorted, startMs, startMs + jobMs);
-    if (avg !== undefined && (best === undefined || avg < best.avg)) best = { startMs, avg };
+    // Strictly lower beyond float noise: equal windows keep the earliest start.
+    if (avg !== undefined && (best === undefined || avg < best.avg - 1e-12 * Math.max(1, Math.abs(best.avg)))) best = { startMs, avg };
   }
   if (!best) {
     const last = sorted[sorted.length - 1]!;

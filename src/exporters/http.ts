@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Snapshot } from '../snapshot.js';
-import { isLoopbackHost, originAllowed, requestToken, tokenMatches } from './auth.js';
+import { hostAllowed, hostPolicy, isLoopbackHost, originAllowed, requestToken, tokenMatches } from './auth.js';
 import { METRICS_CONTENT_TYPE, MetricsRenderer } from './metrics.js';
 import type { JobApi } from './job-api.js';
 import { JOB_ROUTES, serveJobRoute } from './job-routes.js';
@@ -17,6 +17,11 @@ export interface LiveServerOptions {
   /** Required for a non-loopback host unless `insecure`; checked as bearer header or `?token=`. */
   token?: string;
   insecure?: boolean;
+  /**
+   * Extra names (NAME or NAME:PORT) a request's `Host` may carry besides those of the listen address; any
+   * other Host gets 403 on every route, so a page whose DNS name was rebound to this address reads nothing.
+   */
+  allowedHosts?: readonly string[];
   /** WebSocket connection limit (default 1024). */
   maxClients?: number;
   /** Per-client WebSocket send buffer bound in bytes (default 1 MiB); a client above it is dropped. */
@@ -38,6 +43,8 @@ export interface LiveServer {
   port: number;
   /** Base URL, e.g. http://127.0.0.1:9477 (IPv6 hosts in brackets). */
   url: string;
+  /** The dashboard's URL to print: with the token in the fragment (`/#token=…`), which browsers never send. */
+  dashboardUrl: string;
   publish(snapshot: Snapshot): void;
   publishEvent(ev: { type: 'run_start' | 'run_end'; runId: string; at: string }): void;
   close(): Promise<void>;
@@ -72,11 +79,16 @@ export async function startLiveServer(options: LiveServerOptions): Promise<LiveS
   const renderer = new MetricsRenderer({
     serverStats: () => ({ wsClients: feed.clientCount, wsDroppedClientsTotal: feed.droppedTotal }),
   });
+  const policy = hostPolicy(opts.host, opts.allowedHosts);
+  let boundPort = opts.port;
+  const guard: HostGuard = (req) => hostAllowed(req.headers.host, policy, boundPort);
   const server = createServer((req, res) => {
+    if (!guard(req)) return sendError(res, 403, hostRefusal(req, opts.host));
     handle(req, res, opts, assets, renderer).catch((err: unknown) => sendError(res, 500, `internal error: ${String(err)}`));
   });
   server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
+    if (!guard(req)) return rejectUpgrade(socket, 403, 'Forbidden', hostRefusal(req, opts.host));
     const url = new URL(req.url ?? '/', 'http://wattprint.invalid');
     if (url.pathname !== '/ws') return rejectUpgrade(socket, 404, 'Not Found', 'WebSocket feed is at /ws');
     if (!tokenMatches(opts.token, requestToken(req, url))) {
@@ -89,9 +101,10 @@ export async function startLiveServer(options: LiveServerOptions): Promise<LiveS
   await listen(server, opts.host, opts.port, where);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
+  boundPort = port;
   const urlHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return {
-    host: opts.host, port, url: `http://${urlHost}:${port}`,
+    host: opts.host, port, url: `http://${urlHost}:${port}`, dashboardUrl: dashboardUrl(`http://${urlHost}:${port}`, opts.token),
     publish: (snapshot) => feed.publish(snapshot),
     publishEvent: (ev) => feed.publishEvent(ev),
     close: () => new Promise<void>((resolve) => {
@@ -100,6 +113,21 @@ export async function startLiveServer(options: LiveServerOptions): Promise<LiveS
       server.closeAllConnections();
     }),
   };
+}
+
+/**
+ * dashboardUrl is the address that opens the dashboard already authorised: the token rides in the fragment,
+ * which the browser keeps to itself (never in a request line, so never in server or proxy logs).
+ */
+export function dashboardUrl(baseUrl: string, token?: string): string {
+  return `${baseUrl}/${token ? `#token=${encodeURIComponent(token)}` : ''}`;
+}
+
+type HostGuard = (req: IncomingMessage) => boolean;
+
+function hostRefusal(req: IncomingMessage, listenHost: string): string {
+  const given = req.headers.host === undefined ? 'no Host header' : `Host '${req.headers.host.slice(0, 100)}'`;
+  return `${given} is not a name of this server (listening on ${listenHost}): use its address, or start it with --allowed-host NAME`;
 }
 
 function listen(server: Server, host: string, port: number, where: string): Promise<void> {
@@ -128,8 +156,8 @@ async function handle(
   if (path === '/healthz') return send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
   const asset = assets.get(path);
   if (asset) {
-    // The page and its scripts carry no data, so they are served without the token; the page passes
-    // its own ?token= on to /ws.
+    // The page and its scripts carry no data, so they are served without the token; the page reads the
+    // token from its URL fragment (or asks for it) and offers it on /ws as a subprotocol.
     if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
     res.setHeader('Content-Security-Policy', DASHBOARD_CSP);
     res.setHeader('X-Content-Type-Options', 'nosniff');

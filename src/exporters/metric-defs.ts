@@ -1,4 +1,6 @@
 import type { Snapshot } from '../snapshot.js';
+import { COLLECTOR_ERROR_REASONS } from '../types.js';
+import { intensitySourceLabel, progressSourceLabel, pueSourceLabel } from './label-values.js';
 import { runLabelValues, type UserLabels } from './metric-labels.js';
 
 /** Labels is one series' label set. */
@@ -19,6 +21,11 @@ export interface MetricDef {
    * held maximum once it leaves, so a node that runs thousands of jobs holds no state for the finished ones.
    */
   transient?: boolean;
+  /**
+   * A reading of "now" (power, the factors in force, the projection): left out of the final Pushgateway push,
+   * which the gateway keeps for ever, so a dashboard's "Power now" never adds up runs that have ended.
+   */
+  live?: boolean;
   labelNames(user: UserLabels): string[];
   fill(snapshot: Snapshot, user: UserLabels, emit: Emit): void;
 }
@@ -49,7 +56,7 @@ export const METRIC_DEFS: readonly MetricDef[] = [
     fill: (s, u, emit) => { for (const d of s.devices) emit(deviceLabels(s, u, d), d.energyJoules); },
   },
   {
-    name: 'wattprint_power_watts', type: 'gauge', self: false,
+    name: 'wattprint_power_watts', type: 'gauge', self: false, live: true,
     help: 'Latest power per device, in watts.',
     labelNames: (u) => ['device', 'kind', 'name', 'uuid', ...RUN(u)],
     fill: (s, u, emit) => { for (const d of s.devices) emit(deviceLabels(s, u, d), d.powerWatts); },
@@ -109,23 +116,30 @@ export const METRIC_DEFS: readonly MetricDef[] = [
     fill: (s, u, emit) => { for (const d of s.unattributed ?? []) emit({ device: d.id, kind: d.kind, ...runLabelValues(s, u) }, d.energyJoules); },
   },
   {
-    name: 'wattprint_grid_intensity_grams_per_kwh', type: 'gauge', self: false,
+    name: 'wattprint_grid_intensity_grams_per_kwh', type: 'gauge', self: false, live: true,
     help: 'Grid carbon intensity in use, in grams CO2e per kWh.',
     labelNames: RUN,
     fill: (s, u, emit) => emit(runLabelValues(s, u), s.intensityGramsPerKwh),
   },
   {
-    name: 'wattprint_pue', type: 'gauge', self: false,
-    help: 'Power usage effectiveness applied to IT energy (ratio).',
+    name: 'wattprint_pue_ratio', type: 'gauge', self: false, live: true,
+    help: 'Power usage effectiveness applied to IT energy (facility / IT, a ratio).',
+    labelNames: RUN,
+    fill: (s, u, emit) => emit(runLabelValues(s, u), s.pue),
+  },
+  {
+    // Kept for one release so existing dashboards keep working; README lists it as deprecated.
+    name: 'wattprint_pue', type: 'gauge', self: false, live: true,
+    help: 'Deprecated: use wattprint_pue_ratio (same value); removed in the release after 0.2.',
     labelNames: RUN,
     fill: (s, u, emit) => emit(runLabelValues(s, u), s.pue),
   },
   {
     name: 'wattprint_run_info', type: 'gauge', self: false,
-    help: 'Run metadata; the value is always 1.',
+    help: 'Run metadata; the value is always 1. pue_source is flag|cloud|assumed, intensity_source the kind of source of the intensity in force (constant|table|csv|electricitymaps|uk|watttime); the report has the details.',
     labelNames: (u) => ['hostname', 'zone', 'pue_source', 'intensity_source', 'status', ...RUN(u)],
     fill: (s, u, emit) => emit({
-      hostname: s.hostname, zone: s.zone ?? '', pue_source: s.pueSource, intensity_source: s.intensitySource,
+      hostname: s.hostname, zone: s.zone ?? '', pue_source: pueSourceLabel(s.pueSource), intensity_source: intensitySourceLabel(s.intensitySource),
       status: s.status, ...runLabelValues(s, u),
     }, 1),
   },
@@ -142,21 +156,21 @@ export const METRIC_DEFS: readonly MetricDef[] = [
     fill: (s, u, emit) => emit(runLabelValues(s, u), unixSeconds(s.startedAt)),
   },
   {
-    name: 'wattprint_progress_ratio', type: 'gauge', self: false,
-    help: 'Fraction of the job completed (0..1), when progress is known.',
+    name: 'wattprint_progress_ratio', type: 'gauge', self: false, live: true,
+    help: 'Fraction of the job completed (0..1), when progress is known; source is api (the job reported it) or expected_duration.',
     labelNames: (u) => ['source', ...RUN(u)],
     fill: (s, u, emit) => {
-      if (s.projected) emit({ source: s.projected.source, ...runLabelValues(s, u) }, s.projected.fraction);
+      if (s.projected) emit({ source: progressSourceLabel(s.projected.source), ...runLabelValues(s, u) }, s.projected.fraction);
     },
   },
   {
-    name: 'wattprint_projected_energy_joules', type: 'gauge', self: false,
+    name: 'wattprint_projected_energy_joules', type: 'gauge', self: false, live: true,
     help: 'Projected IT energy at completion of the job, in joules, when progress is known.',
     labelNames: RUN,
     fill: (s, u, emit) => { if (s.projected) emit(runLabelValues(s, u), s.projected.energyJoules); },
   },
   {
-    name: 'wattprint_projected_co2e_grams', type: 'gauge', self: false,
+    name: 'wattprint_projected_co2e_grams', type: 'gauge', self: false, live: true,
     help: 'Projected location-based emissions at completion of the job, in grams CO2e.',
     labelNames: RUN,
     fill: (s, u, emit) => { if (s.projected) emit(runLabelValues(s, u), s.projected.co2eGrams); },
@@ -177,11 +191,14 @@ export const METRIC_DEFS: readonly MetricDef[] = [
   },
   {
     name: 'wattprint_collector_errors_total', type: 'counter', self: true,
-    help: 'Failed or refused collector reads, by collector and reason.',
+    help: 'Failed or refused collector reads, by collector and reason (nan|negative|absurd|malformed|lost|unsupported|error|timeout).',
     labelNames: () => ['collector', 'reason'],
     fill: (s, _u, emit) => {
+      // Every known reason from the first scrape on, at 0: rate() and increase() need the series before the
+      // first error, and a dashboard panel is not empty while all is well.
       for (const c of s.collectors) {
-        for (const [reason, n] of Object.entries(c.errorsTotal)) emit({ collector: c.name, reason }, n);
+        for (const reason of COLLECTOR_ERROR_REASONS) emit({ collector: c.name, reason }, c.errorsTotal[reason] ?? 0);
+        for (const [reason, n] of Object.entries(c.errorsTotal)) if (!COLLECTOR_ERROR_REASONS.includes(reason)) emit({ collector: c.name, reason }, n);
       }
     },
   },

@@ -5,9 +5,19 @@ import type { Snapshot } from '../snapshot.js';
  * is exported as `label_<name>` so it can never overwrite a device or run label.
  */
 export const RESERVED_LABEL_NAMES: ReadonlySet<string> = new Set([
-  'device', 'kind', 'name', 'uuid', 'run_id', 'basis', 'collector', 'reason', 'hostname', 'zone',
-  'pue_source', 'intensity_source', 'source', 'job', 'instance', 'le', 'quantile',
+  'device', 'kind', 'name', 'uuid', 'run_id', 'basis', 'collector', 'reason', 'hostname', 'zone', 'status', 'method',
+  'pue_source', 'intensity_source', 'source', 'unit', 'phase', 'job', 'instance', 'le', 'quantile',
 ]);
+
+/**
+ * reservedLabelProblem says why a `--label` key cannot be a label of its own, or undefined when it can: one
+ * of wattprint's own label names (which it would overwrite), or a `__` name, which Prometheus reserves.
+ */
+export function reservedLabelProblem(key: string): string | undefined {
+  if (key.startsWith('__')) return `label names starting with __ are reserved by Prometheus`;
+  if (RESERVED_LABEL_NAMES.has(key)) return `wattprint's metrics already use the label '${key}'`;
+  return undefined;
+}
 
 /**
  * sanitizeLabelName turns a user's `--label` key into a valid Prometheus label name

@@ -14,6 +14,8 @@ export interface ServerStats {
 export interface MetricsRendererOptions {
   /** Include the agent's self-metrics (collector health, tick lag, dropped readings). Default true. */
   includeSelfMetrics?: boolean;
+  /** Leave out readings of "now" (power, factors, projection): the run's record as a final push keeps it. */
+  excludeLive?: boolean;
   /** Live server stats; read at render time, never doing I/O. */
   serverStats?: () => ServerStats;
 }
@@ -62,12 +64,13 @@ export class MetricsRenderer {
     const families: string[] = [];
     for (const def of METRIC_DEFS) {
       if (def.self && !includeSelf) continue;
+      if (def.live && this.opts.excludeLive) continue;
       families.push(this.family(def, snapshot, user));
     }
     if (stats && includeSelf) {
       const clients = new FamilyText('wattprint_ws_clients', 'Connected WebSocket feed clients.', 'gauge', true);
       clients.add({}, stats.wsClients);
-      const dropped = new FamilyText('wattprint_ws_dropped_clients_total', 'WebSocket clients dropped because their send buffer passed the bound.', 'counter', true);
+      const dropped = new FamilyText('wattprint_ws_dropped_clients_total', 'WebSocket clients dropped: their send buffer passed the bound, or they left a keep-alive ping unanswered.', 'counter', true);
       dropped.add({}, stats.wsDroppedClientsTotal);
       families.push(clients.text(), dropped.text());
     }

@@ -4,11 +4,15 @@ import type { PowerHistory } from './protocol.js';
 interface Point {
   unixSeconds: number;
   powerWatts: Map<string, number>;
+  itEnergyJoules: number;
+  facilityEnergyJoules: number;
+  co2eGrams: number;
+  intensityGramsPerKwh: number;
 }
 
 /**
- * PowerHistoryRing keeps the last `size` ticks' power per device, so a dashboard opened mid-run draws a
- * chart at once. Fixed size: memory does not grow with run length.
+ * PowerHistoryRing keeps the last `size` ticks' power per device and the run's totals, so a dashboard opened
+ * mid-run draws its charts at once. Fixed size: memory does not grow with run length.
  */
 export class PowerHistoryRing {
   private readonly points: (Point | undefined)[];
@@ -21,13 +25,16 @@ export class PowerHistoryRing {
     this.points = new Array<Point | undefined>(Math.max(0, size));
   }
 
-  /** push records a snapshot's power per device. */
+  /** push records a snapshot's power per device, energy, CO2e and intensity. */
   push(s: Snapshot): void {
     this.version++;
     if (this.size <= 0) return;
     const powerWatts = new Map<string, number>();
     for (const d of s.devices) powerWatts.set(d.id, d.powerWatts);
-    this.points[this.next] = { unixSeconds: Date.parse(s.at) / 1000, powerWatts };
+    this.points[this.next] = {
+      unixSeconds: Date.parse(s.at) / 1000, powerWatts, itEnergyJoules: s.itEnergyJoules, facilityEnergyJoules: s.facilityEnergyJoules,
+      co2eGrams: s.co2eGrams.location, intensityGramsPerKwh: s.intensityGramsPerKwh,
+    };
     this.next = (this.next + 1) % this.size;
     this.count = Math.min(this.count + 1, this.size);
   }
@@ -46,6 +53,10 @@ export class PowerHistoryRing {
       deviceIds: ids,
       t: ordered.map((p) => p.unixSeconds),
       powerWatts: ids.map((id) => ordered.map((p) => p.powerWatts.get(id) ?? null)),
+      itEnergyJoules: ordered.map((p) => p.itEnergyJoules),
+      facilityEnergyJoules: ordered.map((p) => p.facilityEnergyJoules),
+      co2eGrams: ordered.map((p) => p.co2eGrams),
+      intensityGramsPerKwh: ordered.map((p) => p.intensityGramsPerKwh),
     };
   }
 }

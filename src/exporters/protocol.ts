@@ -3,6 +3,13 @@ import type { Snapshot } from '../snapshot.js';
 /** PROTOCOL_VERSION is the `v` field of every /ws message; see PROTOCOL.md. Bump it on a breaking change. */
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * PROTOCOL_REVISION counts additions within v1 (fields a v1 client may ignore), sent as `rev` in the snapshot
+ * message. 2: `history` carries energy, CO2e and grid intensity per tick besides power (PROTOCOL.md, "Revisions").
+ * 3: ticks carry the job's `work` counters and `phases` (open ones and the latest closed ones) when it reports them.
+ */
+export const PROTOCOL_REVISION = 3;
+
 /** TickDevice is one device's line in a tick message (power in watts, run energy in joules). */
 export interface TickDevice {
   id: string;
@@ -27,22 +34,38 @@ export interface TickMessage {
   intensityGramsPerKwh: number;
   pue: number;
   projected?: Snapshot['projected'];
+  /** The job's cumulative work counters (rev 3). */
+  work?: Snapshot['work'];
+  /** The job's phases: open ones and the latest closed ones (rev 3). */
+  phases?: Snapshot['phases'];
 }
 
 /**
- * PowerHistory is recent power per device, column-wise as a chart wants it: `t` holds Unix seconds, and
+ * PowerHistory is the recent ticks, column-wise as a chart wants them: `t` holds Unix seconds, and
  * `powerWatts[i][j]` is device `deviceIds[i]` at `t[j]` in watts (null where the device had no reading).
+ * Since revision 2 the run's totals at `t[j]` too: energy in joules, location-based CO2e in grams, and the
+ * grid intensity in force in gCO2e/kWh.
  */
 export interface PowerHistory {
   deviceIds: string[];
   t: number[];
   powerWatts: (number | null)[][];
+  /** Revision 2: IT energy of the run at t[j], joules. */
+  itEnergyJoules: number[];
+  /** Revision 2: facility energy (IT × PUE) of the run at t[j], joules. */
+  facilityEnergyJoules: number[];
+  /** Revision 2: location-based CO2e of the run at t[j], grams. */
+  co2eGrams: number[];
+  /** Revision 2: grid intensity in force at t[j], gCO2e/kWh. */
+  intensityGramsPerKwh: number[];
 }
 
 /** SnapshotMessage is the full state, sent once on connect, with recent power history for the chart. */
 export interface SnapshotMessage {
   type: 'snapshot';
   v: 1;
+  /** Additions within v1 this agent sends (PROTOCOL_REVISION). */
+  rev: number;
   snapshot: Snapshot;
   history: PowerHistory;
 }
@@ -69,12 +92,14 @@ export function tickMessage(s: Snapshot): TickMessage {
     intensityGramsPerKwh: s.intensityGramsPerKwh, pue: s.pue,
   };
   if (s.projected) msg.projected = { ...s.projected };
+  if (s.work) msg.work = { ...s.work };
+  if (s.phases) msg.phases = s.phases;
   return msg;
 }
 
 /** snapshotMessage is the on-connect message. */
 export function snapshotMessage(s: Snapshot, history: PowerHistory): SnapshotMessage {
-  return { type: 'snapshot', v: PROTOCOL_VERSION, snapshot: s, history };
+  return { type: 'snapshot', v: PROTOCOL_VERSION, rev: PROTOCOL_REVISION, snapshot: s, history };
 }
 
 /** runEventMessage is a run_start / run_end message. */

@@ -37,13 +37,15 @@ export function pushUrl(gatewayUrl: string, job: string, runId: string, instance
 }
 
 /**
- * pushFinalTotals PUTs a run's totals (energy per device, facility energy, CO2e, intensity, PUE, run info,
- * projection) to a Pushgateway, replacing that run's group. Self-metrics stay out: they describe one agent
- * process, not the run. For jobs shorter than a scrape interval.
+ * pushFinalTotals PUTs a run's record at its end to a Pushgateway, replacing that run's group: the counters
+ * (energy per device, facility energy, CO2e), run info with its final status, device info and start time.
+ * Readings of "now" stay out — the gateway serves a pushed group for ever, so a power gauge pushed at the end
+ * would make every "Power now" panel add up runs long finished — and so do self-metrics, which describe one
+ * agent process, not the run. For jobs shorter than a scrape interval, and for totals after the agent is gone.
  */
 export async function pushFinalTotals(url: string, snapshot: Snapshot, opts: PushOptions = {}): Promise<void> {
   const target = pushUrl(url, opts.job ?? 'wattprint', snapshot.runId, snapshot.hostname);
-  const body = await renderMetricsOnce(snapshot, { includeSelfMetrics: false });
+  const body = await renderMetricsOnce(snapshot, { includeSelfMetrics: false, excludeLive: true });
   const timeoutMs = opts.timeoutMs ?? 10_000;
   let res: Response;
   try {

@@ -36,6 +36,9 @@ export function loadDashboardAssets(dir = dashboardDir(), uplotDir = uplotDistDi
   const css = 'text/css; charset=utf-8';
   const files: [string, string, string][] = [
     ['/', join(dir, 'index.html'), html],
+    ['/dashboard/format.js', join(dir, 'format.js'), js],
+    ['/dashboard/charts.js', join(dir, 'charts.js'), js],
+    ['/dashboard/token.js', join(dir, 'token.js'), js],
     ['/dashboard/app.js', join(dir, 'app.js'), js],
     ['/dashboard/style.css', join(dir, 'style.css'), css],
     ['/dashboard/uPlot.iife.min.js', join(uplotDir, 'uPlot.iife.min.js'), js],

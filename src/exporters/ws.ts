@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Snapshot } from '../snapshot.js';
+import { FEED_SUBPROTOCOL } from './auth.js';
 import { PowerHistoryRing } from './power-history.js';
 import { runEventMessage, snapshotMessage, tickMessage } from './protocol.js';
 
@@ -26,13 +27,15 @@ export interface LiveFeedOptions {
 export class LiveFeed {
   private readonly wss = new WebSocketServer({
     noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: 1024,
+    // Answer 'wattprint' when offered (browsers require an answer to an offer), never echo the token's entry.
+    handleProtocols: (offered) => (offered.has(FEED_SUBPROTOCOL) ? FEED_SUBPROTOCOL : false),
   });
   private readonly clients = new Set<WebSocket>();
   private readonly alive = new WeakSet<WebSocket>();
   private readonly history: PowerHistoryRing;
   private readonly pingTimer: NodeJS.Timeout | undefined;
   private connectCache: { snapshot: Snapshot; version: number; data: Buffer } | undefined;
-  /** droppedTotal counts clients terminated for a full send buffer. */
+  /** droppedTotal counts clients terminated for a full send buffer or a keep-alive ping left unanswered. */
   droppedTotal = 0;
 
   constructor(private readonly opts: LiveFeedOptions) {
@@ -105,6 +108,8 @@ export class LiveFeed {
   private pingAll(): void {
     for (const ws of this.clients) {
       if (!this.alive.has(ws)) {
+        // No pong since the last ping: a stalled or vanished peer, dropped like one with a full buffer.
+        this.droppedTotal++;
         this.clients.delete(ws);
         ws.terminate();
         continue;

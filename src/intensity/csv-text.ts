@@ -1,48 +1,81 @@
-/** Shared CSV text helpers for intensity files and replay traces: split, number and time parsing. */
+/** Shared CSV text helpers for intensity files and replay traces: tables, number and time parsing. */
+import { CsvTokenizer, type CsvItem, type CsvRecord } from './csv-tokenizer.js';
 
-/** CsvLine is one non-blank physical line split into fields, with its 1-based line number. */
-export interface CsvLine {
-  lineNumber: number;
-  fields: string[];
+/** CsvLine is one record of a CSV table: its fields, where each starts, and the line it starts on. */
+export type CsvLine = CsvRecord;
+
+/** CsvBadRow receives each malformed row as its one-line error; throw it to stop at the first. */
+export type CsvBadRow = (err: CsvInputError) => void;
+
+const strict: CsvBadRow = (err) => {
+  throw err;
+};
+
+/**
+ * CsvRowReader reads a CSV table chunk by chunk (RFC 4180, see csv-tokenizer.ts): the first record is the
+ * header, and every later record must have exactly as many fields. A row that is not CSV, or has fewer or
+ * more fields, goes to `onBadRow` as 'FILE:LINE:COLUMN: …' and is left out; by default that throws. A
+ * header that is not CSV always throws.
+ */
+export class CsvRowReader {
+  /** header is the first record, once read. */
+  header: CsvLine | undefined;
+  private readonly tokenizer = new CsvTokenizer();
+
+  constructor(private readonly fileName: string, private readonly onBadRow: CsvBadRow = strict) {}
+
+  /** push reads the next chunk and returns the data rows it completed. */
+  push(chunk: string): CsvLine[] {
+    return this.take(this.tokenizer.push(chunk));
+  }
+
+  /** end returns the last row, if the text did not end with a line break. */
+  end(): CsvLine[] {
+    return this.take(this.tokenizer.end());
+  }
+
+  private take(items: CsvItem[]): CsvLine[] {
+    const rows: CsvLine[] = [];
+    for (const item of items) {
+      if (item.issue) {
+        const { line, column, message } = item.issue;
+        const err = new CsvInputError(`${this.fileName}:${line}:${column}: ${message}`, this.fileName, line, undefined, column);
+        if (!this.header) throw err; // a broken header cannot be left out: every row depends on it
+        this.onBadRow(err);
+      } else if (!this.header) this.header = item.record;
+      else if (item.record.fields.length === this.header.fields.length) rows.push(item.record);
+      else this.onBadRow(widthError(this.fileName, item.record, this.header));
+    }
+    return rows;
+  }
+}
+
+function widthError(fileName: string, row: CsvLine, header: CsvLine): CsvInputError {
+  const [n, m] = [row.fields.length, header.fields.length];
+  const { line, column } = n < m ? row.end : row.at[m]!;
+  const why = n < m
+    ? `no '${(header.fields[n] ?? '').trim()}' (write an empty field for a missing value)`
+    : 'an extra field starts here (put a field that holds commas in double quotes)';
+  return new CsvInputError(`${fileName}:${line}:${column}: ${n} field${n === 1 ? '' : 's'} where the header has ${m}: ${why}`,
+    fileName, line, undefined, column);
 }
 
 /**
- * splitCsvLines splits CSV text into lines of fields: strips a UTF-8 BOM, accepts CRLF, skips blank lines,
- * honours double-quoted fields with "" escapes (quoted newlines are not supported: exports never use them).
+ * csvRows yields the data rows of a whole text as they complete, reading it in chunks, so each row is garbage
+ * soon after it is used (a 1 GB trace is never held as rows). `reader.header` is set once the first row, or
+ * the end, has been reached.
  */
-export function splitCsvLines(text: string): CsvLine[] {
-  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  const out: CsvLine[] = [];
-  const lines = body.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] ?? '';
-    if (line.trim() === '') continue;
-    out.push({ lineNumber: i + 1, fields: splitCsvFields(line) });
-  }
-  return out;
+export function* csvRows(reader: CsvRowReader, text: string, chunkChars = 1 << 16): Generator<CsvLine> {
+  for (let from = 0; from < text.length; from += chunkChars) yield* reader.push(text.slice(from, from + chunkChars));
+  yield* reader.end();
 }
 
-function splitCsvFields(line: string): string[] {
-  if (!line.includes('"')) return line.split(',');
-  const fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      fields.push(field);
-      field = '';
-    } else field += ch;
-  }
-  fields.push(field);
-  return fields;
+/** readCsvTable reads a whole CSV text: the header (undefined for an empty text) and the data rows. */
+export function readCsvTable(text: string, fileName: string, onBadRow: CsvBadRow = strict): { header: CsvLine | undefined; rows: CsvLine[] } {
+  const reader = new CsvRowReader(fileName, onBadRow);
+  const rows = reader.push(text);
+  rows.push(...reader.end());
+  return { header: reader.header, rows };
 }
 
 /** normaliseHeader lower-cases a header and folds 'CO₂' to 'co2' and runs of spaces to one space. */
@@ -85,20 +118,26 @@ export function parseTimestampMs(cell: string): number | undefined {
   return ms;
 }
 
-/** CsvInputError is malformed CSV input; its message is the one line 'FILE:LINE: …' shown to the user. */
+/** CsvInputError is malformed CSV input; its message is the one line 'FILE:LINE:COLUMN: …' shown to the user. */
 export class CsvInputError extends Error {
   constructor(
     message: string,
     readonly fileName: string,
     readonly lineNumber?: number,
+    /** The column's header name, for a bad cell. */
     readonly column?: string,
+    /** 1-based character column where the problem starts. */
+    readonly columnNumber?: number,
   ) {
     super(message);
     this.name = 'CsvInputError';
   }
 }
 
-/** csvError builds a CsvInputError for a cell: "FILE:LINE: column 'NAME': 'CELL' is not a …". */
-export function cellError(fileName: string, lineNumber: number, column: string, cell: string, what: string): CsvInputError {
-  return new CsvInputError(`${fileName}:${lineNumber}: column '${column}': '${cell.trim()}' ${what}`, fileName, lineNumber, column);
+/** cellError builds a CsvInputError for field `col` of a row: "FILE:LINE:COLUMN: column 'NAME': 'CELL' is not a …". */
+export function cellError(fileName: string, row: CsvLine, col: number, name: string, what: string): CsvInputError {
+  const { line, column } = row.at[col] ?? row.end;
+  const cell = (row.fields[col] ?? '').trim().replace(/\r\n|\r|\n/g, '\\n');
+  const shown = cell.length > 80 ? `${cell.slice(0, 77)}...` : cell;
+  return new CsvInputError(`${fileName}:${line}:${column}: column '${name}': '${shown}' ${what}`, fileName, line, name, column);
 }

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { CsvInputError, cellError, normaliseHeader, parseStrictNumber, parseTimestampMs, splitCsvLines } from './csv-text.js';
+import { CsvInputError, cellError, normaliseHeader, parseStrictNumber, parseTimestampMs, readCsvTable } from './csv-text.js';
 import { MS_PER_HOUR } from '../units.js';
 
 /** EmissionFactor picks the lifecycle (LCA) or direct (combustion-only) intensity column. */
@@ -32,15 +32,16 @@ export interface ParsedIntensityCsv {
 const TIME_HEADERS = ['datetime (utc)', 'datetime', 'timestamp', 'time'];
 const LIFECYCLE_HEADERS = ['carbon intensity gco2eq/kwh (life cycle)', 'carbon intensity gco2eq/kwh (lca)'];
 const DIRECT_HEADERS = ['carbon intensity gco2eq/kwh (direct)'];
-const CFE_PERCENT_HEADERS = ['carbon-free energy percentage (cfe%)'];
 const ZONE_HEADERS = ['zone id', 'zone'];
 const PLAIN_INTENSITY = 'intensity_g_per_kwh';
 
 /**
- * parseIntensityCsv parses an Electricity Maps hourly export (old '(direct)'/'(LCA)' or new '(Life cycle)' +
- * 'CFE%' headers, matched case-insensitively) or the plain 'datetime,zone,intensity_g_per_kwh[,cfe]' form
- * (cfe a fraction 0..1). Pure. Throws CsvInputError naming file, line and column for a bad cell, a missing
- * column, a period off its grid, or overlapping periods. Empty intensity cells are skipped (counted).
+ * parseIntensityCsv parses an Electricity Maps hourly export (old '(direct)'/'(LCA)' or new '(Life cycle)'
+ * headers, matched case-insensitively; its CFE% is the grid's share and is not read) or the plain
+ * 'datetime,zone,intensity_g_per_kwh[,cfe]' form (cfe: the user's contracted hourly CFE, a fraction 0..1).
+ * Pure. Throws CsvInputError naming file, line and column for a row that is not CSV (RFC 4180) or has fewer
+ * or more fields than the header, a bad cell, a missing column, a period off its
+ * grid, or overlapping periods. Empty intensity cells are skipped (counted).
  */
 export function parseIntensityCsv(
   text: string,
@@ -48,8 +49,7 @@ export function parseIntensityCsv(
 ): ParsedIntensityCsv {
   const fileName = basename(opts.fileName);
   const emissionFactor = opts.emissionFactor ?? 'lifecycle';
-  const lines = splitCsvLines(text);
-  const header = lines[0];
+  const { header, rows: lines } = readCsvTable(text, fileName);
   if (!header) throw new CsvInputError(`${fileName}: empty file: expected a header line`, fileName);
   const headers = header.fields.map(normaliseHeader);
   const find = (names: string[]): number => headers.findIndex((h) => names.includes(h));
@@ -69,32 +69,33 @@ export function parseIntensityCsv(
       header.lineNumber,
     );
   }
-  const cfeCol = format === 'plain' ? find(['cfe']) : find(CFE_PERCENT_HEADERS);
+  // Only the plain form's `cfe` (the user's contracted hourly CFE) is a market instrument. An Electricity Maps
+  // export's 'Carbon-free energy percentage (CFE%)' is the grid's own low-carbon share, already inside its
+  // intensity: read as a purchase it would be counted twice, so it is not read at all.
+  const cfeCol = format === 'plain' ? find(['cfe']) : -1;
   const zoneCol = find(ZONE_HEADERS);
   const name = (col: number): string => (header.fields[col] ?? '').trim();
 
   const rows: IntensityRow[] = [];
   let emptyRows = 0;
-  for (const { lineNumber, fields } of lines.slice(1)) {
+  for (const line of lines) {
+    const { lineNumber, fields } = line;
     const cell = (col: number): string => fields[col] ?? '';
+    const bad = (col: number, what: string) => cellError(fileName, line, col, name(col), what);
     const periodStartMs = parseTimestampMs(cell(timeCol));
-    if (periodStartMs === undefined) throw cellError(fileName, lineNumber, name(timeCol), cell(timeCol), 'is not an ISO 8601 time or Unix seconds');
+    if (periodStartMs === undefined) throw bad(timeCol, 'is not an ISO 8601 time or Unix seconds');
     if (cell(valueCol).trim() === '') {
       emptyRows++;
       continue;
     }
     const gramsPerKwh = parseStrictNumber(cell(valueCol));
-    if (gramsPerKwh === undefined) throw cellError(fileName, lineNumber, name(valueCol), cell(valueCol), 'is not a number');
-    if (gramsPerKwh < 0) throw cellError(fileName, lineNumber, name(valueCol), cell(valueCol), 'is negative');
+    if (gramsPerKwh === undefined) throw bad(valueCol, 'is not a number');
+    if (gramsPerKwh < 0) throw bad(valueCol, 'is negative');
     const row: IntensityRow = { periodStartMs, gramsPerKwh, lineNumber };
     if (cfeCol >= 0 && cell(cfeCol).trim() !== '') {
-      const raw = parseStrictNumber(cell(cfeCol));
-      if (raw === undefined) throw cellError(fileName, lineNumber, name(cfeCol), cell(cfeCol), 'is not a number');
-      // Electricity Maps gives a percentage; the plain form a fraction.
-      const cfe = format === 'plain' ? raw : raw / 100;
-      if (cfe < 0 || cfe > 1) {
-        throw cellError(fileName, lineNumber, name(cfeCol), cell(cfeCol), format === 'plain' ? 'is not a fraction between 0 and 1' : 'is not a percentage between 0 and 100');
-      }
+      const cfe = parseStrictNumber(cell(cfeCol));
+      if (cfe === undefined) throw bad(cfeCol, 'is not a number');
+      if (cfe < 0 || cfe > 1) throw bad(cfeCol, 'is not a fraction between 0 and 1');
       row.cfe = cfe;
     }
     if (zoneCol >= 0 && cell(zoneCol).trim() !== '') row.zone = cell(zoneCol).trim().toUpperCase();

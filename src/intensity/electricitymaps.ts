@@ -1,11 +1,14 @@
 import type { IntensityValue } from './types.js';
 import type { EmissionFactor } from './csv.js';
-import { createApiProvider, type ApiIntensityProvider, type FetchingProviderOptions } from './api-provider.js';
+import { commonOptions, createApiProvider, type ApiIntensityProvider, type FetchingProviderOptions } from './api-provider.js';
 import { HttpError, requestJson } from './http.js';
 import { asArray, asObject, optionalNumber, timeMs } from './json-shape.js';
 
 /** ELECTRICITYMAPS_BASE_URL is the public API v3 base (never contacted by tests). */
 export const ELECTRICITYMAPS_BASE_URL = 'https://api.electricitymap.org/v3';
+
+/** ELECTRICITYMAPS_MAX_RANGE_MS is past-range's longest span at hourly granularity: 10 days (API v3 docs). */
+export const ELECTRICITYMAPS_MAX_RANGE_MS = 10 * 86_400_000;
 
 /** ElectricityMapsOptions configures the Electricity Maps API v3 provider. */
 export interface ElectricityMapsOptions extends FetchingProviderOptions {
@@ -36,8 +39,9 @@ export function parseElectricityMapsPoints(body: unknown, quality: 'actual' | 'f
 
 /**
  * createElectricityMapsProvider fetches carbon-intensity/latest and /history (actual) and /forecast
- * (forecast; a plan without forecasts (403/404) is remembered and not asked again) for one zone. Lookups
- * are synchronous; see createApiProvider for cache, backoff and fallback.
+ * (forecast; a plan without forecasts (403/404) is remembered and not asked again) for one zone, and any
+ * past span from /past-range (prepare). Lookups are synchronous; see createApiProvider for cache, backoff
+ * and fallback.
  */
 export function createElectricityMapsProvider(opts: ElectricityMapsOptions): ApiIntensityProvider {
   const base = (opts.baseUrl ?? ELECTRICITYMAPS_BASE_URL).replace(/\/+$/, '');
@@ -46,7 +50,7 @@ export function createElectricityMapsProvider(opts: ElectricityMapsOptions): Api
   const query = `zone=${encodeURIComponent(opts.zone)}&emissionFactorType=${emissionFactor}`;
   const secrets = [opts.token];
   const get = (path: string): Promise<unknown> =>
-    requestJson(`${base}/carbon-intensity/${path}?${query}`, { headers: opts.token ? { 'auth-token': opts.token } : {}, secrets });
+    requestJson(`${base}/carbon-intensity/${path}?${query}`, { headers: opts.token ? { 'auth-token': opts.token } : {}, secrets, proxy: opts.proxy });
   let forecastAvailable = true;
 
   const fetchAll = async (): Promise<IntensityValue[]> => {
@@ -64,17 +68,22 @@ export function createElectricityMapsProvider(opts: ElectricityMapsOptions): Api
     return [...forecast, ...history, ...latest];
   };
 
+  // History: past-range, hourly, at most 10 days per request.
+  const fetchRange = async (fromMs: number, toMs: number): Promise<IntensityValue[]> => {
+    const span = `start=${new Date(fromMs).toISOString()}&end=${new Date(toMs).toISOString()}`;
+    const body = await requestJson(`${base}/carbon-intensity/past-range?${query}&${span}`, { headers: opts.token ? { 'auth-token': opts.token } : {}, secrets });
+    return parseElectricityMapsPoints(body, 'actual', source);
+  };
+
   return createApiProvider({
     name: 'electricitymaps',
     zone: opts.zone,
     periodSeconds: 3600,
     fetch: fetchAll,
+    fetchRange,
+    maxRangeMs: ELECTRICITYMAPS_MAX_RANGE_MS,
     fallback: opts.fallback,
     secrets,
-    ...(opts.cache ? { cache: opts.cache } : {}),
-    ...(opts.now ? { now: opts.now } : {}),
-    ...(opts.onReport ? { onReport: opts.onReport } : {}),
-    ...(opts.refreshIntervalMs ? { refreshIntervalMs: opts.refreshIntervalMs } : {}),
-    ...(opts.baseBackoffMs ? { baseBackoffMs: opts.baseBackoffMs } : {}),
+    ...commonOptions(opts),
   });
 }

@@ -1,5 +1,6 @@
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { proxiedRequest, proxyFor, proxySecrets, type ProxySettings } from './proxy.js';
 
 /** HttpErrorKind classifies a failed request so providers can back off, stop, or fall back. */
 export type HttpErrorKind =
@@ -49,6 +50,8 @@ export interface JsonRequest {
   /** Whole-request timeout in milliseconds (default 10 000). */
   timeoutMs?: number;
   secrets?: readonly (string | undefined)[];
+  /** HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as the agent read them (see proxy.ts). */
+  proxy?: ProxySettings;
 }
 
 function kindOf(status: number): HttpErrorKind {
@@ -68,12 +71,13 @@ function retryAfterSeconds(header: string | undefined, nowMs: number): number | 
 }
 
 /**
- * requestJson performs one HTTP(S) request and parses a JSON body. No redirects are followed; non-2xx
+ * requestJson performs one HTTP(S) request, through req.proxy where one applies, and parses a JSON body. No
+ * redirects are followed; non-2xx
  * statuses, timeouts, network failures and non-JSON bodies reject with an HttpError whose message names
  * the method, the URL without query, the status and the fix, with every secret redacted.
  */
 export function requestJson(url: string, req: JsonRequest = {}): Promise<unknown> {
-  const secrets = req.secrets ?? [];
+  const secrets = [...(req.secrets ?? []), ...proxySecrets(req.proxy)];
   const target = new URL(url);
   const shownUrl = redact(`${target.origin}${target.pathname}`, secrets);
   const method = req.method ?? 'GET';
@@ -87,7 +91,15 @@ export function requestJson(url: string, req: JsonRequest = {}): Promise<unknown
       const causeText = cause instanceof Error ? redact(cause.message, secrets) : undefined;
       reject(new HttpError(redact(message, secrets), kind, status, retry, causeText ? { cause: new Error(causeText) } : undefined));
     };
-    const request = send(target, { method, headers, timeout: req.timeoutMs ?? 10_000 }, (response) => {
+    let proxy: URL | undefined;
+    try {
+      proxy = proxyFor(target, req.proxy);
+    } catch (err) {
+      fail(`${what}: ${(err as Error).message}`, 'network');
+      return;
+    }
+    const options = { method, headers, timeout: req.timeoutMs ?? 10_000 };
+    const onResponse = (response: IncomingMessage): void => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('error', (err) => fail(`${what}: response failed: ${err.message}`, 'network', undefined, undefined, err));
@@ -107,7 +119,8 @@ export function requestJson(url: string, req: JsonRequest = {}): Promise<unknown
           fail(`${what}: response is not JSON`, 'bad-response', status, undefined, err);
         }
       });
-    });
+    };
+    const request = proxy ? proxiedRequest(target, proxy, options, onResponse) : send(target, options, onResponse);
     request.on('timeout', () => request.destroy(new HttpError(`${what}: timed out`, 'timeout')));
     request.on('error', (err) => {
       if (err instanceof HttpError) fail(err.message, err.kind);

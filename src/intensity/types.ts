@@ -5,7 +5,10 @@ export type IntensityQuality = 'actual' | 'forecast' | 'annual' | 'assumed' | 'm
 export interface IntensityValue {
   /** Location-based intensity in gCO2e per kWh. */
   gramsPerKwh: number;
-  /** Carbon-free energy fraction (0..1) for market-based accounting, when the source has it. */
+  /**
+   * The user's contracted carbon-free energy fraction (0..1) for this period, a market-based instrument: only
+   * from the user's own data (the plain CSV's `cfe` column), never a grid's own carbon-free share.
+   */
   cfe?: number;
   /** Where it came from: 'constant', 'table:ember-2024', 'electricitymaps', 'uk', 'watttime', 'csv:FILE', 'world-average'. */
   source: string;
@@ -27,5 +30,12 @@ export interface IntensityProvider {
   readonly zone?: string;
   lookup(atMs: number): IntensityValue;
   refresh?(nowMs: number): Promise<void>;
+  /**
+   * prepare fetches the periods of [fromMs, toMs) (ms, UTC) from the source's history endpoints, paged as
+   * the API limits, into memory and the cache, so lookups of a past span (replay, restatement) answer the
+   * API's own figures. Periods already held for good (actuals) are not asked again unless opts.refetch.
+   * Never throws: a span that stays unknown falls back, flagged, as lookup always does.
+   */
+  prepare?(fromMs: number, toMs: number, opts?: { refetch?: boolean }): Promise<void>;
   close?(): void;
 }

@@ -1,11 +1,14 @@
 import type { IntensityValue } from './types.js';
-import { createApiProvider, type ApiIntensityProvider, type FetchingProviderOptions } from './api-provider.js';
+import { commonOptions, createApiProvider, type ApiIntensityProvider, type FetchingProviderOptions } from './api-provider.js';
 import { requestJson } from './http.js';
 import { asArray, asObject, optionalNumber, timeMs } from './json-shape.js';
 import { periodStartMs } from '../units.js';
 
 /** UK_BASE_URL is the National Grid ESO carbon intensity API (no key; never contacted by tests). */
 export const UK_BASE_URL = 'https://api.carbonintensity.org.uk';
+
+/** UK_MAX_RANGE_MS is the API's longest /intensity/{from}/{to} span: 14 days (carbonintensity.org.uk docs). */
+export const UK_MAX_RANGE_MS = 14 * 86_400_000;
 
 /** UkOptions configures the GB provider: national by default, or one of the API's regions 1..17. */
 export interface UkOptions extends Omit<FetchingProviderOptions, 'onReport'> {
@@ -56,7 +59,8 @@ export function ukTime(ms: number): string {
 
 /**
  * createUkProvider fetches the past 24 h (pt24h: actuals nationally) and the next 24 h (fw24h: forecasts)
- * of half-hourly GB intensity, national or for one region (regional figures are always forecasts).
+ * of half-hourly GB intensity, national or for one region (regional figures are always forecasts); prepare
+ * fetches any past span from /intensity/{from}/{to}, 14 days per request.
  */
 export function createUkProvider(opts: UkOptions): ApiIntensityProvider {
   const base = (opts.baseUrl ?? UK_BASE_URL).replace(/\/+$/, '');
@@ -73,9 +77,15 @@ export function createUkProvider(opts: UkOptions): ApiIntensityProvider {
 
   const fetchAll = async (nowMs: number): Promise<IntensityValue[]> => {
     const fromMs = periodStartMs(nowMs, 1800);
-    const past = parseUkIntensity(await requestJson(url(fromMs, 'pt24h')), source);
-    const ahead = parseUkIntensity(await requestJson(url(fromMs, 'fw24h')), source);
+    const past = parseUkIntensity(await requestJson(url(fromMs, 'pt24h'), { proxy: opts.proxy }), source);
+    const ahead = parseUkIntensity(await requestJson(url(fromMs, 'fw24h'), { proxy: opts.proxy }), source);
     return [...ahead, ...past];
+  };
+  // History: /intensity/{from}/{to} (national actuals) or /regional/intensity/{from}/{to}/regionid/{id}.
+  const fetchRange = async (fromMs: number, toMs: number): Promise<IntensityValue[]> => {
+    const span = `${ukTime(fromMs)}/${ukTime(toMs)}`;
+    const rangeUrl = regional ? `${base}/regional/intensity/${span}/regionid/${opts.regionId}` : `${base}/intensity/${span}`;
+    return parseUkIntensity(await requestJson(rangeUrl), source);
   };
 
   return createApiProvider({
@@ -83,10 +93,9 @@ export function createUkProvider(opts: UkOptions): ApiIntensityProvider {
     zone,
     periodSeconds: 1800,
     fetch: fetchAll,
+    fetchRange,
+    maxRangeMs: UK_MAX_RANGE_MS,
     fallback: opts.fallback,
-    ...(opts.cache ? { cache: opts.cache } : {}),
-    ...(opts.now ? { now: opts.now } : {}),
-    ...(opts.refreshIntervalMs ? { refreshIntervalMs: opts.refreshIntervalMs } : {}),
-    ...(opts.baseBackoffMs ? { baseBackoffMs: opts.baseBackoffMs } : {}),
+    ...commonOptions(opts),
   });
 }

@@ -1,11 +1,14 @@
 import type { IntensityValue } from './types.js';
-import { createApiProvider, type ApiIntensityProvider, type FetchingProviderOptions } from './api-provider.js';
+import { commonOptions, createApiProvider, type ApiIntensityProvider, type FetchingProviderOptions } from './api-provider.js';
 import { HttpError, requestJson } from './http.js';
 import { asArray, asObject, optionalNumber, timeMs } from './json-shape.js';
 import { MS_PER_HOUR, lbsPerMwhToGramsPerKwh } from '../units.js';
 
 /** WATTTIME_BASE_URL is WattTime's API host (login at /login, data under /v3; never contacted by tests). */
 export const WATTTIME_BASE_URL = 'https://api.watttime.org';
+
+/** WATTTIME_MAX_RANGE_MS is /v3/historical's longest span per request: 32 days (WattTime API v3 docs). */
+export const WATTTIME_MAX_RANGE_MS = 32 * 86_400_000;
 
 /** WattTimeOptions configures the WattTime v3 marginal (MOER) provider for one balancing-area region. */
 export interface WattTimeOptions extends FetchingProviderOptions {
@@ -46,7 +49,8 @@ export function parseWattTimeSignal(body: unknown, quality: 'actual' | 'forecast
 /**
  * createWattTimeProvider logs in with basic auth (GET /login → bearer token; one re-login when a data call
  * says 401), then fetches /v3/historical (last 24 h, actual) and /v3/forecast (forecast) of signal_type
- * co2_moer. Values are marginal, converted from lbs/MWh to g/kWh, in WattTime's own periods (300 s).
+ * co2_moer, and any past span from /v3/historical (prepare, 32 days per request). Values are marginal,
+ * converted from lbs/MWh to g/kWh, in WattTime's own periods (300 s).
  */
 export function createWattTimeProvider(opts: WattTimeOptions): ApiIntensityProvider {
   const base = (opts.baseUrl ?? WATTTIME_BASE_URL).replace(/\/+$/, '');
@@ -56,7 +60,7 @@ export function createWattTimeProvider(opts: WattTimeOptions): ApiIntensityProvi
   let token: string | undefined;
 
   const login = async (): Promise<string> => {
-    const body = asObject(await requestJson(`${base}/login`, { headers: { authorization: `Basic ${basic}` }, secrets }), 'watttime login');
+    const body = asObject(await requestJson(`${base}/login`, { headers: { authorization: `Basic ${basic}` }, secrets, proxy: opts.proxy }), 'watttime login');
     if (typeof body['token'] !== 'string' || body['token'] === '') throw new HttpError('watttime login: no token in response', 'bad-response');
     secrets.push(body['token']);
     return body['token'];
@@ -64,7 +68,7 @@ export function createWattTimeProvider(opts: WattTimeOptions): ApiIntensityProvi
   const get = async (path: string): Promise<unknown> => {
     token ??= await login();
     const call = (bearer: string): Promise<unknown> =>
-      requestJson(`${base}/v3/${path}`, { headers: { authorization: `Bearer ${bearer}` }, secrets });
+      requestJson(`${base}/v3/${path}`, { headers: { authorization: `Bearer ${bearer}` }, secrets, proxy: opts.proxy });
     try {
       return await call(token);
     } catch (err) {
@@ -85,17 +89,21 @@ export function createWattTimeProvider(opts: WattTimeOptions): ApiIntensityProvi
     return [...forecast, ...historical];
   };
 
+  const fetchRange = async (fromMs: number, toMs: number): Promise<IntensityValue[]> => {
+    const region = encodeURIComponent(opts.zone);
+    const span = `start=${new Date(fromMs).toISOString()}&end=${new Date(toMs).toISOString()}`;
+    return parseWattTimeSignal(await get(`historical?region=${region}&${span}&signal_type=co2_moer`), 'actual', source);
+  };
+
   return createApiProvider({
     name: 'watttime',
     zone: opts.zone,
     periodSeconds: 300,
     fetch: fetchAll,
+    fetchRange,
+    maxRangeMs: WATTTIME_MAX_RANGE_MS,
     fallback: opts.fallback,
     secrets,
-    ...(opts.cache ? { cache: opts.cache } : {}),
-    ...(opts.now ? { now: opts.now } : {}),
-    ...(opts.onReport ? { onReport: opts.onReport } : {}),
-    ...(opts.refreshIntervalMs ? { refreshIntervalMs: opts.refreshIntervalMs } : {}),
-    ...(opts.baseBackoffMs ? { baseBackoffMs: opts.baseBackoffMs } : {}),
+    ...commonOptions(opts),
   });
 }

@@ -1,41 +1,92 @@
 import { averageIntensity, electricityMaps } from '@tgwf/co2/data';
-import { ALPHA2_TO_ALPHA3, ALPHA3_TO_ALPHA2 } from './iso3166.js';
+import { ALPHA3_TO_ALPHA2 } from './iso3166.js';
+import { emberYear } from './ember-years.js';
 
 /**
- * Embedded annual grid intensities, from the @tgwf/co2 data package (pinned in package.json):
- * Electricity Maps yearly zone averages (newest year the package has; lifecycle gCO2eq/kWh; ODbL) first,
- * Ember country and region averages (gCO2/kWh; CC BY-SA 4.0 as republished by co2.js) for the rest.
+ * Embedded annual grid intensities, from the @tgwf/co2 data package (pinned in package.json): Electricity
+ * Maps yearly zone averages (every year the package has, 2021–2025 in co2.js 0.19; life-cycle gCO2eq/kWh, the
+ * API's default; ODbL) first, Ember country and region averages (one year each, 2022–2024; life-cycle;
+ * CC BY-SA 4.0 as republished by co2.js) for the rest. An activity is accounted with its own year's figure
+ * where the data has it, else the nearest year's, and the source says which.
  */
 
-/** ZoneRecord is one zone's annual average intensity in gCO2e/kWh and where it came from. */
+/** IntensityBasis says what an intensity counts: life-cycle (supply chain, upstream methane) or direct combustion. */
+export type IntensityBasis = 'lifecycle' | 'direct';
+
+/** ZoneYear is one year's annual average of a zone: gCO2e/kWh and the grid's carbon-free share 0..1 (information only). */
+export interface ZoneYear {
+  year: number;
+  intensityGramsPerKwh: number;
+  gridCfe?: number;
+}
+
+/** ZoneRecord is one zone's annual averages (gCO2e/kWh), newest year first in the top-level fields. */
 export interface ZoneRecord {
   /** Canonical zone code: an Electricity Maps zone ('DE', 'US-CAL-CISO') or an Ember region ('EU', 'WORLD'). */
   zone: string;
   name: string;
+  /** The newest year's figure: what `zones` lists. */
   intensityGramsPerKwh: number;
   /** The grid's own carbon-free share (0..1), Electricity Maps only: information, not a purchased instrument. */
   gridCfe?: number;
+  /** The newest year embedded; undefined for an Ember key whose year is not known. */
+  year?: number;
+  basis: IntensityBasis;
   dataset: 'electricitymaps' | 'ember';
-  /** Source text for IntensityValue.source. */
+  /** Source text of the newest year's figure. */
   source: string;
+  /** Every year embedded, oldest first (one for Ember). */
+  years: ZoneYear[];
 }
 
 const yearKeys = Object.keys(electricityMaps)
   .filter((key) => /^yearly\d{4}$/.test(key))
   .sort();
 
+/** ELECTRICITY_MAPS_YEARS are the Electricity Maps yearly data sets in the package, oldest first (2021–2025 in co2.js 0.19). */
+export const ELECTRICITY_MAPS_YEARS: readonly number[] = yearKeys.map((key) => Number(key.slice(6)));
+
 /** ELECTRICITY_MAPS_YEAR is the newest Electricity Maps yearly data set in the package (2025 in co2.js 0.19). */
-export const ELECTRICITY_MAPS_YEAR = Number(yearKeys[yearKeys.length - 1]?.slice(6) ?? NaN);
+export const ELECTRICITY_MAPS_YEAR = ELECTRICITY_MAPS_YEARS[ELECTRICITY_MAPS_YEARS.length - 1] ?? NaN;
 
-/** EMBER_SOURCE names the Ember annual averages (per-country year varies, 2022–2024 in co2.js 0.19). */
-export const EMBER_SOURCE = 'table: Ember annual average (CC BY-SA 4.0)';
+/** yearSource names one year's figure: 'table: Electricity Maps 2022 yearly, lifecycle (ODbL)'. */
+export function yearSource(dataset: ZoneRecord['dataset'], year: number | undefined): string {
+  return dataset === 'electricitymaps'
+    ? `table: Electricity Maps ${year} yearly, lifecycle (ODbL)`
+    : `table: Ember ${year ?? '(year not stated)'} annual average, lifecycle (CC BY-SA 4.0)`;
+}
 
-/** ELECTRICITY_MAPS_SOURCE names the Electricity Maps yearly averages. */
-export const ELECTRICITY_MAPS_SOURCE = `table: Electricity Maps ${ELECTRICITY_MAPS_YEAR} yearly (ODbL)`;
+/** EMBER_SOURCE names the Ember annual averages in general (each zone's own year is in its source). */
+export const EMBER_SOURCE = 'table: Ember annual average, lifecycle (CC BY-SA 4.0)';
+
+/** ELECTRICITY_MAPS_SOURCE names the newest Electricity Maps yearly averages. */
+export const ELECTRICITY_MAPS_SOURCE = yearSource('electricitymaps', ELECTRICITY_MAPS_YEAR);
+
+/** ZoneValue is the figure a zone's table answers for an activity year: gCO2e/kWh, the data's year, the source text. */
+export interface ZoneValue {
+  gramsPerKwh: number;
+  year?: number;
+  source: string;
+}
+
+/**
+ * zoneValueFor picks the record's figure for the activity's year (UTC), else the nearest year embedded (the
+ * later on a tie), and says which: 'table: Electricity Maps 2025 yearly, lifecycle (ODbL), nearest year to 2026'.
+ */
+export function zoneValueFor(record: ZoneRecord, activityYear: number): ZoneValue {
+  let best = record.years[record.years.length - 1]!;
+  for (const y of record.years) {
+    if (Math.abs(y.year - activityYear) < Math.abs(best.year - activityYear) || (Math.abs(y.year - activityYear) === Math.abs(best.year - activityYear) && y.year > best.year)) best = y;
+  }
+  const known = record.dataset === 'electricitymaps' || record.year !== undefined;
+  const exact = known && best.year === activityYear;
+  const source = `${yearSource(record.dataset, known ? best.year : undefined)}${exact || !known ? '' : `, nearest year to ${activityYear}`}`;
+  return { gramsPerKwh: best.intensityGramsPerKwh, ...(known ? { year: best.year } : {}), source };
+}
 
 /** ZONE_DATA_LICENCES is the attribution text for the README's data-sources section. */
 export const ZONE_DATA_LICENCES = [
-  `Annual zone intensities: Electricity Maps yearly averages (${ELECTRICITY_MAPS_YEAR}), republished by`,
+  `Annual zone intensities: Electricity Maps yearly averages (${ELECTRICITY_MAPS_YEARS.join(', ')}), republished by`,
   'the Green Web Foundation in @tgwf/co2 under the Open Database License (ODbL 1.0,',
   'https://opendatacommons.org/licenses/odbl/): attribute Electricity Maps (https://www.electricitymaps.com),',
   'keep derived databases under ODbL. Methodology: https://www.electricitymaps.com/data/methodology.',
@@ -70,17 +121,19 @@ function titleCase(text: string): string {
 
 function buildRecords(): Map<string, ZoneRecord> {
   const records = new Map<string, ZoneRecord>();
-  const latest = electricityMaps[yearKeys[yearKeys.length - 1] ?? '']?.data ?? {};
-  for (const [zone, entry] of Object.entries(latest)) {
-    const cfePercent = entry.carbonFreeEnergy?.value;
-    records.set(zone, {
-      zone,
-      name: entry.zone.displayName ?? entry.zone.zoneName,
-      intensityGramsPerKwh: entry.carbonIntensity.value,
-      gridCfe: cfePercent === undefined ? undefined : cfePercent / 100,
-      dataset: 'electricitymaps',
-      source: ELECTRICITY_MAPS_SOURCE,
-    });
+  for (const key of yearKeys) {
+    const year = Number(key.slice(6));
+    for (const [zone, entry] of Object.entries(electricityMaps[key]?.data ?? {})) {
+      const cfePercent = entry.carbonFreeEnergy?.value;
+      const zoneYear: ZoneYear = { year, intensityGramsPerKwh: entry.carbonIntensity.value, ...(cfePercent === undefined ? {} : { gridCfe: cfePercent / 100 }) };
+      const years = [...(records.get(zone)?.years ?? []), zoneYear];
+      // yearKeys are oldest first: the last year seen is the newest, and names the record.
+      records.set(zone, {
+        zone, name: entry.zone.displayName ?? entry.zone.zoneName, intensityGramsPerKwh: zoneYear.intensityGramsPerKwh,
+        ...(zoneYear.gridCfe === undefined ? {} : { gridCfe: zoneYear.gridCfe }), year, basis: 'lifecycle',
+        dataset: 'electricitymaps', source: yearSource('electricitymaps', year), years,
+      });
+    }
   }
   for (const [key, gramsPerKwh] of Object.entries(averageIntensity.data)) {
     // Ember countries are keyed by alpha-3; store them under alpha-2 so one code names one zone.
@@ -88,7 +141,11 @@ function buildRecords(): Map<string, ZoneRecord> {
     const zone = alpha2 ?? key;
     if (records.has(zone)) continue;
     const name = (alpha2 && countryName(alpha2)) || EMBER_REGION_NAMES[key] || titleCase(key);
-    records.set(zone, { zone, name, intensityGramsPerKwh: gramsPerKwh, dataset: 'ember', source: EMBER_SOURCE });
+    const year = emberYear(key);
+    records.set(zone, {
+      zone, name, intensityGramsPerKwh: gramsPerKwh, ...(year !== undefined ? { year } : {}), basis: 'lifecycle', dataset: 'ember',
+      source: yearSource('ember', year), years: [{ year: year ?? NaN, intensityGramsPerKwh: gramsPerKwh }],
+    });
   }
   return records;
 }
@@ -96,6 +153,8 @@ function buildRecords(): Map<string, ZoneRecord> {
 /** ZONE_RECORDS holds every embedded zone keyed by canonical upper-case code. */
 export const ZONE_RECORDS: ReadonlyMap<string, ZoneRecord> = buildRecords();
 
-/** WORLD_GRAMS_PER_KWH is Ember's world average intensity in gCO2/kWh. */
+/** WORLD_GRAMS_PER_KWH is Ember's world average intensity in gCO2/kWh, of year WORLD_YEAR. */
 export const WORLD_GRAMS_PER_KWH: number = averageIntensity.data['WORLD'] ?? NaN;
 
+/** WORLD_YEAR is the data year of Ember's world average (2024 in co2.js 0.19). */
+export const WORLD_YEAR: number | undefined = emberYear('WORLD');

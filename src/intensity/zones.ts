@@ -34,11 +34,16 @@ export function zoneRecord(input: string): ZoneRecord | undefined {
   return canonical === undefined ? undefined : ZONE_RECORDS.get(canonical);
 }
 
-/** ZoneListing is one row of `wattprint zones`: code, name, annual intensity in gCO2e/kWh, source. */
+/** ZoneListing is one row of `wattprint zones`: code, name, the newest annual intensity in gCO2e/kWh, its year, basis and source. */
 export interface ZoneListing {
   zone: string;
   name: string;
   intensityGramsPerKwh: number;
+  /** The data year of that figure; absent where the source does not state it. */
+  year?: number;
+  /** Every year embedded (activities are accounted with their own year's figure, else the nearest). */
+  years: number[];
+  basis: 'lifecycle' | 'direct';
   /** The grid's carbon-free share 0..1 where Electricity Maps publishes it. */
   gridCfe?: number;
   source: string;
@@ -47,14 +52,31 @@ export interface ZoneListing {
 /** listZones returns every embedded zone sorted by code, for `wattprint zones`. */
 export function listZones(): ZoneListing[] {
   return [...ZONE_RECORDS.values()]
-    .map(({ zone, name, intensityGramsPerKwh, gridCfe, source }) => ({
+    .map(({ zone, name, intensityGramsPerKwh, year, years, basis, gridCfe, source }) => ({
       zone,
       name,
       intensityGramsPerKwh,
+      ...(year === undefined ? {} : { year }),
+      years: years.filter((y) => Number.isFinite(y.year)).map((y) => y.year),
+      basis,
       ...(gridCfe === undefined ? {} : { gridCfe }),
       source,
     }))
     .sort((a, b) => (a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : 0));
+}
+
+/**
+ * searchZones filters listZones by a search text, case-insensitive: a zone whose code starts with it
+ * ('US-CAL' → US-CAL-CISO, US-CAL-LDWP, …), whose name contains it ('germ' → DE), or that the text names as
+ * resolveZone reads it ('DEU' → DE). Exact code matches come first.
+ */
+export function searchZones(text: string): ZoneListing[] {
+  const q = text.trim().toLowerCase();
+  if (!q) return listZones();
+  const resolved = resolveZone(text);
+  const named = 'error' in resolved ? undefined : resolved.zone;
+  const hits = listZones().filter((z) => z.zone.toLowerCase().startsWith(q) || z.name.toLowerCase().includes(q) || z.zone === named);
+  return hits.sort((a, b) => Number(b.zone.toLowerCase() === q || b.zone === named) - Number(a.zone.toLowerCase() === q || a.zone === named));
 }
 
 function canonicalCode(code: string): string | undefined {

@@ -7,6 +7,9 @@ import type { GapRow } from '../store/queries.js';
 import { joulesToKwh } from '../units.js';
 import type { Disclosure, Report, ReportDevice } from './types.js';
 import { marketBasis } from '../carbon/carbon.js';
+import { fallbackNote, summariseFallbacks } from './fallbacks.js';
+import { computeUncertainty } from './uncertainty.js';
+import { embodiedEmissions, type EmbodiedSettings } from '../carbon/embodied.js';
 import { nodeJobsSection, type JobRunFacts } from './node-jobs.js';
 
 /** ReportInputs are the stored facts of a run that a report is built from (no I/O here). */
@@ -19,6 +22,8 @@ export interface ReportInputs {
   /** End of the reported interval: the run's end, or its last tick while it is running. */
   endMs: number;
   notes?: string[];
+  /** Overrides of the embodied-emissions defaults (--embodied-kg, --lifetime-years). */
+  embodied?: EmbodiedSettings;
   /** The job's phases (measurement windows), when it reported any. */
   phases?: PhaseRecord[];
   /** A node agent's run: the job runs it charged (labelled node_run with its id). */
@@ -75,6 +80,8 @@ export function buildReport(input: ReportInputs): Report {
       ...(run.zone ? { zone: run.zone } : {}), marketBasis: marketBasis(run.market, hasCfe),
     },
     co2e,
+    embodied: embodiedEmissions(devices, durationSeconds / 3600, input.embodied),
+    uncertainty: computeUncertainty({ devices, gaps: input.gaps, periods, durationSeconds, pue: run.pue, market: run.market }),
     ...(projected ? {
       projected: {
         fraction: projected.fraction, source: projected.source, itKwh: joulesToKwh(projected.itJoules),
@@ -95,9 +102,15 @@ export function buildReport(input: ReportInputs): Report {
       co2eLocationKg: p.co2eLocationGrams / 1000, co2eMarketKg: p.co2eMarketGrams / 1000,
     })),
     powerSeries: input.powerSeries.map((s) => ({ at: iso(s.startMs), watts: s.watts })),
-    notes: [...new Set([...devices.flatMap((d) => d.notes.map((n) => `${d.id}: ${n}`)), ...(run.attribution?.notes ?? []), ...(input.notes ?? [])])],
+    notes: [...new Set([...devices.flatMap((d) => d.notes.map((n) => `${d.id}: ${n}`)), ...(run.attribution?.notes ?? []), ...droppedNotes(run.dropped), ...(input.notes ?? []), ...intensityNotes(periods)])],
     ...jobSection(input.phases ?? [], run.work, { itJoules, facilityJoules, co2eLocationGrams: totals.co2eLocationGrams }, input.endMs),
   };
+}
+
+/** intensityNotes counts and names the periods whose intensity fell back (an API outage, a past span it lacked). */
+function intensityNotes(periods: readonly PeriodWrite[]): string[] {
+  const summary = summariseFallbacks(periods);
+  return summary ? [fallbackNote(summary)] : [];
 }
 
 function disclosure(
@@ -124,4 +137,23 @@ function disclosure(
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
+}
+
+/**
+ * RECOVERED_REASONS are counted faults that cost no reading (a counter file replaced under the agent and
+ * reopened): said apart from the dropped readings.
+ */
+const RECOVERED_REASONS = new Set(['reopened']);
+
+/** droppedNotes says what the collectors and the ledger refused: '3 readings dropped by nvml: absurd 2, nan 1'. */
+function droppedNotes(dropped: RunRow['dropped']): string[] {
+  return Object.entries(dropped ?? {}).flatMap(([collector, reasons]) => {
+    const entries = Object.entries(reasons).filter(([reason, n]) => n > 0 && !RECOVERED_REASONS.has(reason));
+    const total = entries.reduce((s, [, n]) => s + n, 0);
+    const reopened = reasons.reopened ?? 0;
+    return [
+      ...(total ? [`${total} reading${total === 1 ? '' : 's'} dropped by ${collector}: ${entries.map(([reason, n]) => `${reason} ${n}`).join(', ')} (never stored as energy)`] : []),
+      ...(reopened > 0 ? [`${collector} reopened a counter file ${reopened} time${reopened === 1 ? '' : 's'} (replaced under the agent); its readings went on from the new file`] : []),
+    ];
+  });
 }

@@ -1,6 +1,9 @@
 import type { Store } from '../store/store.js';
 import type { RunRow } from '../store/rows.js';
 import { buildReport } from './build.js';
+import { deferralOf, type Deferral } from '../store/deferral.js';
+import { embodiedSettingsOf } from '../store/embodied.js';
+import { sig } from './format.js';
 import type { Report } from './types.js';
 import { MS_PER_HOUR } from '../units.js';
 
@@ -24,11 +27,22 @@ function loadReportNow(store: Store, run: RunRow, notes: string[]): Report {
     return coveredMs > 0 ? { startMs: p.startMs, watts: (p.watts * bucketMs) / coveredMs } : p;
   });
   const status = run.status === 'running' ? [`run ${run.runId} is still running or ended without closing: figures are up to its last tick`] : [];
-  return buildReport({
+  const report = buildReport({
     run, devices: store.devicesOf(run.runKey), periods: store.periodsOf(run.runKey), gaps: store.gapsOf(run.runKey), phases: store.phasesOf(run.runKey),
-    powerSeries: series, endMs, notes: [...status, ...notes],
+    powerSeries: series, endMs, notes: [...status, ...notes], embodied: embodiedSettingsOf(store.db, run.runKey),
     ...(run.attribution?.unattributedJoules ? { jobRuns: jobRunsOf(store, run) } : {}),
   });
+  const deferral = deferralOf(store.db, run.runKey);
+  return deferral ? { ...report, deferral, notes: [...report.notes, deferralNote(deferral, report.energy.facilityKwh)] } : report;
+}
+
+/** deferralNote: 'start deferred 2.00 h (--start-within 6 h) to …: expected 167 gCO2e/kWh against 233 at once (−28.6%, ≈ 12.3 g at this run's 0.184 kWh)'. */
+export function deferralNote(d: Deferral, facilityKwh: number): string {
+  const against = d.nowGramsPerKwh === undefined ? 'starting at once unknown (the forecast had a gap)'
+    : `against ${sig(d.nowGramsPerKwh, 3)} at once (${d.savingPercent === undefined ? '?' : `−${d.savingPercent.toFixed(1)}%`}, ` +
+      `≈ ${sig(facilityKwh * (d.nowGramsPerKwh - d.avgGramsPerKwh), 3)} g CO2e at this run's ${sig(facilityKwh, 3)} facility kWh)`;
+  return `start deferred ${(d.waitedSeconds / 3600).toFixed(2)} h (--start-within ${d.withinHours} h) to the lowest-carbon ${d.jobHours} h window of ` +
+    `${d.source} from ${d.plannedStartAt}: expected ${sig(d.avgGramsPerKwh, 3)} gCO2e/kWh ${against}`;
 }
 
 /** jobRunsOf lists the job runs a node agent's run charged (they carry its id as node_run), in start order. */

@@ -3,7 +3,7 @@ import { JOULES_PER_KWH } from '../units.js';
 
 const COLUMNS = [
   'record', 'id', 'kind', 'name', 'method', 'start_utc', 'end_utc', 'count', 'hours', 'it_kwh', 'facility_kwh',
-  'avg_watts', 'pue', 'intensity_g_per_kwh', 'co2e_location_kg', 'co2e_market_kg', 'source', 'node_kwh',
+  'avg_watts', 'pue', 'intensity_g_per_kwh', 'co2e_location_kg', 'co2e_market_kg', 'source', 'node_kwh', 'low', 'high', 'embodied_kg',
 ] as const;
 type Row = Partial<Record<(typeof COLUMNS)[number], string | number | undefined>>;
 
@@ -48,6 +48,14 @@ export function renderCsv(r: Report): string {
       intensity_g_per_kwh: r.intensity.avgGramsPerKwh, co2e_location_kg: r.co2e.locationKg, co2e_market_kg: r.co2e.marketKg,
       source: `pue: ${r.pueSource}; intensity: ${r.intensity.source}; market: ${r.intensity.marketBasis}`,
     },
+    ...uncertaintyRows(r),
+    ...(r.embodied ? [
+      ...r.embodied.lines.map((l): Row => ({
+        record: 'embodied', id: r.runId, name: l.component, count: l.units, hours: r.embodied!.hours, embodied_kg: l.kg,
+        source: `${l.kgPerUnit} kgCO2e per unit over ${l.lifetimeYears} years: ${l.source}`,
+      })),
+      { record: 'embodied', id: r.runId, name: 'total', hours: r.embodied.hours, embodied_kg: r.embodied.kgCo2e, source: r.embodied.method } satisfies Row,
+    ] : []),
     ...(r.counterfactuals ?? []).map((c): Row => ({
       record: 'counterfactual', id: c.zone, name: c.name, it_kwh: r.energy.itKwh, facility_kwh: r.energy.facilityKwh, pue: r.pue,
       intensity_g_per_kwh: c.avgGramsPerKwh, co2e_location_kg: c.co2eLocationKg, source: c.source,
@@ -56,6 +64,11 @@ export function renderCsv(r: Report): string {
       record: `restatement_${k}`, start_utc: r.restatement!.createdAt, intensity_g_per_kwh: r.restatement![k].avgGramsPerKwh,
       co2e_location_kg: r.restatement![k].co2eLocationKg, co2e_market_kg: r.restatement![k].co2eMarketKg, source: r.restatement![k].intensitySource,
     })) : []),
+    ...(r.deferral ? [{
+      record: 'deferral', start_utc: r.deferral.plannedStartAt, hours: r.deferral.waitedSeconds / 3600,
+      intensity_g_per_kwh: r.deferral.avgGramsPerKwh,
+      source: `--start-within ${r.deferral.withinHours} h on ${r.deferral.source}: at once ${r.deferral.nowGramsPerKwh ?? '?'} gCO2e/kWh, saving ${r.deferral.savingPercent === undefined ? '?' : `${r.deferral.savingPercent.toFixed(2)}%`}`,
+    } satisfies Row] : []),
     {
       record: 'disclosure', name: d.processor, count: d.count, hours: d.hours, facility_kwh: d.mwh * 1000,
       avg_watts: d.avgWattsPerAccelerator, pue: d.pue, intensity_g_per_kwh: d.kgCo2ePerKwh * 1000,
@@ -65,6 +78,24 @@ export function renderCsv(r: Report): string {
   // Plain CSV (no comment lines, which break csv readers): the columns are described in the README.
   const body = rows.map((row) => COLUMNS.map((c) => cell(row[c])).join(','));
   return `${[COLUMNS.join(','), ...body].join('\n')}\n`;
+}
+
+/**
+ * uncertaintyRows: one 'uncertainty' row per bounded quantity (name it_kwh, facility_kwh, co2e_location_kg,
+ * co2e_market_kg; id the run) and per device (name it_kwh; id the device), the bounds in low/high, the basis
+ * in source.
+ */
+function uncertaintyRows(r: Report): Row[] {
+  const u = r.uncertainty;
+  if (!u) return [];
+  const total = (name: string, range: { low: number; high: number }, source: string): Row => ({ record: 'uncertainty', id: r.runId, name, low: range.low, high: range.high, source });
+  return [
+    total('it_kwh', u.itKwh, `${u.method}; gaps estimated ${u.gapEstimateKwh} kWh (in high only)`),
+    total('facility_kwh', u.facilityKwh, 'IT bounds × PUE'),
+    total('co2e_location_kg', u.co2eLocationKg, u.intensity.map((i) => `${i.quality}: ${i.basis}`).join('; ')),
+    total('co2e_market_kg', u.co2eMarketKg, r.intensity.marketBasis),
+    ...u.byDevice.map((d): Row => ({ record: 'uncertainty', id: d.id, name: 'it_kwh', method: d.method, low: d.lowKwh, high: d.highKwh, source: d.basis })),
+  ];
 }
 
 /** workCell is 'steps=1200; samples=38400; tokens=9830400'. */

@@ -1,9 +1,11 @@
 import { asciiChart } from './ascii-chart.js';
-import { formatCo2eKg, formatDuration, formatKwh, formatPue, formatUtc, formatWatts, sig } from './format.js';
+import { fixed, formatDuration, formatPue, formatUtc, sig } from './format.js';
+import { FIXED_UNITS, SI_UNITS, type ReportUnits } from './report-units.js';
 import { renderCsv } from './render-csv.js';
 import { jobBlocks } from './render-job.js';
 import { renderModelCard, type ModelCardOptions } from './render-model-card.js';
 import type { Report, ReportPeriod } from './types.js';
+import type { Range } from './uncertainty.js';
 import { JOULES_PER_KWH } from '../units.js';
 
 /** ReportFormat is a report rendering: terminal table, Markdown, JSON (the Report object), CSV, or a model card. */
@@ -34,7 +36,7 @@ export function renderReport(report: Report, format: ReportFormat, card: Partial
   }
 }
 
-function blocks(r: Report): Block[] {
+function blocks(r: Report, u: ReportUnits): Block[] {
   const d = r.disclosure;
   const out: Block[] = [
     {
@@ -53,21 +55,21 @@ function blocks(r: Report): Block[] {
     {
       kind: 'table',
       title: 'Devices',
-      header: ['ID', 'Kind', 'Name', 'Energy (kWh)', 'Avg power (W)', 'Method'],
+      header: ['ID', 'Kind', 'Name', u.column('Energy', 'Energy (kWh)'), u.column('Avg power', 'Avg power (W)'), 'Method'],
       right: [3, 4],
-      rows: r.energy.byDevice.map((x) => [x.id, x.kind, x.name, sig(x.kwh, 4), sig(x.avgWatts, 3), x.method]),
+      rows: r.energy.byDevice.map((x) => [x.id, x.kind, x.name, u.kwhCell(x.kwh), u.wattsCell(x.avgWatts), x.method]),
     },
     {
       kind: 'kv',
       title: 'Energy and emissions',
       rows: [
-        ['IT energy', formatKwh(r.energy.itKwh)],
+        ['IT energy', `${u.kwh(r.energy.itKwh)}${range(u.kwh, r.uncertainty?.itKwh)}`],
         ['PUE', `${formatPue(r.pue)} (${r.pueSource})`],
-        ['Facility energy', formatKwh(r.energy.facilityKwh)],
+        ['Facility energy', `${u.kwh(r.energy.facilityKwh)}${range(u.kwh, r.uncertainty?.facilityKwh)}`],
         ['Grid intensity', `${sig(r.intensity.avgGramsPerKwh, 3)} gCO2e/kWh average (${r.intensity.source}${r.intensity.zone ? `, zone ${r.intensity.zone}` : ''})`],
-        ['CO2e location-based', formatCo2eKg(r.co2e.locationKg)],
-        ['CO2e market-based', `${formatCo2eKg(r.co2e.marketKg)} (${r.intensity.marketBasis})`],
-        ...(r.projected ? [['Projected at completion', `${formatKwh(r.projected.facilityKwh)}, ${formatCo2eKg(r.projected.co2eLocationKg)} CO2e ` +
+        ['CO2e location-based', `${u.kg(r.co2e.locationKg)}${range(u.kg, r.uncertainty?.co2eLocationKg)}`],
+        ['CO2e market-based', `${u.kg(r.co2e.marketKg)}${range(u.kg, r.uncertainty?.co2eMarketKg)} (${r.intensity.marketBasis})`],
+        ...(r.projected ? [['Projected at completion', `${u.kwh(r.projected.facilityKwh)}, ${u.kg(r.projected.co2eLocationKg)} CO2e ` +
           `(the run ended at ${sig(r.projected.fraction * 100, 3)}% of the job: ${r.projected.source})`] as [string, string]] : []),
       ],
     },
@@ -76,21 +78,24 @@ function blocks(r: Report): Block[] {
       title: 'Disclosure (Patterson et al. 2021, Table 4 form)',
       header: ['Processor', 'Chips', 'Avg system W per chip', 'Hours', 'MWh', 'PUE', 'kgCO2e/kWh', 'Gross tCO2e', 'Net tCO2e'],
       right: [1, 2, 3, 4, 5, 6, 7, 8],
-      rows: [[d.processor, String(d.count), sig(d.avgWattsPerAccelerator, 3), sig(d.hours, 4), sig(d.mwh, 4), formatPue(d.pue),
-        sig(d.kgCo2ePerKwh, 3), sig(d.tCo2e, 3), sig(d.tCo2eMarket, 3)]],
+      // The paper's units in every rendering; scientific notation keeps a small run's figures readable.
+      rows: [[d.processor, String(d.count), fixed(d.avgWattsPerAccelerator, 3), fixed(d.hours, 4), fixed(d.mwh, 4), formatPue(d.pue),
+        fixed(d.kgCo2ePerKwh, 3), fixed(d.tCo2e, 3), fixed(d.tCo2eMarket, 3)]],
     },
+    ...(r.uncertainty ? [uncertaintyBlock(r, u)] : []),
+    ...(r.embodied?.lines.length ? [embodiedBlock(r, u)] : []),
     { kind: 'list', title: 'Measured', items: r.measured.length ? r.measured : ['(nothing measured: every figure is modelled)'] },
     { kind: 'list', title: 'Modelled', items: r.modelled.length ? r.modelled : ['(nothing modelled)'] },
   ];
-  out.push(...jobBlocks(r));
+  out.push(...jobBlocks(r, u));
   if (r.gaps.length) {
     out.push({
       kind: 'table',
       title: 'Gaps',
-      header: ['Device', 'From (UTC)', 'To (UTC)', 'Reason', 'Recovered (kWh)'],
+      header: ['Device', 'From (UTC)', 'To (UTC)', 'Reason', u.column('Recovered', 'Recovered (kWh)')],
       right: [4],
       rows: r.gaps.map((g) => [g.deviceId, formatUtc(g.startAt), formatUtc(g.endAt), g.reason,
-        g.recoveredJoules === undefined ? '-' : sig(g.recoveredJoules / JOULES_PER_KWH, 4)]),
+        g.recoveredJoules === undefined ? '-' : u.kwhCell(g.recoveredJoules / JOULES_PER_KWH)]),
     });
   }
   if (r.restatement) {
@@ -98,11 +103,11 @@ function blocks(r: Report): Block[] {
     out.push({
       kind: 'table',
       title: `Restatement (${formatUtc(r.restatement.createdAt)}, ${r.restatement.source})`,
-      header: ['', 'gCO2e/kWh', 'CO2e location', 'CO2e market', 'Intensity source'],
+      header: ['', 'gCO2e/kWh', u.column('CO2e location', 'CO2e location (kg)'), u.column('CO2e market', 'CO2e market (kg)'), 'Intensity source'],
       right: [1, 2, 3],
       rows: [
-        ['as tracked', sig(before.avgGramsPerKwh, 3), formatCo2eKg(before.co2eLocationKg), formatCo2eKg(before.co2eMarketKg), before.intensitySource],
-        ['restated', sig(after.avgGramsPerKwh, 3), formatCo2eKg(after.co2eLocationKg), formatCo2eKg(after.co2eMarketKg), after.intensitySource],
+        ['as tracked', sig(before.avgGramsPerKwh, 3), u.kgCell(before.co2eLocationKg), u.kgCell(before.co2eMarketKg), before.intensitySource],
+        ['restated', sig(after.avgGramsPerKwh, 3), u.kgCell(after.co2eLocationKg), u.kgCell(after.co2eMarketKg), after.intensitySource],
       ],
     });
   }
@@ -110,13 +115,13 @@ function blocks(r: Report): Block[] {
     out.push({
       kind: 'table',
       title: 'The same energy elsewhere (annual averages)',
-      header: ['Zone', 'Name', 'gCO2e/kWh', 'CO2e location', 'vs this run'],
+      header: ['Zone', 'Name', 'gCO2e/kWh', u.column('CO2e location', 'CO2e location (kg)'), 'vs this run'],
       right: [2, 3, 4],
-      rows: r.counterfactuals.map((c) => [c.zone, c.name ?? '', sig(c.avgGramsPerKwh, 3), formatCo2eKg(c.co2eLocationKg),
+      rows: r.counterfactuals.map((c) => [c.zone, c.name ?? '', sig(c.avgGramsPerKwh, 3), u.kgCell(c.co2eLocationKg),
         r.co2e.locationKg > 0 ? `${sig(c.co2eLocationKg / r.co2e.locationKg, 2)}x` : '-']),
     });
   }
-  if (r.hourly.length) out.push(hourlyBlock(r.hourly));
+  if (r.hourly.length) out.push(hourlyBlock(r.hourly, u));
   if (r.powerSeries.length) {
     const first = r.powerSeries[0]!.at;
     const last = r.powerSeries.at(-1)!.at;
@@ -124,16 +129,53 @@ function blocks(r: Report): Block[] {
       kind: 'pre',
       title: 'Total IT power',
       text: `${asciiChart(r.powerSeries.map((p) => p.watts), { width: 60, height: 8, unit: 'W' })}\n` +
-        `${formatUtc(first)} to ${formatUtc(last)}, ${r.powerSeries.length} points (${stepWords(r.powerSeries)} means); peak ${formatWatts(Math.max(...r.powerSeries.map((p) => p.watts)))}`,
+        `${formatUtc(first)} to ${formatUtc(last)}, ${r.powerSeries.length} points (${stepWords(r.powerSeries)} means); peak ${u.watts(Math.max(...r.powerSeries.map((p) => p.watts)))}`,
     });
   }
   if (r.notes.length) out.push({ kind: 'list', title: 'Notes', items: r.notes });
   return out;
 }
 
-function hourlyBlock(hourly: ReportPeriod[]): Block {
-  const row = (p: ReportPeriod): string[] => [formatUtc(p.startAt), sig(p.itKwh, 4), sig(p.facilityKwh, 4),
-    sig(p.intensityGramsPerKwh, 3), sig(p.co2eLocationKg, 3), sig(p.co2eMarketKg, 3), `${p.source} (${p.quality})`];
+/** range is ' (low–high)' in the same unit system as the central figure (its unit said once), or '' without bounds. */
+function range(format: (x: number) => string, bounds: Range | undefined): string {
+  if (!bounds) return '';
+  const low = format(bounds.low);
+  const high = format(bounds.high);
+  const unit = (text: string) => text.slice(text.lastIndexOf(' ') + 1);
+  return unit(low) === unit(high) ? ` (${low.slice(0, low.lastIndexOf(' '))}–${high})` : ` (${low}–${high})`;
+}
+
+function uncertaintyBlock(r: Report, units: ReportUnits): Block {
+  const u = r.uncertainty!;
+  return {
+    kind: 'list',
+    title: 'Uncertainty (low–high beside each figure)',
+    items: [
+      ...u.byDevice.map((d) => `${d.id}: ${d.basis}; ${units.kwh(d.lowKwh)} to ${units.kwh(d.highKwh)}` +
+        (d.gapEstimateKwh > 0 ? ` (high end includes ${units.kwh(d.gapEstimateKwh)} estimated for unbridged gaps, not in the central figure)` : '')),
+      ...u.intensity.map((i) => `intensity, ${i.periods} ${i.quality} period${i.periods === 1 ? '' : 's'}: ${i.basis}`),
+      u.method,
+    ],
+  };
+}
+
+function embodiedBlock(r: Report, units: ReportUnits): Block {
+  const e = r.embodied!;
+  return {
+    kind: 'table',
+    title: 'Embodied emissions (Scope 3: hardware manufacturing, amortised; not in the figures above or Table 4)',
+    header: ['Component', 'Units', 'kgCO2e per unit', 'Life (years)', 'Share of this run', 'Source'],
+    right: [1, 2, 3, 4],
+    rows: [
+      ...e.lines.map((l) => [l.component, String(l.units), sig(l.kgPerUnit, 4), sig(l.lifetimeYears, 3), units.kg(l.kg), l.source]),
+      [`Total (${sig(e.hours, 4)} h of ${e.lines.map((l) => l.component).join(', ')})`, '', '', '', units.kg(e.kgCo2e), e.method],
+    ],
+  };
+}
+
+function hourlyBlock(hourly: ReportPeriod[], u: ReportUnits): Block {
+  const row = (p: ReportPeriod): string[] => [formatUtc(p.startAt), u.kwhCell(p.itKwh), u.kwhCell(p.facilityKwh),
+    sig(p.intensityGramsPerKwh, 3), u.kgCell(p.co2eLocationKg), u.kgCell(p.co2eMarketKg), `${p.source} (${p.quality})`];
   const capped = hourly.length > 2 * HOURLY_EDGE_ROWS;
   const shown = capped ? [...hourly.slice(0, HOURLY_EDGE_ROWS), ...hourly.slice(-HOURLY_EDGE_ROWS)] : hourly;
   const rows = shown.map(row);
@@ -144,12 +186,13 @@ function hourlyBlock(hourly: ReportPeriod[]): Block {
   const sum = (f: (p: ReportPeriod) => number): number => hourly.reduce((s, p) => s + f(p), 0);
   const facilityKwh = sum((p) => p.facilityKwh);
   const locationKg = sum((p) => p.co2eLocationKg);
-  rows.push([`Total (${hourly.length} period${hourly.length === 1 ? '' : 's'})`, sig(sum((p) => p.itKwh), 4), sig(facilityKwh, 4),
-    facilityKwh > 0 ? sig((locationKg * 1000) / facilityKwh, 3) : '-', sig(locationKg, 3), sig(sum((p) => p.co2eMarketKg), 3), '']);
+  rows.push([`Total (${hourly.length} period${hourly.length === 1 ? '' : 's'})`, u.kwhCell(sum((p) => p.itKwh)), u.kwhCell(facilityKwh),
+    facilityKwh > 0 ? sig((locationKg * 1000) / facilityKwh, 3) : '-', u.kgCell(locationKg), u.kgCell(sum((p) => p.co2eMarketKg)), '']);
   return {
     kind: 'table',
     title: 'By hour (UTC)',
-    header: ['Period start (UTC)', 'IT kWh', 'Facility kWh', 'gCO2e/kWh', 'kgCO2e location', 'kgCO2e market', 'Intensity source'],
+    header: ['Period start (UTC)', u.column('IT energy', 'IT kWh'), u.column('Facility energy', 'Facility kWh'), 'gCO2e/kWh',
+      u.column('CO2e location', 'kgCO2e location'), u.column('CO2e market', 'kgCO2e market'), 'Intensity source'],
     right: [1, 2, 3, 4, 5],
     rows,
   };
@@ -158,7 +201,7 @@ function hourlyBlock(hourly: ReportPeriod[]): Block {
 /** renderTable is the terminal rendering: aligned plain-text columns. */
 function renderTable(r: Report): string {
   const parts = [`wattprint report`];
-  for (const b of blocks(r)) {
+  for (const b of blocks(r, SI_UNITS)) {
     const title = 'title' in b && b.title ? `\n${b.title}\n${'-'.repeat(b.title.length)}\n` : '\n';
     if (b.kind === 'kv') {
       const w = Math.max(...b.rows.map(([k]) => k.length));
@@ -185,7 +228,7 @@ function renderTable(r: Report): string {
 /** renderMarkdown is the paper-ready rendering: GitHub-flavoured Markdown tables. */
 function renderMarkdown(r: Report): string {
   const parts = [`# wattprint report: run \`${r.runId}\``];
-  for (const b of blocks(r)) {
+  for (const b of blocks(r, FIXED_UNITS)) {
     const title = 'title' in b && b.title ? `## ${b.title}\n\n` : '';
     if (b.kind === 'kv') {
       parts.push(`${title}| | |\n|---|---|\n${b.rows.map(([k, v]) => `| ${k} | ${md(v)} |`).join('\n')}`);

@@ -1,5 +1,8 @@
 import type { DeviceKind, EnergyMethod } from '../types.js';
 import type { IntensityQuality } from '../intensity/types.js';
+import type { Deferral } from '../store/deferral.js';
+import type { Uncertainty } from './uncertainty.js';
+import type { Embodied } from '../carbon/embodied.js';
 import type { JobSection } from './job.js';
 import type { NodeJobsSection } from './node-jobs.js';
 
@@ -81,6 +84,10 @@ export interface Report extends JobSection {
     marketBasis: string;
   };
   co2e: { locationKg: number; marketKg: number };
+  /** Embodied (Scope 3) emissions of the hardware, amortised over its life: apart from co2e and Table 4. */
+  embodied?: Embodied;
+  /** Low and high bounds beside the central figures, with the basis of each part (see uncertainty.ts). */
+  uncertainty?: Uncertainty;
   disclosure: Disclosure;
   /** Plain sentences: 'gpu0 NVIDIA H100: NVML energy counter (measured)'. */
   measured: string[];
@@ -96,6 +103,8 @@ export interface Report extends JobSection {
     before: { co2eLocationKg: number; co2eMarketKg: number; avgGramsPerKwh: number; intensitySource: string };
     after: { co2eLocationKg: number; co2eMarketKg: number; avgGramsPerKwh: number; intensitySource: string };
   };
+  /** The start put off by `run --start-within` to the lowest-carbon window, with the expected saving. */
+  deferral?: Deferral;
   /** Totals at completion projected from the job's progress when the run ended before it (fraction < 1). */
   projected?: { fraction: number; source: string; itKwh: number; facilityKwh: number; co2eLocationKg: number; co2eMarketKg: number };
   /** Total IT power per minute for the ASCII chart (watts), oldest first. */

@@ -1,3 +1,4 @@
+import { describePueSourceLabel } from '../exporters/label-values.js';
 import { buildReport } from '../report/build.js';
 import type { Report } from '../report/types.js';
 import type { DeviceRow, PeriodWrite, RunRow } from '../store/rows.js';
@@ -62,7 +63,8 @@ export async function reportFromPrometheus(url: string, runId: string, opts: Pro
     q(`max by (job, instance) (max_over_time(wattprint_facility_energy_joules_total${sel}[${w}]))`),
     q(`max by (job, instance, basis) (max_over_time(wattprint_co2e_grams_total${sel}[${w}]))`),
     q(`last_over_time(wattprint_run_info${sel}[${w}])`),
-    q(`max(last_over_time(wattprint_pue${sel}[${w}]))`),
+    // wattprint_pue is the deprecated name older agents export.
+    q(`max(last_over_time(wattprint_pue_ratio${sel}[${w}]) or last_over_time(wattprint_pue${sel}[${w}]))`),
     q(`max by (job, instance, device, method, collector) (last_over_time(wattprint_device_info${sel}[${w}]))`),
   ]);
   // The subquery's steps can miss the very last sample (a stopped target goes stale at its next failed
@@ -78,7 +80,7 @@ export async function reportFromPrometheus(url: string, runId: string, opts: Pro
   const co2eLocationGrams = sum(co2e.filter((s) => s.metric.basis === 'location'));
   const co2eMarketGrams = sum(co2e.filter((s) => s.metric.basis === 'market'));
   const intensitySource = uniq(info.map((s) => s.metric.intensity_source)).join('; ') || 'unknown';
-  const pueSources = uniq(info.map((s) => s.metric.pue_source));
+  const pueSources = uniq(info.map((s) => describePueSourceLabel(s.metric.pue_source ?? '')));
 
   const devices: DeviceRow[] = energy.map((s, i) => ({
     devKey: i, runKey: 0, id: multi ? `${s.metric.instance ?? ''}/${s.metric.device ?? ''}` : (s.metric.device ?? ''),

@@ -2,6 +2,7 @@ import type { MinuteEnergy } from '../ledger/accounting.js';
 import type { MarketInstruments } from '../carbon/carbon.js';
 import { gapLimitSeconds } from '../ledger/gaps.js';
 import { Ledger } from '../ledger/ledger.js';
+import { counterDecreaseNote, counterDecreases } from './counter-decrease.js';
 import { MINUTE_MS } from '../ledger/split.js';
 import type { IntensityProvider } from '../intensity/types.js';
 import type { ParsedTrace } from './replay-parse.js';
@@ -103,7 +104,9 @@ export function replayTrace(trace: ParsedTrace, settings: ReplaySettings): Repla
   });
   for (const row of devices.values()) ledger.addDevice({ ...row, intervalSeconds: intervals.get(row.id) });
   for (const p of points) {
-    const reading: Reading = method === 'counter' ? { deviceId: p.id, counterJoules: p.joulesTotal } : { deviceId: p.id, powerWatts: p.watts };
+    const reading: Reading = method === 'counter'
+      ? { deviceId: p.id, counterJoules: p.joulesTotal, ...(p.counterRangeJoules !== undefined ? { counterRangeJoules: p.counterRangeJoules } : {}) }
+      : { deviceId: p.id, powerWatts: p.watts };
     ledger.ingest(reading, p.tMs / 1000, p.tMs);
   }
   ledger.close(endMs);
@@ -128,6 +131,8 @@ export function replayTrace(trace: ParsedTrace, settings: ReplaySettings): Repla
     `replayed from ${settings.fileName}: ${points.length} readings of ${ids.length} device${ids.length === 1 ? '' : 's'} (${trace.kind}); ` +
       `interval ${intervalDescription(intervals, settings.intervalSeconds)}` +
       `${method === 'sampled' ? `, silences over ${gapLimitSeconds(1)} of a device's intervals are gaps` : ''}`,
+    // A decrease without a counter range is taken as a reset: say what it may have lost had it been a wrap.
+    ...counterDecreases(trace).map(counterDecreaseNote),
   ];
   const report = buildReport({
     run, devices: [...devices.values()], periods, gaps, powerSeries: powerSeries(minutes, startMs, endMs), endMs, notes,

@@ -6,6 +6,7 @@ import type { Report } from '../report/types.js';
 import type { PeriodWrite, RunRow } from '../store/rows.js';
 import type { Store } from '../store/store.js';
 import { JOULES_PER_KWH, joulesToKwh } from '../units.js';
+import { embodiedSettingsOf } from '../store/embodied.js';
 
 /** AccountingFacts are the carbon figures of a run under one set of factors: grams, gCO2e/kWh, periods. */
 export interface AccountingFacts {
@@ -93,11 +94,11 @@ export function restatedReport(store: Store, run: RunRow, r: Restatement, notes:
   const report = buildReport({
     run: restatedRun, devices: store.devicesOf(run.runKey), periods: r.after.periods, gaps: store.gapsOf(run.runKey),
     powerSeries: loaded.powerSeries.map((p) => ({ startMs: Date.parse(p.at), watts: p.watts })),
-    endMs: run.endedAtMs ?? run.lastTickMs,
+    endMs: run.endedAtMs ?? run.lastTickMs, embodied: embodiedSettingsOf(store.db, run.runKey),
     notes: [...loaded.notes, `restated ${new Date(r.createdAtMs).toISOString()} from ${r.source}; the tracked figures are kept (restatement.before)`],
   });
   const side = (f: AccountingFacts) => ({
     co2eLocationKg: f.co2eLocationGrams / 1000, co2eMarketKg: f.co2eMarketGrams / 1000, avgGramsPerKwh: f.avgGramsPerKwh, intensitySource: f.intensitySource,
   });
-  return { ...report, restatement: { createdAt: new Date(r.createdAtMs).toISOString(), source: r.source, before: side(r.before), after: side(r.after) } };
+  return { ...report, ...(loaded.deferral ? { deferral: loaded.deferral } : {}), restatement: { createdAt: new Date(r.createdAtMs).toISOString(), source: r.source, before: side(r.before), after: side(r.after) } };
 }

@@ -45,6 +45,8 @@ export interface RunRow {
   work?: Work;
   /** How the job's share of each device was measured, when attribution ran. */
   attribution?: RunAttribution;
+  /** Readings refused over the run, by collector and reason ('nvml' → {'absurd': 3}). */
+  dropped?: Record<string, Record<string, number>>;
 }
 
 /** RunAttribution is how a run charged the job its share of the node's devices. */
@@ -109,6 +111,8 @@ export interface TickWrite {
   gaps?: { devKey: number; startMs: number; endMs: number; reason: string; recoveredJoules?: number }[];
   co2eLocationGrams: number;
   co2eMarketGrams: number;
+  /** Readings refused so far this run, by collector and reason, when the counts changed. */
+  dropped?: Record<string, Record<string, number>>;
   /** The attribution's scope, policy and notes when they changed. */
   attribution?: RunAttribution;
   /** Phases changed in this tick (upserted whole). */
@@ -135,6 +139,7 @@ export function toRunRow(raw: unknown): RunRow {
     progress: r.progress_json ? JSON.parse(r.progress_json as string) : undefined,
     work: r.work_json ? JSON.parse(r.work_json as string) : {},
     ...(r.attribution_json ? { attribution: JSON.parse(r.attribution_json as string) } : {}),
+    ...(r.dropped_json ? { dropped: JSON.parse(r.dropped_json as string) } : {}),
   };
 }
 

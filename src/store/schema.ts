@@ -108,9 +108,11 @@ export const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (run_key, phase_id)
    ) WITHOUT ROWID;
    ALTER TABLE runs ADD COLUMN work_json TEXT NOT NULL DEFAULT '{}';`,
-  // v5: attribution — each device's whole energy beside the job's share of it, and how the share was measured.
+  // v5: attribution — each device's whole energy beside the job's share of it, and how the share was measured;
+  // readings refused (by collector and reason), so the report can say what was dropped.
   `ALTER TABLE devices ADD COLUMN node_energy_joules REAL;
-   ALTER TABLE runs ADD COLUMN attribution_json TEXT;`,
+   ALTER TABLE runs ADD COLUMN attribution_json TEXT;
+   ALTER TABLE runs ADD COLUMN dropped_json TEXT;`,
 ];
 
 /** migrate brings a database to the latest schema inside one transaction. */

@@ -285,6 +285,7 @@ function prepare(db: Database.Database) {
         co2e_market_g = excluded.co2e_market_g, work_start_json = excluded.work_start_json, work_end_json = excluded.work_end_json`),
     saveWork: db.prepare('UPDATE runs SET work_json = ? WHERE run_key = ?'),
     saveAttribution: db.prepare('UPDATE runs SET attribution_json = ? WHERE run_key = ?'),
+    saveDropped: db.prepare('UPDATE runs SET dropped_json = ? WHERE run_key = ?'),
     saveProgress: db.prepare('UPDATE runs SET progress_json = ? WHERE run_key = ?'),
   };
 }
@@ -314,6 +315,7 @@ function writeTick(stmts: ReturnType<typeof prepare>, t: TickWrite): void {
   }
   if (t.work) stmts.saveWork.run(JSON.stringify(t.work), t.runKey);
   if (t.attribution) stmts.saveAttribution.run(JSON.stringify(t.attribution), t.runKey);
+  if (t.dropped) stmts.saveDropped.run(JSON.stringify(t.dropped), t.runKey);
   if (t.progress) stmts.saveProgress.run(JSON.stringify(t.progress), t.runKey);
   stmts.saveRun.run(t.wallMs, t.co2eLocationGrams, t.co2eMarketGrams, JSON.stringify(state), t.runKey);
 }

@@ -13,4 +13,21 @@ describe('statusLine', () => {
     expect(statusLine(s)).toMatch(/^wattprint run-42 \| phase train > eval \| /);
     expect(statusLine(sampleSnapshot({ tick: 3 }))).not.toContain('phase');
   });
+
+  it('labels IT and facility figures, IT first (as the dashboard), with prefixes that fit the value', () => {
+    // 2 devices (100 W, 110 W) for 30 s: IT 6,300 J = 1.75 Wh; facility × 1.5 = 2.625 Wh; 400 g/kWh → 1.05 g.
+    const line = statusLine(sampleSnapshot({ tick: 30 }));
+    expect(line).toBe('wattprint run-42 | IT 210 W | IT 1.750 Wh, facility 2.625 Wh | CO2e 1.05 g | 0:00:30');
+  });
+
+  it('shows milligrams and milliwatt-hours for the first seconds, never a row of zeros', () => {
+    const line = statusLine(sampleSnapshot({ tick: 1, deviceCount: 1 }));
+    expect(line).toBe('wattprint run-42 | IT 100 W | IT 27.78 mWh, facility 41.67 mWh | CO2e 16.7 mg | 0:00:01');
+    expect(line).not.toMatch(/0\.000/);
+  });
+
+  it('adds the projection with its unit', () => {
+    const line = statusLine(sampleSnapshot({ tick: 30, projected: { fraction: 0.25, energyJoules: 25_200, co2eGrams: 4200, source: 'api' } }));
+    expect(line).toMatch(/\| projected CO2e 4\.20 kg \(25% done\)$/);
+  });
 });

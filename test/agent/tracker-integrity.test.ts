@@ -229,3 +229,31 @@ describe('Prometheus counters across resume', () => {
     store.close();
   });
 });
+
+describe('readings refused at the ledger\'s door', () => {
+  it('never become energy, are counted by reason under their collector, and the report says how many', async () => {
+    const store = Store.open(join(dir, 'w.db'));
+    const clock = manualClock(T0 + 60_000);
+    const dram: DeviceInfo = { id: 'dram-0', kind: 'dram', name: 'DRAM', method: 'counter', collector: 'sim' };
+    const range = 65_532.000_000;
+    const tracker = new Tracker(options(store, {
+      clock, collectors: [scriptedCollector([dram], [
+        { readings: [{ deviceId: 'dram-0', counterJoules: 100, counterRangeJoules: range }] },
+        // RAPL energy_uj read as 99999999999999999999 µJ: 1e14 J, beyond the counter's own range
+        { readings: [{ deviceId: 'dram-0', counterJoules: 99_999_999_999_999.99, counterRangeJoules: range }] },
+        { readings: [{ deviceId: 'dram-0', counterJoules: 160, counterRangeJoules: range }] },
+        { readings: [{ deviceId: 'dram-0', counterJoules: 160, counterRangeJoules: range }] },
+      ])],
+    }));
+    await tracker.tick();
+    clock.advance(10);
+    await tracker.tick();
+    clock.advance(10);
+    await tracker.tick();
+    expect(tracker.snapshot.collectors[0]!.errorsTotal).toEqual({ absurd: 1 });
+    const report = await tracker.stop(0);
+    expect(report.energy.itKwh * 3.6e6).toBeCloseTo(60, 9);
+    expect(report.notes).toContain('1 reading dropped by sim: absurd 1 (never stored as energy)');
+    store.close();
+  });
+});

@@ -15,10 +15,11 @@ describe('compareZones', () => {
     for (const c of out) {
       expect(c.avgGramsPerKwh).toBeCloseTo(g(c.zone), 9);
       expect(c.co2eLocationKg).toBeCloseTo((1.8 * g(c.zone)) / 1000, 12);
-      expect(c.source).toBe('table: Electricity Maps 2025 yearly (ODbL)');
+      expect(c.source).toBe('table: Electricity Maps 2024 yearly, lifecycle (ODbL)');
     }
-    expect(out[0]!.co2eLocationKg).toBeCloseTo(1.8 * 31 / 1000, 12);
-    expect(out[2]!.co2eLocationKg).toBeCloseTo(1.8 * 700 / 1000, 12);
+    // 2024 activity, 2024 figures: FR 33, ZA 712 g/kWh.
+    expect(out[0]!.co2eLocationKg).toBeCloseTo(1.8 * 33 / 1000, 12);
+    expect(out[2]!.co2eLocationKg).toBeCloseTo(1.8 * 712 / 1000, 12);
   });
 
   it('defaults to a spread from hydro and nuclear grids to coal ones, cleanest first', () => {

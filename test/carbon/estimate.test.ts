@@ -110,8 +110,8 @@ describe('renderEstimate', () => {
         '  PUE                  1.10',
         '  Facility energy      1,289 MWh',
         '  Grid intensity       429 gCO2e/kWh',
-        '  CO2e location-based  553,000 kg (553 t)',
-        '  CO2e market-based    553,000 kg (553 t) (no market instruments given: market-based equals location-based)',
+        '  CO2e location-based  553 t',
+        '  CO2e market-based    553 t (no market instruments given: market-based equals location-based)',
         '',
       ].join('\n'),
     );

@@ -147,7 +147,7 @@ describe('CPU collector on a procfs fixture', () => {
     expect(p.fix).toBeTruthy();
   });
 
-  it('the factory is the CPU model with systeminformation at probe', async () => {
+  it('the factory is the CPU model, inventory read from procfs and sysfs at probe', async () => {
     expect(cpuFactory).toMatchObject({ name: 'cpu', role: 'model', kinds: ['cpu'] });
     const p = await cpuFactory.probe(ctx());
     expect(p.found).toBe(true);

@@ -37,7 +37,7 @@ describe('option precedence: flag > env > config file > default', () => {
 
   it('reports a bad config file in one line with exit 2', async () => {
     const cases: [unknown, RegExp][] = [
-      [{ pue: 0.5 }, /config file .*'pue': PUE must be a number from 1.0 to 5.0/],
+      [{ pue: 0.5 }, /config file .*'pue': --pue must be a number from 1.0 to 5.0/],
       [{ frobnicate: 1 }, /config file .*unknown option 'frobnicate'/],
       ['not json', /cannot read config file/],
     ];

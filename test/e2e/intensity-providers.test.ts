@@ -8,6 +8,7 @@ import { baseEnv as cleanEnv, runCli, tempDir, writeTree } from '../helpers/cli.
 import { startFakeServer, type FakeReply, type FakeServer, type SeenRequest } from '../intensity/fake-server.js';
 
 const HALF_HOUR = 1_800_000;
+const escapeRe = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const node = process.execPath;
 let dir: string;
 let doctorArgs: string[];
@@ -27,6 +28,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** National carbonintensity.org.uk shapes around the real now: actual 140 for the past and current 2 h, forecast 160 after. */
 function ukNational(req: SeenRequest): FakeReply {
+  const range = /^\/intensity\/([^/]+Z)\/([^/]+Z)$/.exec(req.url);
+  if (range) {
+    // The history endpoint (a restatement asks the run's own span): the same actuals, half hour by half hour.
+    const [fromMs, toMs] = [Date.parse(range[1]!.replace('Z', ':00Z')), Date.parse(range[2]!.replace('Z', ':00Z'))];
+    const data = [];
+    for (let t = fromMs; t < toMs; t += HALF_HOUR) data.push({ from: ukTime(t), to: ukTime(t + HALF_HOUR), intensity: { forecast: 150, actual: 140, index: 'low' } });
+    return { json: { data } };
+  }
   const m = /^\/intensity\/([^/]+)\/(pt24h|fw24h)$/.exec(req.url);
   if (!m) return { status: 400, json: { error: { code: '400 Bad Request', message: 'Please enter a valid date' } } };
   const fromMs = Date.parse(m[1]!.replace('Z', ':00Z'));
@@ -55,8 +64,8 @@ describe('doctor with fetching intensity sources against loopback fakes', () => 
     const r = await runCli([...doctorArgs, '--intensity-source', 'uk', '--intensity-url', fake.baseUrl], env());
     expect(r.code).toBe(0);
     const intensity = JSON.parse(r.stdout).intensity;
-    expect(intensity.intensityGramsPerKwh).toBe(tableProvider('GB').lookup(0).gramsPerKwh);
-    expect(intensity.source).toMatch(new RegExp(`^table: Electricity Maps 2025 yearly \\(ODbL\\) \\(fallback: uk: GET ${fake.baseUrl}/intensity/[^ ]+/pt24h: HTTP 502: Bad Gateway\\)$`));
+    expect(intensity.intensityGramsPerKwh).toBe(tableProvider('GB').lookup(Date.now()).gramsPerKwh);
+    expect(intensity.source).toMatch(new RegExp(`^${escapeRe(tableProvider('GB').lookup(Date.now()).source)} \\(fallback: uk: GET ${fake.baseUrl}/intensity/[^ ]+/pt24h: HTTP 502: Bad Gateway\\)$`));
   });
 
   const TOKEN = 'em-token-never-shown-42';
@@ -81,14 +90,14 @@ describe('doctor with fetching intensity sources against loopback fakes', () => 
     const r = await runCli([...doctorArgs, '--intensity-source', 'electricitymaps', '--zone', 'DE', '--intensity-url', `${fake.baseUrl}/v3`], env({ WATTPRINT_ELECTRICITYMAPS_TOKEN: wrong }));
     expect(r.code).toBe(0);
     expect(r.stderr).toBe(`wattprint: electricitymaps: GET ${fake.baseUrl}/v3/carbon-intensity/latest: HTTP 401: {"message":"invalid token ***"} (check the token); stopped fetching, using cache, then table\n`);
-    expect(JSON.parse(r.stdout).intensity.intensityGramsPerKwh).toBe(tableProvider('DE').lookup(0).gramsPerKwh);
+    expect(JSON.parse(r.stdout).intensity.intensityGramsPerKwh).toBe(tableProvider('DE').lookup(Date.now()).gramsPerKwh);
     expect(r.stdout + r.stderr).not.toContain(wrong);
   });
 
   it('electricitymaps: 429 backs off to the table, flagged with the status', async () => {
     fake = await startFakeServer(() => ({ status: 429, json: { message: 'rate limited' }, headers: { 'retry-after': '120' } }));
     const r = await runCli([...doctorArgs, '--intensity-source', 'electricitymaps', '--zone', 'DE', '--intensity-url', `${fake.baseUrl}/v3`], env({ WATTPRINT_ELECTRICITYMAPS_TOKEN: TOKEN }));
-    expect(JSON.parse(r.stdout).intensity.source).toBe(`table: Electricity Maps 2025 yearly (ODbL) (fallback: electricitymaps: GET ${fake.baseUrl}/v3/carbon-intensity/latest: HTTP 429: {"message":"rate limited"})`);
+    expect(JSON.parse(r.stdout).intensity.source).toBe(`${tableProvider('DE').lookup(Date.now()).source} (fallback: electricitymaps: GET ${fake.baseUrl}/v3/carbon-intensity/latest: HTTP 429: {"message":"rate limited"})`);
   });
 
   it('watttime: logs in with the environment\'s credentials and answers the marginal MOER in g/kWh', async () => {

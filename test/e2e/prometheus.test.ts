@@ -104,7 +104,7 @@ describe.skipIf(!prometheus)('a real Prometheus scraping a live agent', () => {
 });
 
 describe.skipIf(!pushgateway)('wattprint run --pushgateway with a real Pushgateway', () => {
-  it('pushes final totals equal to the stored report', async () => {
+  it('pushes final totals equal to the stored report, and no live gauge', async () => {
     const dir = tempDir('e2e-push');
     dirs.push(dir);
     const db = join(dir, 'w.db');
@@ -125,6 +125,14 @@ describe.skipIf(!pushgateway)('wattprint run --pushgateway with a real Pushgatew
       expect(sameValue(pushed, report.energy.itKwh * 3.6e6)).toBe(true);
       expect(sameValue(values('wattprint_facility_energy_joules_total')[0]!, report.energy.facilityKwh * 3.6e6)).toBe(true);
       expect(sameValue(values('wattprint_co2e_grams_total', 'basis="location"')[0]!, report.co2e.locationKg * 1000)).toBe(true);
+      // The gateway serves this group for ever: only the run's record goes there, no reading of "now" that a
+      // "Power now" panel would add up with every other finished run.
+      expect(values('wattprint_run_info', 'status="ended"')).toEqual([1]);
+      expect(values('wattprint_run_info', 'pue_source="flag"')).toEqual([1]);
+      expect(values('wattprint_run_info', 'intensity_source="constant"')).toEqual([1]);
+      for (const live of ['wattprint_power_watts', 'wattprint_grid_intensity_grams_per_kwh', 'wattprint_pue_ratio', 'wattprint_progress_ratio']) {
+        expect(text.split('\n').some((l) => l.startsWith(`${live}{`) && l.includes('run_id="push-e2e"'))).toBe(false);
+      }
     } finally {
       await gw.stop();
     }

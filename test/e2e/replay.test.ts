@@ -7,7 +7,8 @@ import { tableProvider } from '../../src/intensity/table.js';
 import { baseEnv as cleanEnv, runCli, tempDir, writeTree } from '../helpers/cli.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/replay/${name}`, import.meta.url));
-const DE_TABLE = tableProvider('DE').lookup(0).gramsPerKwh;
+const DE_TABLE = tableProvider('DE').lookup(Date.UTC(2024, 0, 1)).gramsPerKwh;
+const TABLE_2024 = 'table: Electricity Maps 2024 yearly, lifecycle (ODbL)';
 const node = process.execPath;
 
 let dir: string;
@@ -59,8 +60,8 @@ describe('wattprint replay', () => {
   it('adds counterfactual zones with --compare', async () => {
     const r = await replayJson([fixture('watts_3h.csv'), '--intensity', '250', '--pue', '1.1', '--compare', 'FR,ZA']);
     expect(r.counterfactuals).toEqual([
-      { zone: 'FR', name: 'France', avgGramsPerKwh: expect.closeTo(31, 9), co2eLocationKg: expect.closeTo(1.32 * 31 / 1000, 12), source: 'table: Electricity Maps 2025 yearly (ODbL)' },
-      { zone: 'ZA', name: 'South Africa', avgGramsPerKwh: expect.closeTo(700, 9), co2eLocationKg: expect.closeTo(1.32 * 700 / 1000, 12), source: 'table: Electricity Maps 2025 yearly (ODbL)' },
+      { zone: 'FR', name: 'France', avgGramsPerKwh: expect.closeTo(33, 9), co2eLocationKg: expect.closeTo(1.32 * 33 / 1000, 12), source: TABLE_2024 },
+      { zone: 'ZA', name: 'South Africa', avgGramsPerKwh: expect.closeTo(712, 9), co2eLocationKg: expect.closeTo(1.32 * 712 / 1000, 12), source: TABLE_2024 },
     ]);
     const defaults = await replayJson([fixture('watts_3h.csv'), '--compare']);
     expect(defaults.counterfactuals.map((c: { zone: string }) => c.zone)).toEqual(['NO', 'FR', 'GB', 'US-CAL-CISO', 'DE', 'US', 'IN', 'ZA']);
@@ -70,12 +71,12 @@ describe('wattprint replay', () => {
     const r = await runCli(['replay', fixture('watts_3h.csv'), ...carbon], env);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('By hour (UTC)');
-    expect(r.stdout).toContain('2024-01-01 02:00:00Z     0.4          0.44        100            0.044          0.033  csv: intensity_de_3h.csv (plain) (actual)');
+    expect(r.stdout).toContain('2024-01-01 02:00:00Z   400.0 Wh         440.0 Wh        100         44.0 g       33.0 g  csv: intensity_de_3h.csv (plain) (actual)');
   });
 
   it('answers bad input with one line naming file, line and column, and exit 2', async () => {
     const cases: [string[], string][] = [
-      [[fixture('bad_cell.csv')], "wattprint: bad_cell.csv:3: column 'watts': '3o0' is not a number\n"],
+      [[fixture('bad_cell.csv')], "wattprint: bad_cell.csv:3:27: column 'watts': '3o0' is not a number (or pass --skip-bad-rows to leave such rows out)\n"],
       [[fixture('watts_3h.csv'), '--intensity-file', fixture('overlap_intensity.csv')], 'wattprint: overlap_intensity.csv:4: overlapping periods: lines 3 and 4 both cover 2024-01-01T01:00:00.000Z for zone DE\n'],
       [[fixture('watts_3h.csv'), '--zone', 'DEE'], "wattprint: unknown zone 'DEE': did you mean DE, EE? (see `wattprint zones`)\n"],
       [[fixture('watts_3h.csv'), '--compare', 'FR,XX'], "wattprint: --compare: unknown zone 'XX': did you mean AX, MX, XK? (see `wattprint zones`)\n"],
@@ -111,7 +112,8 @@ describe('wattprint report --restate and --compare on a tracked run', () => {
     // Later reports show the restated figures; the tracked ones stay in the database too.
     const later = JSON.parse((await runCli(['report', 'r1', '--db', db, '--format', 'json', '--compare', 'FR'], env)).stdout);
     expect(later.restatement).toEqual(r.restatement);
-    expect(later.counterfactuals).toEqual([{ zone: 'FR', name: 'France', avgGramsPerKwh: expect.closeTo(31, 9), co2eLocationKg: expect.closeTo(tracked.energy.facilityKwh * 31 / 1000, 12), source: 'table: Electricity Maps 2025 yearly (ODbL)' }]);
+    const fr = tableProvider('FR').lookup(Date.parse(tracked.startedAt));
+    expect(later.counterfactuals).toEqual([{ zone: 'FR', name: 'France', avgGramsPerKwh: expect.closeTo(fr.gramsPerKwh, 9), co2eLocationKg: expect.closeTo(tracked.energy.facilityKwh * fr.gramsPerKwh / 1000, 12), source: fr.source }]);
     const sqlite = new Database(db, { readonly: true });
     const rows = sqlite.prepare('SELECT source, old_json, new_json FROM restatements').all() as { source: string; old_json: string; new_json: string }[];
     const periodGrams = sqlite.prepare('SELECT SUM(co2e_location_g) AS g FROM energy_period').get() as { g: number };
@@ -122,5 +124,20 @@ describe('wattprint report --restate and --compare on a tracked run', () => {
 
     const none = await runCli(['report', 'r1', '--db', db, '--restate'], env);
     expect([none.code, none.stderr]).toEqual([2, 'wattprint: --restate needs the new intensity data: --intensity-file F, --zone Z, --intensity G or --intensity-source S (run r1 was tracked with constant)\n']);
+  });
+});
+
+describe('wattprint replay --skip-bad-rows', () => {
+  it('stops at a malformed row without it, and with it leaves bad rows out and says how many in the notes', async () => {
+    const trace = join(dir, 'bad-rows.csv');
+    writeTree(dir, { 'bad-rows.csv': 'timestamp,device,watts\r\n2024-01-01T00:00:00Z,gpu0,100\r\n2024-01-01T00:00:01Z,gpu0\r\n' +
+      '2024-01-01T00:00:02Z,gpu0,100,1\r\n2024-01-01T00:00:03Z,gpu0,100\r\n' });
+    const strict = await runCli(['replay', trace, '--intensity', '100'], env);
+    expect([strict.code, strict.stdout, strict.stderr]).toEqual([2, '',
+      "wattprint: bad-rows.csv:3:26: 2 fields where the header has 3: no 'watts' (write an empty field for a missing value) " +
+      '(or pass --skip-bad-rows to leave such rows out)\n']);
+    const r = await replayJson([trace, '--intensity', '100', '--skip-bad-rows']);
+    expect(r.notes).toContain("2 bad rows of bad-rows.csv left out (--skip-bad-rows); the first: bad-rows.csv:3:26: 2 fields where the header has 3: no 'watts' (write an empty field for a missing value)");
+    expect(r.energy.itKwh * 3.6e6).toBeCloseTo(300, 9);
   });
 });

@@ -37,6 +37,25 @@ describe('direct exposition renderer', () => {
     }
   });
 
+  // Each special character alone: a value holding only one of them must still be escaped (a quick
+  // "needs escaping?" test that lost one character would let it through unescaped, breaking the scrape).
+  it('escapes a newline, a double quote and a backslash each alone in label values, as prom-client does', async () => {
+    const cases: [string, string][] = [
+      ['\n', '\\n'], // newline → \n
+      ['"', '\\"'], // quote → \"
+      ['\\', '\\\\'], // backslash → \\
+      ['\\n', '\\\\n'], // backslash then the letter n: not a newline
+      ['a\nb', 'a\\nb'],
+    ];
+    for (const [value, escaped] of cases) {
+      const snapshot = sampleSnapshot({ tick: 3, labels: { team: value } });
+      const ours = await renderMetricsOnce(snapshot, { includeSelfMetrics: true });
+      expect(ours).toContain(`wattprint_facility_energy_joules_total{run_id="run-42",team="${escaped}"} `);
+      expect(ours.split('\n').filter((l) => l !== '' && !/^(# |wattprint_)/.test(l))).toEqual([]);
+      expect(ours).toBe(await promClientText(snapshot));
+    }
+  });
+
   it('uses the Prometheus text content type', () => {
     expect(METRICS_CONTENT_TYPE).toBe(Registry.PROMETHEUS_CONTENT_TYPE);
   });

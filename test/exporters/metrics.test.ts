@@ -24,9 +24,11 @@ describe('metrics renderer', () => {
     expect(co2[0]).toContain('basis="location"');
     expect(co2[1]).toContain('basis="market"');
     expect(got).toContain('wattprint_grid_intensity_grams_per_kwh{run_id="run-42",team="ml"} 400');
-    expect(got).toContain('wattprint_pue{run_id="run-42",team="ml"} 1.5');
-    expect(got).toContain('wattprint_run_info{hostname="node-a",zone="DE",pue_source="flag --pue",' +
-      'intensity_source="annual average (Ember 2024)",status="running",run_id="run-42",team="ml"} 1');
+    expect(got).toContain('wattprint_pue_ratio{run_id="run-42",team="ml"} 1.5');
+    expect(got).toContain('wattprint_pue{run_id="run-42",team="ml"} 1.5'); // deprecated name, kept one release
+    // Short stable enums in labels; the prose ('set with --pue', 'table: Ember annual average …') is in the report.
+    expect(got).toContain('wattprint_run_info{hostname="node-a",zone="DE",pue_source="flag",' +
+      'intensity_source="table",status="running",run_id="run-42",team="ml"} 1');
     expect(got).toContain('wattprint_run_start_time_seconds{run_id="run-42",team="ml"} 1772366400');
   });
 
@@ -36,6 +38,10 @@ describe('metrics renderer', () => {
     expect(got).toContain('wattprint_collector_up{collector="cpu"} 0');
     expect(got).toContain('wattprint_collector_duration_seconds{collector="cpu"} 0.5');
     expect(got).toContain('wattprint_collector_errors_total{collector="cpu",reason="timeout"} 3');
+    // Every known reason of every collector is there from the start, at 0 (nvml has had no error at all).
+    const reasons = ['nan', 'negative', 'absurd', 'malformed', 'lost', 'unsupported', 'error', 'timeout'];
+    for (const reason of reasons) expect(got).toContain(`wattprint_collector_errors_total{collector="nvml",reason="${reason}"} 0`);
+    expect(got.filter((l) => l.startsWith('wattprint_collector_errors_total{'))).toHaveLength(2 * reasons.length);
     expect(got).toContain('wattprint_tick_lag_seconds 0.004');
     expect(got).toContain('wattprint_dropped_readings_total 7');
   });
@@ -48,6 +54,28 @@ describe('metrics renderer', () => {
     expect(got).toContain('wattprint_projected_energy_joules{run_id="run-42",team="ml"} 8400');
     expect(got).toContain('wattprint_projected_co2e_grams{run_id="run-42",team="ml"} 1.4');
     expect(got).toContain('wattprint_progress_ratio{source="api",run_id="run-42",team="ml"} 0.25');
+    const fromDuration = lines(await renderMetricsOnce(sampleSnapshot({ tick: 3, projected: { ...projected, source: 'expected duration (--expected-duration)' } })));
+    expect(fromDuration).toContain('wattprint_progress_ratio{source="expected_duration",run_id="run-42",team="ml"} 0.25');
+  });
+
+  it.each([
+    ['set with --pue', 'flag'], ['gcp default: Google fleet-wide trailing twelve-month PUE 2023 (1.10)', 'cloud'],
+    ['assumed: industry average 1.58 (Uptime Institute Global Data Center Survey 2023)', 'assumed'],
+  ])('pue_source of %j is %s', async (pueSource, label) => {
+    const got = lines(await renderMetricsOnce({ ...sampleSnapshot({ tick: 1 }), pueSource }));
+    expect(got.find((l) => l.startsWith('wattprint_run_info'))).toContain(`pue_source="${label}"`);
+  });
+
+  it.each([
+    ['constant (--intensity)', 'constant'], ['table: Electricity Maps 2024 yearly (ODbL)', 'table'],
+    ['world average, assumed (no --zone or --intensity; Ember, CC BY-SA 4.0)', 'table'], ['csv: int.csv (plain)', 'csv'],
+    ['electricitymaps DE (lifecycle)', 'electricitymaps'], ['uk: carbonintensity.org.uk national', 'uk'],
+    ['watttime CAISO_NORTH MOER (marginal)', 'watttime'],
+    // A fetching source that fell back to the table: the value in force is the table's.
+    ['table: Ember annual average (CC BY-SA 4.0) (fallback: electricitymaps: HTTP 503)', 'table'],
+  ])('intensity_source of %j is %s', async (intensitySource, label) => {
+    const got = lines(await renderMetricsOnce({ ...sampleSnapshot({ tick: 1 }), intensitySource }));
+    expect(got.find((l) => l.startsWith('wattprint_run_info'))).toContain(`intensity_source="${label}"`);
   });
 
   it('never lets a counter go backwards, while gauges follow the snapshot', async () => {
@@ -92,7 +120,7 @@ describe('metrics renderer', () => {
     const got = lines(await renderMetricsOnce(bad));
     expect(got.some((l) => l.startsWith('wattprint_energy_joules_total'))).toBe(false);
     expect(got.some((l) => l.startsWith('wattprint_power_watts'))).toBe(false);
-    expect(got.some((l) => l.startsWith('wattprint_pue'))).toBe(false);
+    expect(got.some((l) => l.startsWith('wattprint_pue'))).toBe(false); // neither wattprint_pue_ratio nor wattprint_pue
     expect(got).toContain('wattprint_grid_intensity_grams_per_kwh{run_id="run-42",team="ml"} 400');
   });
 
@@ -108,18 +136,30 @@ describe('metrics renderer', () => {
     const r = new MetricsRenderer();
     await r.render(sampleSnapshot({ tick: 1 }));
     const got = lines(await r.render(sampleSnapshot({ tick: 2, labels: { project: 'llm', 'my-team': 'x' } })));
-    expect(got).toContain('wattprint_pue{run_id="run-42",my_team="x",project="llm"} 1.5');
+    expect(got).toContain('wattprint_pue_ratio{run_id="run-42",my_team="x",project="llm"} 1.5');
   });
 
-  it('leaves self-metrics out on request (Pushgateway)', async () => {
+  it('leaves self-metrics out on request', async () => {
     const names = metricFamilyNames(await renderMetricsOnce(sampleSnapshot({ tick: 1 }), { includeSelfMetrics: false }));
     expect(names).toEqual([
       'wattprint_energy_joules_total', 'wattprint_power_watts', 'wattprint_facility_energy_joules_total',
       'wattprint_co2e_grams_total', 'wattprint_work_total', 'wattprint_phase_energy_joules_total',
-      'wattprint_job_energy_joules_total', 'wattprint_job_co2e_grams_total', 'wattprint_unattributed_energy_joules_total', 'wattprint_grid_intensity_grams_per_kwh', 'wattprint_pue', 'wattprint_run_info', 'wattprint_device_info',
-      'wattprint_run_start_time_seconds', 'wattprint_progress_ratio', 'wattprint_projected_energy_joules',
+      'wattprint_job_energy_joules_total', 'wattprint_job_co2e_grams_total', 'wattprint_unattributed_energy_joules_total', 'wattprint_grid_intensity_grams_per_kwh',
+      'wattprint_pue_ratio', 'wattprint_pue', 'wattprint_run_info', 'wattprint_device_info', 'wattprint_run_start_time_seconds',
+      'wattprint_progress_ratio', 'wattprint_projected_energy_joules',
       'wattprint_projected_co2e_grams',
     ]);
+  });
+
+  it('leaves readings of "now" out of the final Pushgateway push: counters, run info, device info and start time only', async () => {
+    const projected = { fraction: 0.25, energyJoules: 8400, co2eGrams: 1.4, source: 'api' };
+    const text = await renderMetricsOnce(sampleSnapshot({ tick: 1, status: 'ended', projected }), { includeSelfMetrics: false, excludeLive: true });
+    expect(metricFamilyNames(text)).toEqual([
+      'wattprint_energy_joules_total', 'wattprint_facility_energy_joules_total', 'wattprint_co2e_grams_total',
+      'wattprint_work_total', 'wattprint_phase_energy_joules_total',
+      'wattprint_run_info', 'wattprint_device_info', 'wattprint_run_start_time_seconds',
+    ]);
+    expect(text).toContain('status="ended"');
   });
 });
 

@@ -47,7 +47,7 @@ export function sampleSnapshot(o: SampleOptions): Snapshot {
     startedAt: new Date(startMs).toISOString(), at: new Date(startMs + o.tick * 1000).toISOString(),
     elapsedSeconds: o.tick, tick: o.tick, intervalSeconds: 1, status: o.status ?? 'running', devices,
     itEnergyJoules, facilityEnergyJoules, totalPowerWatts: devices.reduce((a, d) => a + d.powerWatts, 0),
-    pue, pueSource: 'flag --pue', zone: 'DE', intensityGramsPerKwh: intensity, intensitySource: 'annual average (Ember 2024)',
+    pue, pueSource: 'set with --pue', zone: 'DE', intensityGramsPerKwh: intensity, intensitySource: 'table: Ember annual average (CC BY-SA 4.0)',
     co2eGrams: { location, market: location * (o.marketFactor ?? 0.5) },
     collectors: [
       { name: 'nvml', up: true, lastDurationSeconds: 0.002, errorsTotal: {} },

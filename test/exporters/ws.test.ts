@@ -54,7 +54,10 @@ describe('/ws feed', () => {
     const { server, set } = await start();
     const c = await client(wsUrl(server));
     const [first] = await c.next(1);
-    expect(first).toEqual({ type: 'snapshot', v: 1, snapshot: sampleSnapshot({ tick: 1 }), history: { deviceIds: ['gpu0', 'cpu'], t: [], powerWatts: [[], []] } });
+    expect(first).toEqual({
+      type: 'snapshot', v: 1, rev: 3, snapshot: sampleSnapshot({ tick: 1 }),
+      history: { deviceIds: ['gpu0', 'cpu'], t: [], powerWatts: [[], []], itEnergyJoules: [], facilityEnergyJoules: [], co2eGrams: [], intensityGramsPerKwh: [] },
+    });
     set(sampleSnapshot({ tick: 2 }));
     set(sampleSnapshot({ tick: 3, projected: { fraction: 0.5, energyJoules: 1260, co2eGrams: 0.21, source: 'api' } }));
     server.publishEvent({ type: 'run_end', runId: 'run-42', at: '2026-03-01T12:00:03.000Z' });
@@ -76,6 +79,10 @@ describe('/ws feed', () => {
     const [first] = await c.next(1);
     expect((first as SnapshotMessage).history).toEqual({
       deviceIds: ['gpu0', 'cpu'], t: [1772366403, 1772366404], powerWatts: [[100, 100], [110, 110]],
+      // Revision 2: the run's totals at each tick, for the energy, CO2e and intensity charts.
+      itEnergyJoules: [630, 840], facilityEnergyJoules: [945, 1260],
+      co2eGrams: [sampleSnapshot({ tick: 3 }).co2eGrams.location, sampleSnapshot({ tick: 4 }).co2eGrams.location],
+      intensityGramsPerKwh: [400, 400],
     });
     expect((first as SnapshotMessage).snapshot.tick).toBe(4);
   });
@@ -91,6 +98,21 @@ describe('/ws feed', () => {
       ws.on('error', () => undefined);
     });
     expect(cross).toBe(403);
+  });
+
+  it('takes the token as a bearer.<base64url> subprotocol (the dashboard\'s way), answering with "wattprint" only', async () => {
+    const { server } = await start({ token: 's3cret/+=' });
+    const offer = (token: string): string[] => ['wattprint', `bearer.${Buffer.from(token).toString('base64url')}`];
+    const open = (protocols: string[]): Promise<{ status: number; protocol?: string }> => new Promise((resolve) => {
+      const ws = new WebSocket(wsUrl(server), protocols);
+      ws.on('unexpected-response', (_q, res) => { resolve({ status: res.statusCode ?? 0 }); ws.terminate(); });
+      ws.on('open', () => { resolve({ status: 101, protocol: ws.protocol }); ws.terminate(); });
+      ws.on('error', () => undefined);
+    });
+    expect(await open(offer('s3cret/+='))).toEqual({ status: 101, protocol: 'wattprint' });
+    expect(await open(offer('wrong'))).toEqual({ status: 401 });
+    expect(await open(['wattprint'])).toEqual({ status: 401 });
+    expect(server.dashboardUrl).toBe(`${server.url}/#token=s3cret%2F%2B%3D`);
   });
 
   it('answers 503 once the connection limit is reached', async () => {
@@ -122,6 +144,23 @@ describe('/ws feed', () => {
     const all = await healthy.next(published + 3);
     expect((all[all.length - 1] as TickMessage).tick).toBe(9999);
     stalled.destroy();
+  });
+});
+
+describe('/ws keep-alive', () => {
+  it('drops a client that answers no ping and counts it in wattprint_ws_dropped_clients_total', async () => {
+    const { server } = await start({ pingIntervalMs: 100 });
+    const healthy = await client(wsUrl(server));
+    await healthy.next(1);
+    // The raw client never reads, so it never answers a ping; ws's own client answers them by itself.
+    await rawStalledClient(server.port);
+    // Terminated by the server after two ping rounds (~200 ms) without a pong; allow a loaded machine 10 s.
+    const deadline = Date.now() + 10_000;
+    while ((await droppedClients(server)) !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await droppedClients(server)).toBe(1);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toContain('\nwattprint_ws_clients 1\n');
+    expect(healthy.ws.readyState).toBe(WebSocket.OPEN);
   });
 });
 

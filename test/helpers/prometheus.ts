@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -67,6 +67,8 @@ function hostPort(target: string): string {
 /** startPrometheus scrapes `targets` (loopback host:port or URLs) every scrapeIntervalSeconds. */
 export async function startPrometheus(opts: {
   targets: string[]; scrapeIntervalSeconds?: number; bearerToken?: string; binary?: string;
+  /** Rule files (recording and alerting rules) to load, evaluated every scrape interval. */
+  ruleFiles?: string[];
   /** A whole prometheus.yml to use instead of the generated one, with files beside it (rules, token files). */
   config?: string; files?: Record<string, string>;
 }): Promise<RunningPrometheus> {
@@ -74,8 +76,14 @@ export async function startPrometheus(opts: {
   const dir = mkdtempSync(join(tmpdir(), 'wattprint-prom-'));
   const targets = opts.targets.map((t) => `'${hostPort(t)}'`).join(', ');
   const auth = opts.bearerToken ? `    authorization:\n      credentials: '${opts.bearerToken}'\n` : '';
+  const rules = (opts.ruleFiles ?? []).map((file, i) => {
+    const copy = join(dir, `rules-${i}.yml`);
+    copyFileSync(file, copy);
+    return `  - '${copy}'\n`;
+  });
   writeFileSync(join(dir, 'prometheus.yml'), opts.config ??
     `global:\n  scrape_interval: ${interval}\n  evaluation_interval: ${interval}\n` +
+    (rules.length ? `rule_files:\n${rules.join('')}` : '') +
     `scrape_configs:\n  - job_name: wattprint\n    scrape_interval: ${interval}\n    scrape_timeout: ${interval}\n` +
     `${auth}    static_configs:\n      - targets: [${targets}]\n`);
   for (const [name, text] of Object.entries(opts.files ?? {})) writeFileSync(join(dir, name), text);

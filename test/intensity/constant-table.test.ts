@@ -27,16 +27,16 @@ describe('tableProvider', () => {
     const provider = tableProvider('deu');
     expect(provider.zone).toBe('DE');
     expect(provider.lookup(AT_MS)).toEqual({
-      gramsPerKwh: 342, source: 'table: Electricity Maps 2025 yearly (ODbL)',
+      gramsPerKwh: 341, source: 'table: Electricity Maps 2024 yearly, lifecycle (ODbL)',
       periodStartMs: HOUR_MS, periodSeconds: 3600, quality: 'annual',
     });
-    expect(tableProvider('US-CAL-CISO').lookup(AT_MS).gramsPerKwh).toBe(208);
-    expect(tableProvider('FR').lookup(AT_MS).gramsPerKwh).toBe(31);
+    expect(tableProvider('US-CAL-CISO').lookup(AT_MS).gramsPerKwh).toBe(229);
+    expect(tableProvider('FR').lookup(AT_MS).gramsPerKwh).toBe(33);
   });
 
   it('answers Ember averages where Electricity Maps has none', () => {
     expect(tableProvider('ASM').lookup(AT_MS)).toEqual({
-      gramsPerKwh: 647.06, source: 'table: Ember annual average (CC BY-SA 4.0)',
+      gramsPerKwh: 647.06, source: 'table: Ember 2023 annual average, lifecycle (CC BY-SA 4.0), nearest year to 2024',
       periodStartMs: HOUR_MS, periodSeconds: 3600, quality: 'annual',
     });
   });
@@ -50,7 +50,7 @@ describe('worldAverageProvider', () => {
   it('answers Ember world average marked assumed', () => {
     expect(worldAverageProvider().lookup(AT_MS)).toEqual({
       gramsPerKwh: 472.94,
-      source: 'world average, assumed (no --zone or --intensity; Ember, CC BY-SA 4.0)',
+      source: 'world average, assumed (no --zone or --intensity; Ember 2024, lifecycle, CC BY-SA 4.0)',
       periodStartMs: HOUR_MS, periodSeconds: 3600, quality: 'assumed',
     });
   });

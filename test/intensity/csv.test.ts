@@ -12,16 +12,16 @@ const OLD_HEADER =
   'Datetime (UTC),Country,Zone Name,Zone Id,Carbon Intensity gCO₂eq/kWh (direct),Carbon Intensity gCO₂eq/kWh (LCA),Low Carbon Percentage,Renewable Percentage,Data Source,Data Estimated,Data Estimation Method';
 
 describe('parseIntensityCsv: Electricity Maps exports', () => {
-  it('reads the new Life cycle + CFE% form, lifecycle by default', () => {
+  it('reads the new Life cycle form, lifecycle by default; its CFE% (the grid\'s share, not a purchase) is not read', () => {
     const parsed = parseIntensityCsv(fixture('em_new_format_3h.csv'), { fileName: '/data/em_new_format_3h.csv' });
     expect(parsed.format).toBe('electricitymaps');
     expect(parsed.periodSeconds).toBe(3600);
     expect(parsed.zones).toEqual(['DE']);
     expect(parsed.source).toBe('csv: em_new_format_3h.csv (Electricity Maps, lifecycle)');
     expect(parsed.rows).toEqual([
-      { periodStartMs: H(0), gramsPerKwh: 350.25, cfe: 0.405, zone: 'DE', lineNumber: 2 },
-      { periodStartMs: H(1), gramsPerKwh: 250, cfe: 0.6, zone: 'DE', lineNumber: 3 },
-      { periodStartMs: H(3), gramsPerKwh: 150, cfe: 0.8, zone: 'DE', lineNumber: 4 },
+      { periodStartMs: H(0), gramsPerKwh: 350.25, zone: 'DE', lineNumber: 2 },
+      { periodStartMs: H(1), gramsPerKwh: 250, zone: 'DE', lineNumber: 3 },
+      { periodStartMs: H(3), gramsPerKwh: 150, zone: 'DE', lineNumber: 4 },
     ]);
   });
 
@@ -71,13 +71,13 @@ describe('parseIntensityCsv: bad input', () => {
   it('names file, line and column of a bad number', () => {
     const header = 'Datetime (UTC),Zone id,Carbon intensity gCO₂eq/kWh (Life cycle)';
     expect(bad(`${header}\n2024-01-01 00:00:00,DE,1\n\n2024-01-01 01:00:00,DE,abc\n`)).toBe(
-      "intensity.csv:4: column 'Carbon intensity gCO₂eq/kWh (Life cycle)': 'abc' is not a number",
+      "intensity.csv:4:24: column 'Carbon intensity gCO₂eq/kWh (Life cycle)': 'abc' is not a number",
     );
     expect(bad(`${header}\nyesterday,DE,1\n`)).toBe(
-      "intensity.csv:2: column 'Datetime (UTC)': 'yesterday' is not an ISO 8601 time or Unix seconds",
+      "intensity.csv:2:1: column 'Datetime (UTC)': 'yesterday' is not an ISO 8601 time or Unix seconds",
     );
     expect(bad('datetime,zone,intensity_g_per_kwh,cfe\n2024-01-01T00:00Z,DE,1,40\n')).toBe(
-      "intensity.csv:2: column 'cfe': '40' is not a fraction between 0 and 1",
+      "intensity.csv:2:24: column 'cfe': '40' is not a fraction between 0 and 1",
     );
   });
   it('reports overlapping and off-grid periods', () => {
@@ -104,7 +104,7 @@ describe('csvProvider', () => {
   it('answers the row of the hour holding the instant', () => {
     expect(provider.zone).toBe('DE');
     expect(provider.lookup(H(1, 59))).toEqual({
-      gramsPerKwh: 250, cfe: 0.6, source: 'csv: em.csv (Electricity Maps, lifecycle)',
+      gramsPerKwh: 250, source: 'csv: em.csv (Electricity Maps, lifecycle)',
       periodStartMs: H(1), periodSeconds: 3600, quality: 'actual',
     });
   });

@@ -36,15 +36,16 @@ describe('electricitymaps provider against a loopback fake', () => {
     await fake.close();
     db.close();
   });
-  const make = (reports: string[] = []) =>
+  // random: () => 0 takes the jitter out (each delay at its base), so the timings below are exact.
+  const make = (reports: string[] = [], random: () => number = () => 0) =>
     createElectricityMapsProvider({
       baseUrl: `${fake.baseUrl}/v3`, token: TOKEN, zone: 'DE', cache, now: () => NOW,
-      fallback: tableProvider('DE'), onReport: (line) => reports.push(line),
+      fallback: tableProvider('DE'), onReport: (line) => reports.push(line), random,
     });
 
   it('fetches latest, history and forecast with the auth-token header and answers per hour', async () => {
     const provider = make();
-    expect(provider.lookup(H(11, 30)).source).toBe('table: Electricity Maps 2025 yearly (ODbL) (fallback: electricitymaps has no value for this period)');
+    expect(provider.lookup(H(11, 30)).source).toBe('table: Electricity Maps 2024 yearly, lifecycle (ODbL) (fallback: electricitymaps has no value for this period)');
     await provider.refresh(NOW);
     expect(fake.seen.map((r) => r.url)).toEqual([
       '/v3/carbon-intensity/latest?zone=DE&emissionFactorType=lifecycle',
@@ -55,7 +56,7 @@ describe('electricitymaps provider against a loopback fake', () => {
     expect(provider.lookup(H(11, 30))).toEqual({ gramsPerKwh: 310, source: 'electricitymaps DE (lifecycle)', periodStartMs: H(11), periodSeconds: 3600, quality: 'actual' });
     expect(provider.lookup(H(12, 20)).gramsPerKwh).toBe(320);
     expect(provider.lookup(H(14, 59))).toMatchObject({ gramsPerKwh: 340, quality: 'forecast' });
-    expect(provider.lookup(H(9)).gramsPerKwh).toBe(342); // null point: table fallback
+    expect(provider.lookup(H(9)).gramsPerKwh).toBe(341); // null point: table fallback
     expect(provider.series(H(10), H(15)).map((v) => v.gramsPerKwh)).toEqual([300, 310, 320, 330, 340]);
     expect(provider.status()).toMatchObject({ state: 'ok', failures: 0, lastSuccessMs: NOW, nextTryMs: NOW + 15 * 60_000 });
     // A second refresh inside the interval does not call the API.
@@ -81,13 +82,35 @@ describe('electricitymaps provider against a loopback fake', () => {
     await provider.refresh(NOW + 599_000);
     expect(fake.seen).toHaveLength(1);
     expect(provider.lookup(H(12, 30))).toEqual({
-      gramsPerKwh: 342, periodStartMs: H(12), periodSeconds: 3600, quality: 'annual',
-      source: `table: Electricity Maps 2025 yearly (ODbL) (fallback: electricitymaps: GET ${fake.baseUrl}/v3/carbon-intensity/latest: HTTP 429: {"message":"rate limited"})`,
+      gramsPerKwh: 341, periodStartMs: H(12), periodSeconds: 3600, quality: 'annual',
+      source: `table: Electricity Maps 2024 yearly, lifecycle (ODbL) (fallback: electricitymaps: GET ${fake.baseUrl}/v3/carbon-intensity/latest: HTTP 429: {"message":"rate limited"})`,
     });
     fake.handler = (req) => ok(req.url);
     await provider.refresh(NOW + 600_000);
     expect(provider.status().state).toBe('ok');
     expect(provider.lookup(H(12, 30)).gramsPerKwh).toBe(320);
+  });
+
+  it('spreads retries and refreshes with jitter, never earlier than Retry-After or the backoff', async () => {
+    fake.handler = () => ({ status: 429, json: { message: 'rate limited' }, headers: { 'retry-after': '600' } });
+    // Eight nodes of one job, hitting the rate limit at the same second, with real random numbers.
+    const nodes = Array.from({ length: 8 }, () => make([], Math.random));
+    for (const node of nodes) await node.refresh(NOW);
+    const retries = nodes.map((n) => n.status().nextTryMs! - NOW);
+    for (const ms of retries) {
+      expect(ms).toBeGreaterThanOrEqual(600_000);
+      expect(ms).toBeLessThan(900_000); // at most half the delay again
+    }
+    expect(new Set(retries).size).toBeGreaterThan(4); // not in step
+    // The bounds of the jitter, exactly: random 0 is the delay itself, random → 1 is 1.5 × the delay.
+    const late = make([], () => 0.999999);
+    await late.refresh(NOW);
+    expect(late.status().nextTryMs).toBe(NOW + 900_000);
+    // A successful refresh comes back after 15 min plus up to a tenth.
+    fake.handler = (req) => ok(req.url);
+    const fine = make([], () => 0.5);
+    await fine.refresh(NOW);
+    expect(fine.status().nextTryMs).toBe(NOW + 15 * 60_000 * 1.05);
   });
 
   it('doubles the backoff on repeated 5xx', async () => {

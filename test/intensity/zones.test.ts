@@ -38,10 +38,11 @@ describe('resolveZone', () => {
 
 describe('zoneRecord and listZones', () => {
   it('carries the annual intensity, the grid CFE share and the source', () => {
-    expect(zoneRecord('DE')).toEqual({
-      zone: 'DE', name: 'Germany', intensityGramsPerKwh: 342, gridCfe: 0.64,
-      dataset: 'electricitymaps', source: 'table: Electricity Maps 2025 yearly (ODbL)',
+    expect(zoneRecord('DE')).toMatchObject({
+      zone: 'DE', name: 'Germany', intensityGramsPerKwh: 342, gridCfe: 0.64, year: 2025, basis: 'lifecycle',
+      dataset: 'electricitymaps', source: 'table: Electricity Maps 2025 yearly, lifecycle (ODbL)',
     });
+    expect(zoneRecord('DE')!.years.map((y) => [y.year, y.intensityGramsPerKwh])).toEqual([[2021, 439], [2022, 475], [2023, 379], [2024, 341], [2025, 342]]);
     expect(zoneRecord('AS')?.intensityGramsPerKwh).toBe(647.06);
     expect(zoneRecord('nowhere')).toBeUndefined();
   });
@@ -52,8 +53,8 @@ describe('zoneRecord and listZones', () => {
     expect(zones[0]?.zone).toBe('AE');
     expect(new Set(zones.map((z) => z.zone)).size).toBe(377);
     expect(zones.find((z) => z.zone === 'FR')).toEqual({
-      zone: 'FR', name: 'France', intensityGramsPerKwh: 31, gridCfe: 0.96,
-      source: 'table: Electricity Maps 2025 yearly (ODbL)',
+      zone: 'FR', name: 'France', intensityGramsPerKwh: 31, year: 2025, years: [2021, 2022, 2023, 2024, 2025], basis: 'lifecycle', gridCfe: 0.96,
+      source: 'table: Electricity Maps 2025 yearly, lifecycle (ODbL)',
     });
   });
 

@@ -1,4 +1,6 @@
 import type { Report, ReportPeriod } from '../../src/report/types.js';
+import { computeUncertainty } from '../../src/report/uncertainty.js';
+import { embodiedEmissions } from '../../src/carbon/embodied.js';
 
 /**
  * demoReport is a hand-built 2.5 h run: two H100s on energy counters, a modelled CPU and RAM, three UTC
@@ -56,6 +58,12 @@ export function demoReport(): Report {
     pueSource: '--pue',
     intensity: { avgGramsPerKwh, source: 'table:ember-2024', zone: 'DE', marketBasis: 'carbon-free energy fraction 0.3 (--cfe)' },
     co2e: { locationKg, marketKg },
+    embodied: embodiedEmissions(devices, durationSeconds / 3600),
+    uncertainty: computeUncertainty({
+      devices: devices.map((d) => ({ ...d, energyJoules: d.watts * durationSeconds })), durationSeconds, pue, market: { cfe },
+      gaps: [{ deviceId: 'gpu1', startMs: Date.parse('2026-03-01T11:15:00Z'), endMs: Date.parse('2026-03-01T11:16:30Z') }],
+      periods: hourly.map((p) => ({ co2eLocationGrams: p.co2eLocationKg * 1000, co2eMarketGrams: p.co2eMarketKg * 1000, quality: p.quality, source: p.source })),
+    }),
     disclosure: {
       processor: 'NVIDIA H100 80GB HBM3', count: 2, avgWattsPerAccelerator: totalWatts / 2, hours: durationSeconds / 3600,
       mwh: facilityKwh / 1000, pue, kgCo2ePerKwh: avgGramsPerKwh / 1000, tCo2e: locationKg / 1000, tCo2eMarket: marketKg / 1000,
@@ -90,4 +98,28 @@ export function longReport(n: number): Report {
     intensityGramsPerKwh: 400, source: 'constant', quality: 'assumed', co2eLocationKg: 0.44, co2eMarketKg: 0.44,
   }));
   return r;
+}
+
+/**
+ * scaledReport is demoReport run for `factor` of its time at the same power (1e-4: 0.9 s instead of 2.5 h):
+ * every energy, CO2e and duration scales, power and intensity do not — the tiny figures a short test run gives.
+ */
+export function scaledReport(r: Report, factor: number): Report {
+  const d = r.disclosure;
+  // The uncertainty and embodied sections are not scaled: the scaled report leaves them out.
+  const { uncertainty: _u, embodied: _e, ...rest } = r;
+  return {
+    ...rest,
+    durationSeconds: r.durationSeconds * factor,
+    energy: {
+      itKwh: r.energy.itKwh * factor, facilityKwh: r.energy.facilityKwh * factor, nodeItKwh: r.energy.nodeItKwh * factor,
+      byDevice: r.energy.byDevice.map((x) => ({ ...x, kwh: x.kwh * factor, nodeKwh: x.nodeKwh * factor })),
+    },
+    co2e: { locationKg: r.co2e.locationKg * factor, marketKg: r.co2e.marketKg * factor },
+    disclosure: { ...d, hours: d.hours * factor, mwh: d.mwh * factor, tCo2e: d.tCo2e * factor, tCo2eMarket: d.tCo2eMarket * factor },
+    hourly: r.hourly.map((p) => ({
+      ...p, itKwh: p.itKwh * factor, facilityKwh: p.facilityKwh * factor, co2eLocationKg: p.co2eLocationKg * factor, co2eMarketKg: p.co2eMarketKg * factor,
+    })),
+    gaps: [],
+  };
 }

@@ -53,9 +53,9 @@ describe('parseTrace: series lines', () => {
 
   it('names file and line of a malformed series line', () => {
     expect(() => parseTrace('wattprint_energy_joules_total{device="gpu0"} abc 1704067200000\n', 'dump.txt')).toThrow(
-      "dump.txt:1: column 'value': 'abc' is not a non-negative number",
+      "dump.txt:1:46: column 'value': 'abc' is not a non-negative number",
     );
-    expect(() => parseTrace('{__name__="wattprint_energy_joules_total"} 1 1704067200000\n', 'dump.txt')).toThrow("dump.txt:1: series has no 'device' label");
+    expect(() => parseTrace('{__name__="wattprint_energy_joules_total"} 1 1704067200000\n', 'dump.txt')).toThrow("dump.txt:1:1: series has no 'device' label");
   });
 });
 
@@ -71,15 +71,15 @@ describe('parseTrace: bad input', () => {
   };
   it('reports file, line and column', () => {
     expect(message('timestamp,device,watts\n2024-01-01T00:00:00Z,gpu0,100\n2024-01-01T00:00:01Z,gpu0,lots\n')).toBe(
-      "trace.csv:3: column 'watts': 'lots' is not a number",
+      "trace.csv:3:27: column 'watts': 'lots' is not a number",
     );
-    expect(message('timestamp,device,watts\nnoon,gpu0,100\n')).toBe("trace.csv:2: column 'timestamp': 'noon' is not an ISO 8601 time or Unix seconds");
-    expect(message('timestamp,device,watts\n1704067200,gpu0,-5\n')).toBe("trace.csv:2: column 'watts': '-5' is negative");
-    expect(message('timestamp,device,watts\n1704067200,,5\n')).toBe("trace.csv:2: column 'device': '' is empty: name the device");
+    expect(message('timestamp,device,watts\nnoon,gpu0,100\n')).toBe("trace.csv:2:1: column 'timestamp': 'noon' is not an ISO 8601 time or Unix seconds");
+    expect(message('timestamp,device,watts\n1704067200,gpu0,-5\n')).toBe("trace.csv:2:17: column 'watts': '-5' is negative");
+    expect(message('timestamp,device,watts\n1704067200,,5\n')).toBe("trace.csv:2:12: column 'device': '' is empty: name the device");
   });
   it('rejects duplicate readings, bad headers and empty traces', () => {
     expect(message('timestamp,device,watts\n1704067200,gpu0,1\n1704067201,gpu0,2\n1704067200,gpu0,3\n')).toBe(
-      "trace.csv:4: device 'gpu0' has two readings at 2024-01-01T00:00:00.000Z (lines 2 and 4)",
+      "trace.csv:4:1: device 'gpu0' has two readings at 2024-01-01T00:00:00.000Z (lines 2 and 4)",
     );
     expect(message('timestamp,device,watts,joules_total\n')).toBe(
       "trace.csv:1: expected a header 'timestamp,device,watts' or 'timestamp,device,joules_total' (exactly one of watts, joules_total)",

@@ -16,7 +16,7 @@ const settings = (over: Partial<ReplaySettings> = {}): ReplaySettings => ({
   runId: 'r', fileName: 'f.csv', pue: { value: 1.1, source: 'set with --pue' }, zone: 'DE',
   intensity: intensityFile('intensity_de_3h.csv', 'DE'), market: {}, ...over,
 });
-const DE_TABLE = tableProvider('DE').lookup(0).gramsPerKwh;
+const DE_TABLE = tableProvider('DE').lookup(Date.UTC(2024, 0, 1)).gramsPerKwh;
 const kwh = (joules: number): number => joules / 3.6e6;
 
 describe('replayTrace: a 3 h trace across three hour boundaries, three intensities from a file', () => {
@@ -42,13 +42,13 @@ describe('replayTrace: a 3 h trace across three hour boundaries, three intensiti
     const loc = [0.22 * 300, 0.44 * 200, 0.44 * 100, 0.22 * DE_TABLE];
     watts.report.hourly.forEach((h, i) => expect(h.co2eLocationKg * 1000).toBeCloseTo(loc[i]!, 9));
     expect(watts.report.co2e.locationKg * 1000).toBeCloseTo(66 + 88 + 44 + 0.22 * DE_TABLE, 9);
-    expect(watts.report.hourly[3]!.source).toBe('table: Electricity Maps 2025 yearly (ODbL) (fallback: no row in intensity_de_3h.csv for this period)');
+    expect(watts.report.hourly[3]!.source).toBe('table: Electricity Maps 2024 yearly, lifecycle (ODbL) (fallback: no row in intensity_de_3h.csv for this period)');
     expect(watts.report.energy.facilityKwh).toBeCloseTo(1.32, 12);
   });
 
-  it('market-based uses the file\'s hourly CFE (1 − CFE), and --cfe or --market-intensity when given', () => {
+  it('market-based uses the file\'s contracted hourly CFE (1 − CFE), and --cfe or --market-intensity when given', () => {
     expect(watts.report.co2e.marketKg * 1000).toBeCloseTo(66 * 0.5 + 88 + 44 * 0.75 + 0.22 * DE_TABLE, 9);
-    expect(watts.report.intensity.marketBasis).toBe('hourly carbon-free energy fraction from the intensity source');
+    expect(watts.report.intensity.marketBasis).toBe('contracted hourly carbon-free fraction from the intensity file\'s cfe column; the uncovered share at the location intensity (no --residual-mix: assumed)');
     const cfe = replayTrace(trace('watts_3h.csv'), settings({ market: { cfe: 0.4 } }));
     expect(cfe.report.co2e.marketKg).toBeCloseTo(cfe.report.co2e.locationKg * 0.6, 12);
     const contract = replayTrace(trace('watts_3h.csv'), settings({ market: { marketIntensityGramsPerKwh: 50 } }));
