@@ -147,6 +147,19 @@ export async function prepareSession(flags: TrackingFlags, env: NodeJS.ProcessEn
     let tracker: Tracker | undefined;
     const job = new DeferredJobApi();
     const getSnapshot = (): Snapshot => tracker?.snapshot ?? pending;
+    // GPUs named with --gpus are checked before the job starts: a list naming GPUs this node lacks would track
+    // the wrong devices, so it is a usage error, not a job that runs on untracked. Probing is bounded (2 s each).
+    let early: Awaited<ReturnType<typeof selectCollectors>> | undefined;
+    if (flags.gpus) {
+      early = await selectCollectors(ctx, flags.collectors, flags.dropCollector ?? []);
+      try {
+        const warning = checkRequestedGpus(flags.gpus, early.probes);
+        if (warning && !flags.quiet) process.stderr.write(`wattprint: ${warning}\n`);
+      } catch (err) {
+        for (const c of early.collectors) c.close();
+        throw err;
+      }
+    }
     if (flags.listen) server = await serveLive(flags, getSnapshot, job);
     const live = server;
     const start = async (): Promise<Session> => {
@@ -154,12 +167,8 @@ export async function prepareSession(flags: TrackingFlags, env: NodeJS.ProcessEn
       let collectors: Collector[] = [];
       try {
         if (carbon.fetching) await awaitFirstFetch(carbon.fetching, 3000);
-        const selection = await selectCollectors(ctx, flags.collectors, flags.dropCollector ?? []);
+        const selection = early ?? await selectCollectors(ctx, flags.collectors, flags.dropCollector ?? []);
         collectors = selection.collectors;
-        if (flags.gpus) {
-          const warning = checkRequestedGpus(flags.gpus, selection.probes);
-          if (warning && !flags.quiet) process.stderr.write(`wattprint: ${warning}\n`);
-        }
         if (collectors.length === 0) {
           throw new UsageError('no power source found and no model applies: run `wattprint doctor` to see why, or pass --collectors cpu,ram');
         }
