@@ -157,6 +157,7 @@ describe('metrics renderer', () => {
     expect(metricFamilyNames(text)).toEqual([
       'wattprint_energy_joules_total', 'wattprint_facility_energy_joules_total', 'wattprint_co2e_grams_total',
       'wattprint_work_total', 'wattprint_phase_energy_joules_total',
+      'wattprint_job_energy_joules_total', 'wattprint_job_co2e_grams_total', 'wattprint_unattributed_energy_joules_total',
       'wattprint_run_info', 'wattprint_device_info', 'wattprint_run_start_time_seconds',
     ]);
     expect(text).toContain('status="ended"');
