@@ -1,6 +1,6 @@
 import { Attributor, type JobScopeSpec } from '../collectors/lib/attributor.js';
 import { SmiComputeApps, type GpuProcessSource } from '../collectors/lib/gpu-processes.js';
-import type { Collector } from '../collectors/types.js';
+import type { Collector, CollectorContext } from '../collectors/types.js';
 import type { Session, TrackingFlags } from './session.js';
 
 /**
@@ -17,16 +17,17 @@ export function jobAttributor(session: Session, flags: TrackingFlags, rootPid: n
   const devices = session.collectors.flatMap((c) => c.devices);
   return new Attributor({
     scope, policy: flags.idleAttribution ?? 'proportional', devices, procfsRoot: session.ctx.procfsRoot,
-    cgroupRoot: flags.cgroupRoot ?? '/sys/fs/cgroup', gpuProcesses: gpuProcessesOf(session.collectors, session),
+    cgroupRoot: flags.cgroupRoot ?? '/sys/fs/cgroup', gpuProcesses: gpuProcessesOf(session.collectors, session.ctx),
     warn: (line) => { if (!flags.quiet) process.stderr.write(`wattprint: ${line}\n`); },
   });
 }
 
-function gpuProcessesOf(collectors: Collector[], session: Session): GpuProcessSource | undefined {
+/** gpuProcessesOf lists the processes on each GPU: NVML's process calls when a collector offers them, else nvidia-smi. */
+export function gpuProcessesOf(collectors: Collector[], ctx: CollectorContext): GpuProcessSource | undefined {
   for (const c of collectors) {
     const reader = (c as Collector & { processReader?: () => GpuProcessSource }).processReader;
     if (typeof reader === 'function') return reader.call(c);
   }
   const smi = collectors.find((c) => c.name === 'nvidia-smi');
-  return smi ? new SmiComputeApps(session.ctx.nvidiaSmiPath, smi.devices, session.ctx.env) : undefined;
+  return smi ? new SmiComputeApps(ctx.nvidiaSmiPath, smi.devices, ctx.env) : undefined;
 }

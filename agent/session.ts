@@ -21,7 +21,7 @@ import { defaultDbPath, embodiedSettings, type EmbodiedFlags } from './options.j
 import { saveEmbodiedSettings } from '../src/store/embodied.js';
 import type { ListenAddress } from './parse.js';
 import { checkCollectorNames, checkRequestedGpus, selectCollectors } from './select-collectors.js';
-import { Tracker } from './tracker.js';
+import { Tracker, type TickParticipant } from './tracker.js';
 import { isStorageFailure } from './pending-writes.js';
 import { openStore } from './open-store.js';
 
@@ -114,9 +114,14 @@ export interface PendingSession {
   start(): Promise<Session>;
 }
 
+/** SessionExtras are what a command adds to its tracker: `agent`'s per-job accounts, made once the collectors are known. */
+export interface SessionExtras {
+  participant?: (collectors: Collector[], ctx: CollectorContext) => TickParticipant | undefined;
+}
+
 /** startSession prepares and starts a session in one go (`agent`: nothing waits on it). */
-export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv, command?: string): Promise<Session> {
-  return (await prepareSession(flags, env, command)).start();
+export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv, command?: string, extras: SessionExtras = {}): Promise<Session> {
+  return (await prepareSession(flags, env, command, extras)).start();
 }
 
 /**
@@ -124,7 +129,7 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
  * intensity file is refused before anything runs), the store, the run id and the live server. Probing the
  * collectors and the intensity API's first answer are left to start().
  */
-export async function prepareSession(flags: TrackingFlags, env: NodeJS.ProcessEnv, command?: string): Promise<PendingSession> {
+export async function prepareSession(flags: TrackingFlags, env: NodeJS.ProcessEnv, command?: string, extras: SessionExtras = {}): Promise<PendingSession> {
   if (flags.tokenWarning && !flags.quiet) process.stderr.write(`wattprint: ${flags.tokenWarning}\n`);
   if (flags.reportFile) checkWritable(flags.reportFile);
   checkCollectorNames(flags.collectors, flags.dropCollector ?? []);
@@ -169,12 +174,13 @@ export async function prepareSession(flags: TrackingFlags, env: NodeJS.ProcessEn
         }
         faults = probeFaults(selection, flags.collectors);
         for (const line of faultLines(faults)) process.stderr.write(`${line}\n`);
+        const participant = extras.participant?.(collectors, ctx);
         try {
           tracker = new Tracker({
             store, runId, hostname: hostname(), labels: flags.label ?? {}, command,
             intervalSeconds: flags.interval, pue: carbon.pue, zone: carbon.zone, intensity: carbon.intensity, market: carbon.market,
             collectors: [...collectors, ...faultCollectors(faults)], sampleRetentionSeconds: flags.sampleRetention,
-            expectedDurationSeconds: flags.expectedDuration, onTick: (snapshot) => live?.publish(snapshot),
+            expectedDurationSeconds: flags.expectedDuration, onTick: (snapshot) => live?.publish(snapshot), participant,
           });
         } catch (err) {
           if (isStorageFailure(err)) throw new UsageError(`cannot write to the database ${store.path}: ${(err as Error).message}; free space, or pass --db on another filesystem`);

@@ -37,6 +37,8 @@ export interface TrackerOptions {
   expectedDurationSeconds?: number;
   /** The job's share of each device, measured each tick (`run`); without it every device is wholly the run's. */
   attribution?: AttributionSource;
+  /** Rides along each tick in the same transaction: a node agent's per-job accounts (agent/node-jobs.ts). */
+  participant?: TickParticipant;
   clock?: Clock;
   onTick?: (snapshot: Snapshot) => void;
 }
@@ -44,6 +46,24 @@ export interface TrackerOptions {
 /** AttributionSource measures, each tick, the job's share of each device over the time since its last tick. */
 export interface AttributionSource {
   tick(): AttributionTick;
+  close(): void;
+}
+
+/**
+ * TickParticipant rides along each tick of a tracker: it measures before the readings are integrated, turns the
+ * tick's batch into rows of its own that are committed in the same transaction as the tracker's, and adds to
+ * the snapshot. A node agent's per-job accounts are one (agent/node-jobs.ts).
+ */
+export interface TickParticipant {
+  /** bind gives the participant the run it rides with, once the tracker has opened (or resumed) it. */
+  bind(run: RunRow, options: TrackerOptions): void;
+  /** measure runs before this tick's readings are integrated, at the same wall time. */
+  measure(wallMs: number): void;
+  /** writes returns the participant's rows for this tick's batch; it may annotate the tracker's own write. */
+  writes(batch: LedgerBatch, own: TickWrite, wallMs: number): TickWrite[];
+  /** settle says what became of the tick: committed, held for the next commit, or rolled back with the ledger. */
+  settle(outcome: 'committed' | 'held' | 'rolled-back'): void;
+  snapshot(snapshot: Snapshot, wallMs: number): Snapshot;
   close(): void;
 }
 
@@ -131,6 +151,7 @@ export class Tracker {
       if (existing.progress) this.progress = existing.progress;
     }
     this.attribution = options.attribution;
+    options.participant?.bind(this.run, options);
     this.snapshot = this.makeSnapshot(this.clock.wallMs());
   }
 
@@ -234,6 +255,7 @@ export class Tracker {
     const monoSeconds = this.clock.monoSeconds();
     const wallMs = this.clock.wallMs();
     this.measureShares(wallMs);
+    this.options.participant?.measure(wallMs);
     const checkpoint = this.ledger.checkpoint();
     for (const result of results) {
       for (const reading of result.readings) this.ledger.ingest(reading, monoSeconds, wallMs);
@@ -244,15 +266,24 @@ export class Tracker {
     }
     const batch = this.ledger.takeBatch();
     const write = this.pending ? mergeTickWrites(this.pending, this.tickWrite(batch, wallMs)) : this.tickWrite(batch, wallMs);
+    const participant = this.options.participant;
+    const others = participant?.writes(batch, write, wallMs) ?? [];
     try {
-      this.options.store.commitTick(write);
+      if (others.length) this.options.store.commitTicks([write, ...others]);
+      else this.options.store.commitTick(write);
       this.pending = undefined;
+      participant?.settle('committed');
     } catch (err) {
       // The ledger keeps what it integrated and the write waits for the next tick: nothing measured is lost
       // while the disk is full or the database locked. Past a day's rows in memory, the ledger is rolled back
       // instead: counters then carry the energy to the next commit, sampled devices show a gap.
-      if (write.minutes.length <= MAX_PENDING_MINUTE_ROWS) this.pending = write;
-      else this.ledger.rollback(checkpoint);
+      if (write.minutes.length <= MAX_PENDING_MINUTE_ROWS) {
+        this.pending = write;
+        participant?.settle('held');
+      } else {
+        this.ledger.rollback(checkpoint);
+        participant?.settle('rolled-back');
+      }
       throw err;
     }
     this.jobStateDirty = false;
@@ -330,11 +361,12 @@ export class Tracker {
   }
 
   private makeSnapshot(wallMs: number): Snapshot {
-    return buildSnapshot({
+    const snapshot = buildSnapshot({
       run: this.run, options: this.options, devices: [...this.devices.values()], wallMs, tick: this.tickCount,
       totals: this.ledger.totals, collectors: this.runners.map((r) => r.status), tickLagSeconds: this.tickLagSeconds,
       status: this.stopped ? 'ended' : 'running', progress: this.progress, work: this.ledger.work, phases: this.ledger.phases.all(),
     });
+    return this.options.participant?.snapshot(snapshot, wallMs) ?? snapshot;
   }
 
   /** stop ends the loop, takes a final reading so energy up to now counts, closes the run and returns its report. */
@@ -368,6 +400,7 @@ export class Tracker {
       return report;
     } finally {
       this.attribution?.close();
+      this.options.participant?.close();
       for (const c of this.options.collectors) c.close();
     }
   }

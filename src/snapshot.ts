@@ -61,6 +61,26 @@ export interface Snapshot {
   phases?: PhaseSnapshot[];
   /** IT energy and facility energy (joules) and location CO2e (grams) per phase name, over all its windows. */
   phaseTotals?: { name: string; windows: number; itEnergyJoules: number; co2eGrams: number }[];
+  /**
+   * A node agent's jobs (SLURM jobs, pods, scopes): running ones, and ended ones for a grace period (a final
+   * scrape) before their series leave. Per device, Σ jobs + unattributed = the device's energy.
+   */
+  jobs?: JobSnapshot[];
+  /** A node agent's energy per device that no job was charged, joules (cumulative). */
+  unattributed?: { id: string; kind: DeviceKind; energyJoules: number }[];
+}
+
+/** JobSnapshot is one job's account on a shared node, live. */
+export interface JobSnapshot {
+  /**
+   * The job's run id in the agent's database, its `job` label: 'slurm-4242', 'pod-<uid>', 'scope-<name>'; with a
+   * suffix ('slurm-4242.1') when that id was taken (a `wattprint run` of the same job, an earlier scope of that name).
+   */
+  id: string;
+  status: 'running' | 'ended';
+  /** The job's energy per device (its share of each tick), joules, cumulative. */
+  devices: { id: string; kind: DeviceKind; energyJoules: number }[];
+  co2eGrams: { location: number; market: number };
 }
 
 /** PhaseSnapshot is one measurement window of the job, live. */

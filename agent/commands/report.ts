@@ -15,6 +15,8 @@ import type { Store } from '../../src/store/store.js';
 import { setupCarbon, type CarbonFlags } from '../carbon-setup.js';
 import { UsageError } from '../errors.js';
 import { isWritable, openStoreForReading } from '../open-store.js';
+import { nonNegativeNumber } from '../parse.js';
+import { waitForRunEnd } from '../wait-run.js';
 import type { ReportFormat } from '../../src/report/render.js';
 import { addCarbonOptions, addDbOption, addEmbodiedOptions, defaultDbPath, embodiedSettings, type EmbodiedFlags } from '../options.js';
 import { embodiedEmissions } from '../../src/carbon/embodied.js';
@@ -30,6 +32,8 @@ export interface ReportFlags extends CarbonFlags, EmbodiedFlags {
   compare?: string | true;
   /** Print the run's raw samples instead of its report (the only format: csv). */
   samples?: 'csv';
+  /** Wait at most this many seconds for a running run to be closed (a node agent's job, from a SLURM epilog). */
+  wait?: number;
 }
 
 const FETCHING_SOURCES = ['electricitymaps', 'uk', 'watttime'];
@@ -52,6 +56,7 @@ export async function reportCommand(runId: string | undefined, flags: ReportFlag
   if (flags.restate && existsSync(flags.db) && !isWritable(flags.db)) throw readOnlyRestate(flags.db);
   const store = openStoreForReading(flags.db);
   try {
+    if (flags.wait !== undefined && runId) await waitForRunEnd(store, runId, flags.wait);
     const run = findRunOrThrow(store, runId);
     if (flags.samples) return printSamples(store, run);
     let report: Report;
@@ -132,6 +137,8 @@ async function restateRun(store: Store, run: RunRow, flags: ReportFlags, env: No
 export function register(program: Command, { env, done }: CommandContext): void {
   const report = addFormatOption(addDbOption(program.command('report').description('print a stored run\'s report (the latest by default); --restate recomputes its CO2e with new intensity data').argument('[run-id]')))
     .addOption(new Option('--training-type <type>', 'for --format model-card: pre-training or fine-tuning (default: the run\'s training_type label)').choices(TRAINING_TYPES))
+    .addOption(new Option('--wait <seconds>', 'wait at most this long for the run to be closed by its tracker (a node agent closes a job\'s run a tick or two after the job ends: SLURM epilogs)')
+      .argParser(nonNegativeNumber('--wait')))
     .option('--restate', 'recompute CO2e from the stored per-minute energy with the intensity given (--intensity-file, --zone, --intensity, --intensity-source), keeping both')
     .option('--prometheus <url>', 'build the job-level report of a multi-node run from this Prometheus (one agent per node, same run id)')
     .option('--run-id <id>', 'with --prometheus: the run id (also accepted as the argument)')

@@ -41,6 +41,13 @@ export class FamilyText {
     }
   }
 
+  /** forgetOthers drops from `held` every series this family did not show in this render. */
+  forgetOthers(held: Map<string, number>): void {
+    for (const seriesKey of held.keys()) {
+      if (!this.index.has(seriesKey.slice(this.name.length))) held.delete(seriesKey);
+    }
+  }
+
   /** text renders the family; an unlabelled family with no value shows 0, as prom-client does. */
   text(): string {
     const out = this.lines.slice();

@@ -17,6 +17,11 @@ export interface MetricDef {
   /** Self-metrics describe the agent itself; they are left out of a Pushgateway push. */
   self: boolean;
   /**
+   * Transient families have series that come and go for good (a node's jobs): the renderer forgets a series'
+   * held maximum once it leaves, so a node that runs thousands of jobs holds no state for the finished ones.
+   */
+  transient?: boolean;
+  /**
    * A reading of "now" (power, the factors in force, the projection): left out of the final Pushgateway push,
    * which the gateway keeps for ever, so a dashboard's "Power now" never adds up runs that have ended.
    */
@@ -84,6 +89,31 @@ export const METRIC_DEFS: readonly MetricDef[] = [
     help: 'IT energy of the job\'s phases, in joules, per phase name over all its windows (nested windows count in each).',
     labelNames: (u) => ['phase', ...RUN(u)],
     fill: (s, u, emit) => { for (const p of s.phaseTotals ?? []) emit({ phase: p.name, ...runLabelValues(s, u) }, p.itEnergyJoules); },
+  },
+  {
+    name: 'wattprint_job_energy_joules_total', type: 'counter', self: false, transient: true,
+    help: 'IT energy charged to each job on this node (SLURM job, pod, scope) per device, in joules: its share of the device each tick.',
+    labelNames: (u) => ['job', 'device', 'kind', ...RUN(u)],
+    fill: (s, u, emit) => {
+      for (const j of s.jobs ?? []) for (const d of j.devices) emit({ job: j.id, device: d.id, kind: d.kind, ...runLabelValues(s, u) }, d.energyJoules);
+    },
+  },
+  {
+    name: 'wattprint_job_co2e_grams_total', type: 'counter', self: false, transient: true,
+    help: 'Emissions charged to each job on this node in grams CO2e; basis is location or market.',
+    labelNames: (u) => ['job', 'basis', ...RUN(u)],
+    fill: (s, u, emit) => {
+      for (const j of s.jobs ?? []) {
+        emit({ job: j.id, basis: 'location', ...runLabelValues(s, u) }, j.co2eGrams.location);
+        emit({ job: j.id, basis: 'market', ...runLabelValues(s, u) }, j.co2eGrams.market);
+      }
+    },
+  },
+  {
+    name: 'wattprint_unattributed_energy_joules_total', type: 'counter', self: false,
+    help: 'IT energy per device charged to no job on this node, in joules: per device, jobs + unattributed = wattprint_energy_joules_total.',
+    labelNames: (u) => ['device', 'kind', ...RUN(u)],
+    fill: (s, u, emit) => { for (const d of s.unattributed ?? []) emit({ device: d.id, kind: d.kind, ...runLabelValues(s, u) }, d.energyJoules); },
   },
   {
     name: 'wattprint_grid_intensity_grams_per_kwh', type: 'gauge', self: false, live: true,

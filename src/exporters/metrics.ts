@@ -44,6 +44,8 @@ export class MetricsRenderer {
    * re-derived after a collector restart, float reordering); holding the max keeps the series monotonic.
    */
   private readonly counterMax = new Map<string, number>();
+  /** The same, per transient family, holding only the series of the last render (finished jobs are forgotten). */
+  private readonly transientMax = new Map<string, Map<string, number>>();
 
   constructor(private readonly opts: MetricsRendererOptions = {}) {}
 
@@ -87,11 +89,24 @@ export class MetricsRenderer {
 
   private family(def: MetricDef, snapshot: Snapshot, user: UserLabels): string {
     const counter = def.type === 'counter';
-    const family = new FamilyText(def.name, def.help, def.type, def.labelNames(user).length === 0, counter ? this.counterMax : undefined);
+    let held: Map<string, number> | undefined = counter ? this.counterMax : undefined;
+    if (counter && def.transient) {
+      held = this.transientMax.get(def.name) ?? new Map<string, number>();
+      this.transientMax.set(def.name, held);
+    }
+    const family = new FamilyText(def.name, def.help, def.type, def.labelNames(user).length === 0, held);
     safeFill(def, snapshot, user, (labels, value) => {
       if (counter || Number.isFinite(value)) family.add(labels, value);
     });
+    if (held && def.transient) family.forgetOthers(held);
     return family.text();
+  }
+
+  /** heldCounterSeries is how many counter series the renderer holds a maximum for (bounded: tests, bench). */
+  heldCounterSeries(): number {
+    let n = this.counterMax.size;
+    for (const m of this.transientMax.values()) n += m.size;
+    return n;
   }
 
 }

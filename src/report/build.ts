@@ -10,6 +10,7 @@ import { marketBasis } from '../carbon/carbon.js';
 import { fallbackNote, summariseFallbacks } from './fallbacks.js';
 import { computeUncertainty } from './uncertainty.js';
 import { embodiedEmissions, type EmbodiedSettings } from '../carbon/embodied.js';
+import { nodeJobsSection, type JobRunFacts } from './node-jobs.js';
 
 /** ReportInputs are the stored facts of a run that a report is built from (no I/O here). */
 export interface ReportInputs {
@@ -25,6 +26,8 @@ export interface ReportInputs {
   embodied?: EmbodiedSettings;
   /** The job's phases (measurement windows), when it reported any. */
   phases?: PhaseRecord[];
+  /** A node agent's run: the job runs it charged (labelled node_run with its id). */
+  jobRuns?: JobRunFacts[];
 }
 
 const METHOD_WORDS = { counter: 'hardware energy counter', sampled: 'sampled power, trapezoid rule', modelled: 'modelled power' } as const;
@@ -43,6 +46,7 @@ export function buildReport(input: ReportInputs): Report {
     ...(d.notes.length ? { notes: d.notes } : {}),
   }));
   const facilityKwh = joulesToKwh(facilityJoules);
+  const nodeJobs = nodeJobsSection(run, devices, input.jobRuns ?? []);
   const avgGramsPerKwh = totals.facilityJoules > 0
     ? totals.co2eLocationGrams / joulesToKwh(totals.facilityJoules)
     : (periods.at(-1)?.intensityGramsPerKwh ?? 0);
@@ -62,6 +66,7 @@ export function buildReport(input: ReportInputs): Report {
     endedAt: iso(input.endMs),
     durationSeconds,
     energy: { itKwh: joulesToKwh(itJoules), facilityKwh, byDevice, nodeItKwh: joulesToKwh(devices.reduce((sum, d) => sum + nodeJoulesOf(d), 0)) },
+    ...(nodeJobs ? { nodeJobs } : {}),
     ...(run.attribution ? {
       attribution: {
         scope: run.attribution.scope, policy: run.attribution.policy, notes: run.attribution.notes,

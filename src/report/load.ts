@@ -30,6 +30,7 @@ function loadReportNow(store: Store, run: RunRow, notes: string[]): Report {
   const report = buildReport({
     run, devices: store.devicesOf(run.runKey), periods: store.periodsOf(run.runKey), gaps: store.gapsOf(run.runKey), phases: store.phasesOf(run.runKey),
     powerSeries: series, endMs, notes: [...status, ...notes], embodied: embodiedSettingsOf(store.db, run.runKey),
+    ...(run.attribution?.unattributedJoules ? { jobRuns: jobRunsOf(store, run) } : {}),
   });
   const deferral = deferralOf(store.db, run.runKey);
   return deferral ? { ...report, deferral, notes: [...report.notes, deferralNote(deferral, report.energy.facilityKwh)] } : report;
@@ -42,6 +43,12 @@ export function deferralNote(d: Deferral, facilityKwh: number): string {
       `≈ ${sig(facilityKwh * (d.nowGramsPerKwh - d.avgGramsPerKwh), 3)} g CO2e at this run's ${sig(facilityKwh, 3)} facility kWh)`;
   return `start deferred ${(d.waitedSeconds / 3600).toFixed(2)} h (--start-within ${d.withinHours} h) to the lowest-carbon ${d.jobHours} h window of ` +
     `${d.source} from ${d.plannedStartAt}: expected ${sig(d.avgGramsPerKwh, 3)} gCO2e/kWh ${against}`;
+}
+
+/** jobRunsOf lists the job runs a node agent's run charged (they carry its id as node_run), in start order. */
+function jobRunsOf(store: Store, run: RunRow): { run: RunRow; devices: ReturnType<Store['devicesOf']> }[] {
+  return store.listRuns().filter((r) => r.labels.node_run === run.runId && r.runKey !== run.runKey).reverse()
+    .map((r) => ({ run: r, devices: store.devicesOf(r.runKey) }));
 }
 
 /**

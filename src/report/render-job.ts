@@ -19,7 +19,8 @@ export interface JobBlock {
  */
 export function jobBlocks(r: Report, u: ReportUnits = SI_UNITS): JobBlock[] {
   const out: JobBlock[] = [];
-  if (r.attribution) {
+  if (r.nodeJobs) out.push(...nodeJobBlocks(r.nodeJobs, u));
+  else if (r.attribution) {
     const a = r.attribution;
     out.push({
       kind: 'table', title: `Attribution (scope ${a.scope}, policy ${a.policy}: the job's share of each device; every figure above is the job's)`,
@@ -53,6 +54,28 @@ export function jobBlocks(r: Report, u: ReportUnits = SI_UNITS): JobBlock[] {
     });
   }
   return out;
+}
+
+/** NODE_JOB_ROWS is how many jobs the table and Markdown list (the most energy first); JSON has them all. */
+const NODE_JOB_ROWS = 30;
+
+/** nodeJobBlocks are a node agent's "Jobs on this node" tables: per device, and per job. */
+function nodeJobBlocks(n: NonNullable<Report['nodeJobs']>, u: ReportUnits): JobBlock[] {
+  const top = [...n.jobs].sort((a, b) => b.itKwh - a.itKwh).slice(0, NODE_JOB_ROWS);
+  const blocks: JobBlock[] = [{
+    kind: 'table', title: `Jobs on this node (${n.jobs.length}): per device, jobs + unattributed = the device's energy`,
+    header: ['Device', u.column('Device energy', 'Device kWh'), u.column('Jobs', 'Jobs kWh'), u.column('Unattributed', 'Unattributed kWh')], right: [1, 2, 3],
+    rows: n.byDevice.map((d) => [d.id, u.kwhCell(d.nodeKwh), u.kwhCell(d.jobsKwh), u.kwhCell(d.unattributedKwh)]),
+  }];
+  if (top.length) {
+    const more = n.jobs.length - top.length;
+    blocks.push({
+      kind: 'table', title: `Jobs, most energy first${more > 0 ? ` (${more} more in --format json)` : ''}: \`wattprint report RUN_ID\` for one`,
+      header: ['Run id', 'Status', 'From (UTC)', 'To (UTC)', u.column('IT energy', 'IT kWh'), u.column('CO2e location', 'kgCO2e location')], right: [4, 5],
+      rows: top.map((j) => [j.runId, j.status, formatUtc(j.startedAt), formatUtc(j.endedAt), u.kwhCell(j.itKwh), u.kgCell(j.co2eLocationKg)]),
+    });
+  }
+  return blocks;
 }
 
 /** workWords is '1,200 steps, 38,400 samples, 9.83M tokens'. */

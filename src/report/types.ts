@@ -4,6 +4,7 @@ import type { Deferral } from '../store/deferral.js';
 import type { Uncertainty } from './uncertainty.js';
 import type { Embodied } from '../carbon/embodied.js';
 import type { JobSection } from './job.js';
+import type { NodeJobsSection } from './node-jobs.js';
 
 /** ReportDevice is one device's line in the report. */
 export interface ReportDevice {
@@ -69,6 +70,8 @@ export interface Report extends JobSection {
   endedAt: string;
   durationSeconds: number;
   energy: { itKwh: number; facilityKwh: number; byDevice: ReportDevice[]; nodeItKwh: number };
+  /** A node agent's run on a shared node: its jobs and, per device, what no job was charged. */
+  nodeJobs?: NodeJobsSection;
   /** How the job was charged its share of shared devices: scope, policy, the share of each device over the run. */
   attribution?: { scope: 'process-tree' | 'cgroup' | 'node'; policy: 'proportional' | 'none'; share: Record<string, number>; notes: string[] };
   pue: number;

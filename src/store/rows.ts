@@ -54,6 +54,11 @@ export interface RunAttribution {
   scope: 'process-tree' | 'cgroup' | 'node';
   policy: 'proportional' | 'none';
   notes: string[];
+  /**
+   * A node agent's energy per device that no job was charged (joules, device energy − Σ jobs' energy), kept
+   * with its run so that jobs + unattributed = node holds across a restart.
+   */
+  unattributedJoules?: Record<string, number>;
 }
 
 /** DeviceRow is a stored device of a run with its running total and integrator state. */

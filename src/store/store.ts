@@ -24,10 +24,12 @@ export class StoreError extends Error {
 export class Store {
   private readonly stmts;
   private readonly tickTx: (tick: TickWrite) => void;
+  private readonly ticksTx: (ticks: readonly TickWrite[]) => void;
 
   private constructor(readonly db: Database.Database, readonly path: string) {
     this.stmts = prepare(db);
     this.tickTx = db.transaction((t: TickWrite) => writeTick(this.stmts, t));
+    this.ticksTx = db.transaction((ts: readonly TickWrite[]) => { for (const t of ts) writeTick(this.stmts, t); });
   }
 
   /** read runs fn in one read transaction, so a tick committed meanwhile by a live agent cannot split what it reads. */
@@ -202,6 +204,14 @@ export class Store {
   /** commitTick writes one tick — energy buckets, period sums, device state, totals — atomically. */
   commitTick(tick: TickWrite): void {
     this.tickTx(tick);
+  }
+
+  /**
+   * commitTicks writes the ticks of several runs in one transaction: a node agent's tick and the accounts of the
+   * jobs it charged from that tick's energy are stored together or not at all.
+   */
+  commitTicks(ticks: readonly TickWrite[]): void {
+    this.ticksTx(ticks);
   }
 
   /** pruneSamples drops raw samples older than beforeMs (raw samples are kept for a short window only). */

@@ -2,7 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers/cli.js';
+import { tempDir, writeTree } from '../helpers/cli.js';
 import { findBinary, PROMETHEUS_BIN, startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
 import { startLiveAgent, type LiveAgent } from './live-agent.js';
 
@@ -50,14 +50,24 @@ describe.skipIf(!prometheus)('the examples\' queries against a live agent and a 
   it('none comes back empty', async () => {
     const dir = tempDir('e2e-examples');
     dirs.push(dir);
+    // A shared node with one SLURM job (a cgroup v2 fixture tree and /proc), so the per-job series the rules roll
+    // up exist, as on a real SLURM node.
+    writeTree(dir, {
+      'cgroup/cgroup.controllers': 'cpu memory\n',
+      'cgroup/system.slice/slurmstepd.scope/job_77/cpu.stat': 'usage_usec 1000000\n',
+      'cgroup/system.slice/slurmstepd.scope/job_77/memory.current': '1048576\n',
+      'proc/stat': 'cpu  1000 0 0 1000 0 0 0 0 0 0\n',
+      'proc/meminfo': 'MemTotal: 4096 kB\nMemAvailable: 2048 kB\n',
+    });
     // --expected-duration makes the projection and progress series exist, as a job reporting progress would.
     agent = await startLiveAgent(['agent', '--collectors', 'sim', '--sim-devices', '2', '--interval', '0.5', '--intensity', '400',
-      '--pue', '1.1', '--label', 'team=ml', '--expected-duration', '3600', '--run-id', RUN_ID, '--db', join(dir, 'w.db')]);
+      '--pue', '1.1', '--label', 'team=ml', '--expected-duration', '3600', '--run-id', RUN_ID, '--db', join(dir, 'w.db'),
+      '--cgroup-root', join(dir, 'cgroup'), '--procfs', join(dir, 'proc')]);
     prom = await startPrometheus({ targets: [agent.url], scrapeIntervalSeconds: 1, ruleFiles: [join(examples, 'prometheus/wattprint-rules.yml')] });
     // rate() over 30 s needs two samples; the recording rules need one evaluation after the first scrape.
     await prom.waitFor(`count_over_time(wattprint_energy_joules_total{run_id="${RUN_ID}"}[1m])`, (r) => (r[0]?.value ?? 0) >= 4, 60_000);
     const rules = rulesIn(readFileSync(join(examples, 'prometheus/wattprint-rules.yml'), 'utf8'));
-    expect(rules.map((r) => r.kind)).toEqual(['record', 'record', 'record', 'record', 'alert']);
+    expect(rules.map((r) => r.kind)).toEqual(['record', 'record', 'record', 'record', 'record', 'record', 'record', 'alert']);
     await prom.waitFor(rules[0]!.name, (r) => r.length > 0, 30_000);
 
     const empty: string[] = [];
@@ -67,7 +77,7 @@ describe.skipIf(!prometheus)('the examples\' queries against a live agent and a 
       // An alert's condition is empty on a healthy agent (else it would fire); the series it watches is not.
       ...rules.filter((r) => r.kind === 'alert').map((r) => ({ where: `alert ${r.name} (watched series)`, expr: r.expr.replace(/\s*(==|!=|>|<|>=|<=)\s*[\d.]+$/, '') })),
     ];
-    expect(queries.length).toBe(24 + 8 + 1);
+    expect(queries.length).toBe(24 + 14 + 1);
     for (const q of queries) {
       const result = await prom.query(q.expr);
       if (result.length === 0) empty.push(`${q.where}: ${q.expr}`);

@@ -1,19 +1,25 @@
+import { buildCli } from '../../agent/cli.js';
 import { metricFamilyNames, renderMetricsOnce } from '../../src/exporters/metrics.js';
 import { sampleSnapshot } from '../exporters/snapshots.js';
 
+/** commandFlags lists the long options the real CLI defines for a command (and its --no-* forms). */
+export function commandFlags(name: string): Set<string> {
+  const command = buildCli({}, () => undefined).commands.find((c) => c.name() === name);
+  if (!command) throw new Error(`no command ${name}`);
+  return new Set(command.options.map((o) => o.long).filter((l): l is string => l !== undefined));
+}
+
 /** AGENT_FLAGS are the `wattprint agent` options; examples may use only these. */
-export const AGENT_FLAGS = new Set([
-  '--db', '--interval', '--pue', '--intensity', '--zone', '--run-id', '--label', '--listen', '--no-listen',
-  '--report-file', '--quiet', '--config', '--sysfs', '--procfs', '--collectors', '--gpus', '--token', '--insecure',
-  '--pushgateway', '--expected-duration',
-]);
+export const AGENT_FLAGS = commandFlags('agent');
+/** REPORT_FLAGS are the `wattprint report` options. */
+export const REPORT_FLAGS = commandFlags('report');
 
 /**
  * exportedMetricNames renders the real registry from a sample snapshot with every optional part present
- * (projection, collectors, server stats) and returns the family names with the series suffixes Prometheus sees.
+ * (projection, a shared node's jobs, collectors, server stats) and returns the family names with the series suffixes Prometheus sees.
  */
 export async function exportedMetricNames(): Promise<Set<string>> {
-  const snapshot = sampleSnapshot({ tick: 5, projected: { fraction: 0.5, energyJoules: 10, co2eGrams: 1, source: 'api' } });
+  const snapshot = sampleSnapshot({ tick: 5, projected: { fraction: 0.5, energyJoules: 10, co2eGrams: 1, source: 'api' }, jobs: [{ id: 'slurm-1', share: 0.5 }] });
   const text = await renderMetricsOnce(snapshot, { serverStats: () => ({ wsClients: 1, wsDroppedClientsTotal: 0 }) });
   return new Set(metricFamilyNames(text));
 }

@@ -29,6 +29,8 @@ describe('direct exposition renderer', () => {
       sampleSnapshot({ tick: 1 }),
       sampleSnapshot({ tick: 42, deviceCount: 8, labels: { team: 'ml "core"', 'job-name': 'a\\b\nc' } }),
       sampleSnapshot({ tick: 7, deviceCount: 0 }),
+      // A shared node: per-job series with a label value that needs escaping, and the unattributed rest.
+      sampleSnapshot({ tick: 9, deviceCount: 3, jobs: [{ id: 'slurm-4242', share: 0.5 }, { id: 'scope-a"b\\c', share: 0.25, status: 'ended' }] }),
     ]) {
       const ours = await renderMetricsOnce(snapshot, { includeSelfMetrics: true });
       expect(ours).toBe(await promClientText(snapshot));

@@ -89,6 +89,31 @@ describe('metrics renderer', () => {
     expect(higher).toContain(`wattprint_energy_joules_total{${GPU0}} 1100`);
   });
 
+  it('exports each job\'s energy per device and CO2e per basis, and the unattributed rest, so jobs + unattributed = node', async () => {
+    const got = lines(await renderMetricsOnce(sampleSnapshot({ tick: 10, jobs: [{ id: 'slurm-4242', share: 0.75 }, { id: 'pod-7a96', share: 0.125 }] })));
+    expect(got).toContain('wattprint_job_energy_joules_total{job="slurm-4242",device="gpu0",kind="gpu",run_id="run-42",team="ml"} 750');
+    expect(got).toContain('wattprint_job_energy_joules_total{job="pod-7a96",device="cpu",kind="cpu",run_id="run-42",team="ml"} 137.5');
+    expect(got).toContain('wattprint_unattributed_energy_joules_total{device="cpu",kind="cpu",run_id="run-42",team="ml"} 137.5');
+    expect(got.filter((l) => l.startsWith('wattprint_job_co2e_grams_total{job="slurm-4242"'))).toEqual([
+      'wattprint_job_co2e_grams_total{job="slurm-4242",basis="location",run_id="run-42",team="ml"} 0.2625',
+      'wattprint_job_co2e_grams_total{job="slurm-4242",basis="market",run_id="run-42",team="ml"} 0.13125',
+    ]);
+  });
+
+  it('forgets a finished job\'s series once they leave the snapshot, while a lasting counter still never goes backwards', async () => {
+    const r = new MetricsRenderer();
+    for (let n = 1; n <= 500; n++) r.renderSync(sampleSnapshot({ tick: n, jobs: [{ id: `slurm-${n}`, share: 0.5 }, { id: `slurm-${n + 1}`, share: 0.25 }] }));
+    // Two jobs at a time: 2 × (2 devices + 2 bases) job series held, plus the lasting counters, never 500 jobs' worth.
+    const lasting = new MetricsRenderer();
+    lasting.renderSync(sampleSnapshot({ tick: 1 }));
+    expect(r.heldCounterSeries()).toBe(lasting.heldCounterSeries() + 2 + 8);
+    const last = lines(r.renderSync(sampleSnapshot({ tick: 501, jobs: [{ id: 'slurm-501', share: 0.5 }] })));
+    expect(last.filter((l) => l.startsWith('wattprint_job_energy_joules_total')).map((l) => /job="([^"]+)"/.exec(l)![1])).toEqual(['slurm-501', 'slurm-501']);
+    // The unattributed counter is a lasting one: a transient dip is held at its highest value.
+    const dipped = lines(r.renderSync(sampleSnapshot({ tick: 2, jobs: [{ id: 'slurm-501', share: 0.5 }] })));
+    expect(dipped).toContain('wattprint_unattributed_energy_joules_total{device="cpu",kind="cpu",run_id="run-42",team="ml"} 27555');
+  });
+
   it('omits non-finite values instead of failing the scrape', async () => {
     const s = sampleSnapshot({ tick: 2 });
     const bad = { ...s, devices: [{ ...s.devices[0]!, energyJoules: NaN, powerWatts: Infinity }], pue: NaN };
@@ -118,7 +143,8 @@ describe('metrics renderer', () => {
     const names = metricFamilyNames(await renderMetricsOnce(sampleSnapshot({ tick: 1 }), { includeSelfMetrics: false }));
     expect(names).toEqual([
       'wattprint_energy_joules_total', 'wattprint_power_watts', 'wattprint_facility_energy_joules_total',
-      'wattprint_co2e_grams_total', 'wattprint_work_total', 'wattprint_phase_energy_joules_total', 'wattprint_grid_intensity_grams_per_kwh',
+      'wattprint_co2e_grams_total', 'wattprint_work_total', 'wattprint_phase_energy_joules_total',
+      'wattprint_job_energy_joules_total', 'wattprint_job_co2e_grams_total', 'wattprint_unattributed_energy_joules_total', 'wattprint_grid_intensity_grams_per_kwh',
       'wattprint_pue_ratio', 'wattprint_pue', 'wattprint_run_info', 'wattprint_device_info', 'wattprint_run_start_time_seconds',
       'wattprint_progress_ratio', 'wattprint_projected_energy_joules',
       'wattprint_projected_co2e_grams',
@@ -131,6 +157,7 @@ describe('metrics renderer', () => {
     expect(metricFamilyNames(text)).toEqual([
       'wattprint_energy_joules_total', 'wattprint_facility_energy_joules_total', 'wattprint_co2e_grams_total',
       'wattprint_work_total', 'wattprint_phase_energy_joules_total',
+      'wattprint_job_energy_joules_total', 'wattprint_job_co2e_grams_total', 'wattprint_unattributed_energy_joules_total',
       'wattprint_run_info', 'wattprint_device_info', 'wattprint_run_start_time_seconds',
     ]);
     expect(text).toContain('status="ended"');

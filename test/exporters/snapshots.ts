@@ -11,6 +11,8 @@ export interface SampleOptions {
   marketFactor?: number;
   projected?: Snapshot['projected'];
   status?: Snapshot['status'];
+  /** Jobs on a shared node: each gets `share` of every device; the rest is unattributed. */
+  jobs?: { id: string; share: number; status?: 'running' | 'ended' }[];
 }
 
 /** devicePowerWatts is device i's constant power in the sample: 100 W + 10 W × i. */
@@ -53,5 +55,13 @@ export function sampleSnapshot(o: SampleOptions): Snapshot {
     ],
     tickLagSeconds: 0.004, droppedTotal: 7,
     ...(o.projected ? { projected: o.projected } : {}),
+    ...(o.jobs ? {
+      jobs: o.jobs.map((j) => ({
+        id: j.id, status: j.status ?? 'running',
+        devices: devices.map((d) => ({ id: d.id, kind: d.kind, energyJoules: d.energyJoules * j.share })),
+        co2eGrams: { location: location * j.share, market: location * (o.marketFactor ?? 0.5) * j.share },
+      })),
+      unattributed: devices.map((d) => ({ id: d.id, kind: d.kind, energyJoules: d.energyJoules * (1 - o.jobs!.reduce((s, j) => s + j.share, 0)) })),
+    } : {}),
   };
 }

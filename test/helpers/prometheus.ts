@@ -69,6 +69,8 @@ export async function startPrometheus(opts: {
   targets: string[]; scrapeIntervalSeconds?: number; bearerToken?: string; binary?: string;
   /** Rule files (recording and alerting rules) to load, evaluated every scrape interval. */
   ruleFiles?: string[];
+  /** A whole prometheus.yml to use instead of the generated one, with files beside it (rules, token files). */
+  config?: string; files?: Record<string, string>;
 }): Promise<RunningPrometheus> {
   const interval = `${opts.scrapeIntervalSeconds ?? 1}s`;
   const dir = mkdtempSync(join(tmpdir(), 'wattprint-prom-'));
@@ -79,11 +81,12 @@ export async function startPrometheus(opts: {
     copyFileSync(file, copy);
     return `  - '${copy}'\n`;
   });
-  writeFileSync(join(dir, 'prometheus.yml'),
+  writeFileSync(join(dir, 'prometheus.yml'), opts.config ??
     `global:\n  scrape_interval: ${interval}\n  evaluation_interval: ${interval}\n` +
     (rules.length ? `rule_files:\n${rules.join('')}` : '') +
     `scrape_configs:\n  - job_name: wattprint\n    scrape_interval: ${interval}\n    scrape_timeout: ${interval}\n` +
     `${auth}    static_configs:\n      - targets: [${targets}]\n`);
+  for (const [name, text] of Object.entries(opts.files ?? {})) writeFileSync(join(dir, name), text);
   const port = await freePort();
   const child = spawn(opts.binary ?? PROMETHEUS_BIN, [
     `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`,
