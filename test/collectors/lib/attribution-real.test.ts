@@ -60,6 +60,21 @@ function busy(args: string[], { pin = true, detached = true } = {}): Run {
   return { child, done };
 }
 
+/** waitForCpu waits (≤ 10 s) until a process has used some CPU time, from /proc/PID/stat utime + stime. */
+async function waitForCpu(pid: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[11]) + Number(fields[12]) > 5) return;
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 /** totalMicros is a run's own CPU plus its children's, as they reported it. */
 const totalMicros = (r: { cpuMicros: number; children?: Array<{ cpuMicros: number }> }) =>
   r.cpuMicros + (r.children ?? []).reduce((s, c) => s + c.cpuMicros, 0);
@@ -159,6 +174,9 @@ describe('attribution with real processes', () => {
   it('a busy job alone (the outside process idle) gets at least 0.85', async () => {
     const job = busy(['job', String(WORK)]);
     const outside = busy(['idle', '2000']);
+    // Measure from when the job runs: on a loaded machine its start can lag, and ticks before it has used any
+    // CPU carry no share yet (nobody used the node), which is not what this test is about.
+    await waitForCpu(job.child.pid!);
     const source = new ProcfsSource('/proc');
     const node = observed(new SandboxNode(source, [job.child.pid!, outside.child.pid!]));
     const attributor = attributorFor(job.child.pid!, node, source);
