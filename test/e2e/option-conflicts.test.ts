@@ -63,12 +63,12 @@ describe('options that fight', () => {
   });
 
   it('a bad value is one clean line, not commander\'s preamble and ours', async () => {
-    expect(await refused(['--interval', '0'])).toBe("wattprint: --interval must be a number greater than 0, got '0' (see --help)");
+    expect(await refused(['--interval', '0'])).toBe("wattprint: --interval must be a number of seconds from 0.05 to 3600, got '0' (see --help)");
     expect(await refused(['--pue', '0.5'])).toBe("wattprint: --pue must be a number from 1.0 to 5.0 (e.g. 1.1), got '0.5' (see --help)");
     expect(await refused(['--accelerators', '0', '--watts', '300', '--hours', '1'], 'estimate')).toBe(
       "wattprint: --accelerators must be a number greater than 0, got '0' (see --help)");
     const env = await runCli(['run', '--db', db, '--no-listen', '--', 'true'], baseEnv({ WATTPRINT_INTERVAL: 'abc' }));
-    expect(env.stderr).toBe("wattprint: WATTPRINT_INTERVAL='abc': --interval must be a number greater than 0, got 'abc' (see --help)\n");
+    expect(env.stderr).toBe("wattprint: WATTPRINT_INTERVAL='abc': --interval must be a number of seconds from 0.05 to 3600, got 'abc' (see --help)\n");
   });
 
   it('estimate without --zone or --intensity uses the world average, marked assumed, as run does', async () => {

@@ -39,7 +39,7 @@ describe('metrics renderer', () => {
     expect(got).toContain('wattprint_collector_duration_seconds{collector="cpu"} 0.5');
     expect(got).toContain('wattprint_collector_errors_total{collector="cpu",reason="timeout"} 3');
     // Every known reason of every collector is there from the start, at 0 (nvml has had no error at all).
-    const reasons = ['nan', 'negative', 'absurd', 'malformed', 'lost', 'unsupported', 'error', 'timeout'];
+    const reasons = ['nan', 'negative', 'absurd', 'malformed', 'lost', 'unsupported', 'reopened', 'error', 'timeout'];
     for (const reason of reasons) expect(got).toContain(`wattprint_collector_errors_total{collector="nvml",reason="${reason}"} 0`);
     expect(got.filter((l) => l.startsWith('wattprint_collector_errors_total{'))).toHaveLength(2 * reasons.length);
     expect(got).toContain('wattprint_tick_lag_seconds 0.004');

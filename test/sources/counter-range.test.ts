@@ -55,8 +55,8 @@ describe('counter range in replayed traces (issue 10, defect 5)', () => {
   });
 
   it('rejects a reading above its range, a bad range, and a range on a watts trace', () => {
-    expect(() => parseTrace('timestamp,device,joules_total,max_joules\n1,gpu0,11,10\n', 't.csv')).toThrow("t.csv:2: column 'joules_total': '11' is above the counter's range 10 J (max_joules)");
-    expect(() => parseTrace('timestamp,device,joules_total,max_joules\n1,gpu0,1,0\n', 't.csv')).toThrow("t.csv:2: column 'max_joules': '0' is not a positive number of joules");
+    expect(() => parseTrace('timestamp,device,joules_total,max_joules\n1,gpu0,11,10\n', 't.csv')).toThrow("t.csv:2:8: column 'joules_total': '11' is above the counter's range 10 J (max_joules)");
+    expect(() => parseTrace('timestamp,device,joules_total,max_joules\n1,gpu0,1,0\n', 't.csv')).toThrow("t.csv:2:10: column 'max_joules': '0' is not a positive number of joules");
     expect(() => parseTrace('timestamp,device,watts,max_joules\n1,gpu0,1,10\n', 't.csv')).toThrow("t.csv:1: column 'max_joules' is a counter's range: it goes with 'timestamp,device,joules_total'");
     expect(() => parseTrace('timestamp,device,watts\n1,gpu0,1\n', 't.csv', { counterRangeJoules: 5 })).toThrow('t.csv: --counter-range applies to counter traces (joules_total), not to watts');
     expect(() => parseTrace('timestamp,device,joules_total\n1,gpu0,7\n', 't.csv', { counterRangeJoules: 5 })).toThrow("t.csv: device 'gpu0' reads 7 J at 1970-01-01T00:00:01.000Z, above --counter-range 5 J: check the range");
