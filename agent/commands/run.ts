@@ -35,6 +35,9 @@ export async function runCommand(argv: string[], flags: TrackingFlags & { startW
     deferral = waited.deferral;
   }
   const pending = await prepareSession(flags, env, argv.join(' '));
+  // An explicit --gpus list is checked against the GPUs found before the job starts (a GPU not here is an
+  // error, not an untracked job); probing is bounded (2 s a collector), so the job waits at most that.
+  const early = flags.gpus !== undefined ? await pending.start() : undefined;
   if (!flags.quiet) announce(pending);
   // The job finds its tracker: a private socket (no port, no token; works with --no-listen), else the live
   // server with its token. The token goes through the environment, never argv.
@@ -64,7 +67,7 @@ export async function runCommand(argv: string[], flags: TrackingFlags & { startW
   for (const [signal, handler] of handlers) process.on(signal, handler);
   let status: TerminalStatus | undefined;
   let redraw: NodeJS.Timeout | undefined;
-  const started = pending.start().then((session) => {
+  const started = (early ? Promise.resolve(early) : pending.start()).then((session) => {
     if (deferral) saveDeferral(session.store.db, session.tracker.run.runKey, deferral);
     if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
       session.tracker.attach(jobAttributor(session, flags, child.pid));
