@@ -110,8 +110,11 @@ export interface PendingSession {
   job: JobApi;
   /** The live snapshot: the tracker's once it runs, before that the run with no devices yet. */
   getSnapshot(): Snapshot;
-  /** start probes the collectors (each within 2 s), waits for a fetching intensity source (≤ 3 s), starts tracking. */
-  start(): Promise<Session>;
+  /**
+   * start probes the collectors (each within 2 s), waits for a fetching intensity source (≤ 3 s), starts tracking;
+   * `startedAtMs` (the job's spawn) dates a new run from the job's start, not from the end of probing.
+   */
+  start(startedAtMs?: number): Promise<Session>;
 }
 
 /** SessionExtras are what a command adds to its tracker: `agent`'s per-job accounts, made once the collectors are known. */
@@ -162,7 +165,7 @@ export async function prepareSession(flags: TrackingFlags, env: NodeJS.ProcessEn
     }
     if (flags.listen) server = await serveLive(flags, getSnapshot, job);
     const live = server;
-    const start = async (): Promise<Session> => {
+    const start = async (startedAtMs?: number): Promise<Session> => {
       let faults: ProbeFault[] = [];
       let collectors: Collector[] = [];
       try {
@@ -180,7 +183,7 @@ export async function prepareSession(flags: TrackingFlags, env: NodeJS.ProcessEn
             store, runId, hostname: hostname(), labels: flags.label ?? {}, command,
             intervalSeconds: flags.interval, pue: carbon.pue, zone: carbon.zone, intensity: carbon.intensity, market: carbon.market,
             collectors: [...collectors, ...faultCollectors(faults)], sampleRetentionSeconds: flags.sampleRetention,
-            expectedDurationSeconds: flags.expectedDuration, onTick: (snapshot) => live?.publish(snapshot), participant,
+            expectedDurationSeconds: flags.expectedDuration, ...(startedAtMs !== undefined ? { startedAtMs } : {}), onTick: (snapshot) => live?.publish(snapshot), participant,
           });
         } catch (err) {
           if (isStorageFailure(err)) throw new UsageError(`cannot write to the database ${store.path}: ${(err as Error).message}; free space, or pass --db on another filesystem`);

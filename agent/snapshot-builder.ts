@@ -72,7 +72,8 @@ export function buildSnapshot(s: SnapshotInputs): Snapshot {
     co2eGrams: { location: s.totals.co2eLocationGrams, market: s.totals.co2eMarketGrams },
     collectors,
     tickLagSeconds: s.tickLagSeconds,
-    droppedTotal: collectors.reduce((sum, c) => sum + Object.values(c.errorsTotal).reduce((a, b) => a + b, 0), 0),
+    // A reopened counter file lost no reading: it is a fault recovered from, not a dropped reading.
+    droppedTotal: collectors.reduce((sum, c) => sum + Object.entries(c.errorsTotal).reduce((a, [reason, n]) => a + (reason === 'reopened' ? 0 : n), 0), 0),
   };
   const projected = projectAtCompletion({ ...s.totals, itJoules: itEnergyJoules },
     progressAt(s.progress, elapsedSeconds, s.options.expectedDurationSeconds));

@@ -35,6 +35,11 @@ export interface TrackerOptions {
   /** Raw samples are kept this long (seconds); energy is kept per minute for ever. */
   sampleRetentionSeconds: number;
   expectedDurationSeconds?: number;
+  /**
+   * When the run began, if before the tracker (`run` spawns the job, then probes): a new run starts then, and
+   * sampled devices' first readings are held back to it (the ledger's edge rule, up to the gap limit).
+   */
+  startedAtMs?: number;
   /** The job's share of each device, measured each tick (`run`); without it every device is wholly the run's. */
   attribution?: AttributionSource;
   /** Rides along each tick in the same transaction: a node agent's per-job accounts (agent/node-jobs.ts). */
@@ -116,7 +121,7 @@ export class Tracker {
     const existing = store.findRun(options.runId);
     this.previous = existing;
     this.resumed = existing !== undefined;
-    this.resumedAtMs = this.clock.wallMs();
+    this.resumedAtMs = existing ? this.clock.wallMs() : Math.min(options.startedAtMs ?? Infinity, this.clock.wallMs());
     const settings = {
       pue: options.pue.value, pueSource: options.pue.source, zone: options.zone, intensitySource: options.intensity.name,
       market: options.market, labels: options.labels,
@@ -127,7 +132,7 @@ export class Tracker {
       this.run = store.findRun(options.runId)!;
     } else {
       this.run = store.createRun({
-        runId: options.runId, hostname: options.hostname, startedAtMs: this.clock.wallMs(), ...settings, command: options.command,
+        runId: options.runId, hostname: options.hostname, startedAtMs: this.resumedAtMs, ...settings, command: options.command,
       });
     }
     store.claimRun(this.run.runKey, options.hostname, process.pid);

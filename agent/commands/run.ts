@@ -35,9 +35,6 @@ export async function runCommand(argv: string[], flags: TrackingFlags & { startW
     deferral = waited.deferral;
   }
   const pending = await prepareSession(flags, env, argv.join(' '));
-  // An explicit --gpus list is checked against the GPUs found before the job starts (a GPU not here is an
-  // error, not an untracked job); probing is bounded (2 s a collector), so the job waits at most that.
-  const early = flags.gpus !== undefined ? await pending.start() : undefined;
   if (!flags.quiet) announce(pending);
   // The job finds its tracker: a private socket (no port, no token; works with --no-listen), else the live
   // server with its token. The token goes through the environment, never argv.
@@ -52,6 +49,7 @@ export async function runCommand(argv: string[], flags: TrackingFlags & { startW
   // init) are still found as its own by attribution; with one, it stays in the terminal's process group.
   const detached = !process.stdin.isTTY;
   // The job starts now; the collectors are probed beside it (each within 2 s), so a hung tool never holds it up.
+  const spawnedAtMs = Date.now();
   const child = spawn(executable, args, { stdio: 'inherit', env: childEnv, detached });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.once('error', reject);
@@ -67,7 +65,7 @@ export async function runCommand(argv: string[], flags: TrackingFlags & { startW
   for (const [signal, handler] of handlers) process.on(signal, handler);
   let status: TerminalStatus | undefined;
   let redraw: NodeJS.Timeout | undefined;
-  const started = (early ? Promise.resolve(early) : pending.start()).then((session) => {
+  const started = pending.start(spawnedAtMs).then((session) => {
     if (deferral) saveDeferral(session.store.db, session.tracker.run.runKey, deferral);
     if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
       session.tracker.attach(jobAttributor(session, flags, child.pid));
