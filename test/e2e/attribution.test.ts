@@ -37,9 +37,11 @@ describe('run charges the job its share of the node', () => {
       for (const d of r.energy.byDevice) expect(d.kwh).toBeLessThanOrEqual(d.nodeKwh * (1 + 1e-12));
       expect(r.energy.itKwh).toBeLessThanOrEqual(r.energy.nodeItKwh * (1 + 1e-12));
     }
-    expect(busy.attribution.share.cpu).toBeGreaterThan(0.15); // other test files share the CPU with it
-    expect(idle.attribution.share.cpu).toBeLessThan(0.2);
-    expect(busy.attribution.share.cpu).toBeGreaterThan(3 * idle.attribution.share.cpu);
+    // Shares follow the rest of the machine (an idle job on an idle node still gets its own startup's share), so
+    // the job's charged CPU energy is what a busy job must have far more of.
+    const cpuKwh = (r: Report) => r.energy.byDevice.find((d) => d.id === 'cpu')!.kwh;
+    expect(busy.attribution.share.cpu).toBeGreaterThan(0);
+    expect(cpuKwh(busy)).toBeGreaterThan(3 * cpuKwh(idle));
     // Table 4 stays on the job's energy.
     expect(busy.disclosure.mwh).toBeLessThan(busy.energy.nodeItKwh * 1.58 / 1000 + 1e-15);
   }, 60_000);
