@@ -7,6 +7,7 @@ import type { Store } from '../src/store/store.js';
 import type { DeviceInfo } from '../src/types.js';
 import { JobAccount, type JobAccountSettings } from './job-account.js';
 import type { TickParticipant, TrackerOptions } from './tracker.js';
+import { processAlive as alive } from './process-alive.js';
 
 /** NodeJobSource is what splits the node's devices between its jobs each tick (collectors/lib/node-attributor.ts). */
 export interface NodeJobSource {
@@ -190,14 +191,5 @@ function safeList(store: Store): RunRow[] {
     return store.listRuns();
   } catch {
     return [];
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

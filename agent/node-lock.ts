@@ -1,6 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processAlive as alive } from './process-alive.js';
 
 /** nodeLockPath is where the node's agent leaves its pid and run id (WATTPRINT_AGENT_LOCK overrides). */
 export function nodeLockPath(env: NodeJS.ProcessEnv): string {
@@ -35,13 +36,4 @@ export function claimNode(path: string, runId: string, warn: (line: string) => v
       }
     },
   };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -4,6 +4,7 @@ import type { Store } from '../src/store/store.js';
 import type { DeviceInfo } from '../src/types.js';
 import { RunBusyError } from './errors.js';
 import type { LiveDevice } from './snapshot-builder.js';
+import { processAlive } from './process-alive.js';
 
 /** ResumeResult is what reopening a stored run restores into a new session. */
 export interface ResumeResult {
@@ -51,13 +52,4 @@ export function assertNotTrackedElsewhere(run: RunRow, host: string): void {
   if (!processAlive(run.ownerPid)) return;
   throw new RunBusyError(`run '${run.runId}' is being tracked by process ${run.ownerPid} on this host: pass another --run-id ` +
     '(one tracker per node: wrap the launcher, not each rank), or stop that process first', run.ownerPid);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

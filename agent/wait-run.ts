@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { Store } from '../src/store/store.js';
+import { processAlive as alive } from './process-alive.js';
 
 /** WAIT_POLL_MS is how often `report --wait` looks at the run again. */
 const WAIT_POLL_MS = 200;
@@ -19,14 +20,5 @@ export async function waitForRunEnd(store: Store, runId: string, seconds: number
     if (run.ownerHost === hostname() && run.ownerPid !== undefined && !alive(run.ownerPid)) return false;
     if (Date.now() >= deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -3,7 +3,7 @@ import type { Snapshot } from '../snapshot.js';
 import { hostAllowed, hostPolicy, isLoopbackHost, originAllowed, requestToken, tokenMatches } from './auth.js';
 import { METRICS_CONTENT_TYPE, MetricsRenderer } from './metrics.js';
 import type { JobApi } from './job-api.js';
-import { JOB_ROUTES, serveJobRoute } from './job-routes.js';
+import { JOB_ROUTES, MAX_BODY_BYTES, readBody, serveJobRoute } from './job-routes.js';
 import { parseProgress, ProgressError, type ProgressUpdate } from './progress.js';
 import { DASHBOARD_CSP, loadDashboardAssets, type StaticAsset } from './static.js';
 import { LiveFeed, rejectUpgrade } from './ws.js';
@@ -58,7 +58,6 @@ export class ListenError extends Error {
   }
 }
 
-const MAX_BODY_BYTES = 4096;
 
 /** startLiveServer validates the bind, loads the dashboard, and listens. */
 export async function startLiveServer(options: LiveServerOptions): Promise<LiveServer> {
@@ -196,19 +195,6 @@ async function postProgress(req: IncomingMessage, res: ServerResponse, opts: Liv
   }
   opts.onProgress(update);
   return send(res, 200, 'application/json', JSON.stringify({ ok: true, ...update }));
-}
-
-function readBody(req: IncomingMessage): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 function send(res: ServerResponse, status: number, contentType: string, body: string | Buffer): void {

@@ -10,7 +10,8 @@ export const JOB_ROUTES: Readonly<Record<string, 'GET' | 'POST'>> = {
   '/api/v1/snapshot': 'GET',
 };
 
-const MAX_BODY_BYTES = 4096;
+/** MAX_BODY_BYTES bounds a request body: the job API's bodies are a few hundred bytes. */
+export const MAX_BODY_BYTES = 4096;
 
 /** JobRouteDeps is what the job routes need: the live snapshot, the job API, and the clock (wall ms). */
 export interface JobRouteDeps {
@@ -80,7 +81,8 @@ export async function startJobSocket(path: string, deps: JobRouteDeps): Promise<
   };
 }
 
-function readBody(req: IncomingMessage): Promise<string | undefined> {
+/** readBody reads a request body up to MAX_BODY_BYTES; undefined when it is larger (the caller answers 413). */
+export function readBody(req: IncomingMessage): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
