@@ -80,6 +80,8 @@ export interface LedgerOptions {
   startMs?: number;
   /** Totals carried in from a resumed run. */
   totals?: Partial<LedgerTotals>;
+  /** False where no job reports phases (replay): the recent spans a late phase edge needs are not kept. */
+  phases?: boolean;
 }
 
 /** LedgerCheckpoint is the ledger's state before a batch, to roll back a batch whose commit failed. */
@@ -326,7 +328,7 @@ export class Ledger {
       this.batch.minutes.push({ deviceId: c.deviceId, minuteStartMs: piece.bucketStartMs, energyJoules: piece.energyJoules });
       this.itByMinute.set(piece.bucketStartMs, (this.itByMinute.get(piece.bucketStartMs) ?? 0) + piece.energyJoules);
     }
-    this.phases.credit(c.startMs, c.endMs, jobJoules);
+    if (this.options.phases !== false) this.phases.credit(c.startMs, c.endMs, jobJoules);
   }
 
   private drop(deviceId: string, reason: RejectReason): void {

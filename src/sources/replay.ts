@@ -112,7 +112,7 @@ export function replayFeed(meta: ReplayMeta, settings: ReplaySettings): ReplayFe
   const method: EnergyMethod = meta.kind === 'joules_total' ? 'counter' : 'sampled';
   const devices = new Map<string, DeviceRow>(meta.ids.map((id, i) => [id, deviceRow(id, i + 1, method, meta.deviceKinds, settings.fileName)]));
   const ledger = new Ledger({
-    intervalSeconds: meta.intervalSeconds, startMs: meta.startMs,
+    intervalSeconds: meta.intervalSeconds, startMs: meta.startMs, phases: false,
     accounting: { pue: settings.pue.value, market: settings.market, intensity: settings.intensity },
   });
   for (const row of devices.values()) ledger.addDevice({ ...row, intervalSeconds: meta.intervals.get(row.id) });
