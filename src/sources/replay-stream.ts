@@ -96,7 +96,7 @@ export function scanTraceFile(path: string, opts: ReplayFileOptions = {}, interv
 export function replayScannedFile(path: string, scan: TraceScan, settings: ReplaySettings, opts: ReplayFileOptions = {}): ReplayResult {
   const file = basename(path);
   const { kind } = scan.meta;
-  const replay = replayFeed(scan.meta, settings);
+  const replay = replayFeed(scan.meta, { deviceMinutes: false, ...settings });
   const decreases = new DecreaseTracker(opts.counterRangeJoules);
   readRows(path, file, () => undefined, () => undefined, (p) => {
     const rangeJoules = p.rangeJoules ?? opts.counterRangeJoules;

@@ -23,6 +23,8 @@ export interface ReplaySettings {
   market: MarketInstruments;
   /** Poll interval in seconds for every device's gap rule; default: each device's own median spacing. */
   intervalSeconds?: number;
+  /** Keep per-device minutes for the result (tests compare them with live tracking); off for streamed files. */
+  deviceMinutes?: boolean;
 }
 
 /** ReplayResult is the report of a replayed trace plus its per-minute IT energy (for --compare). */
@@ -125,6 +127,7 @@ export function replayFeed(meta: ReplayMeta, settings: ReplaySettings): ReplayFe
     const batch = ledger.takeBatch();
     for (const m of batch.minutes) {
       itByMinute.set(m.minuteStartMs, (itByMinute.get(m.minuteStartMs) ?? 0) + m.energyJoules);
+      if (settings.deviceMinutes === false) continue;
       const key = `${m.deviceId}\u0000${m.minuteStartMs}`;
       const row = byDeviceMinute.get(key);
       if (row) row.energyJoules += m.energyJoules;

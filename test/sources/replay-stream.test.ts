@@ -28,7 +28,7 @@ describe('streamed replay of a trace file', () => {
     const path = write('mixed.csv', lines);
     const scan = scanTraceFile(path);
     if ('whole' in scan) throw new Error(scan.whole);
-    const streamed = replayScannedFile(path, scan, settings);
+    const streamed = replayScannedFile(path, scan, { ...settings, deviceMinutes: true });
     const whole = replayTrace(parseTrace(lines.join('\n'), 'mixed.csv'), settings);
     const byDevice = (r: typeof whole) => Object.fromEntries(r.report.energy.byDevice.map((d) => [d.id, d.kwh * 3.6e6]));
     expect(byDevice(streamed)).toEqual(byDevice(whole));
