@@ -44,7 +44,12 @@ beforeAll(() => {
   args = ['agent', '--db', join(dir, 'w.db'), '--sysfs', join(dir, 'sys'), '--procfs', join(dir, 'proc'), '--collectors', 'rapl',
     '--interval', '0.2', '--intensity', '300', '--pue', '1.2', '--run-id', 'resume-test'];
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+/** Agents this file started, stopped by pid at the end even when a test failed half-way. */
+const started: ReturnType<typeof startCli>[] = [];
+afterAll(() => {
+  for (const a of started) if (a.exitCode === null && a.signalCode === null) a.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
 
 async function advance(stepMicrojoules: number, steps: number): Promise<void> {
   for (let i = 0; i < steps; i++) {
@@ -57,6 +62,7 @@ describe('wattprint agent', () => {
   it('serves /metrics and /ws, survives kill -9, resumes without double counting, stops on SIGTERM', async () => {
     const initial = energyMicrojoules;
     let agent = startCli([...args, '--listen', '127.0.0.1:0']);
+    started.push(agent);
     let err = '';
     agent.stderr!.on('data', (d) => (err += d));
     await waitFor(() => (deviceState('resume-test')?.samples ?? 0) >= 1, 15_000, 'baseline reading');
@@ -86,6 +92,7 @@ describe('wattprint agent', () => {
     await advance(3_000_000, 10); // 30 J while no agent runs: the counter keeps them
 
     agent = startCli([...args, '--no-listen']);
+    started.push(agent);
     await waitFor(() => (deviceState('resume-test')?.energyJoules ?? 0) >= 50 - 1e-6, 15_000, 'downtime recovered');
     await advance(1_000_000, 10); // 10 J more
     await new Promise((r) => setTimeout(r, 500));
