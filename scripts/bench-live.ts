@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { percentile } from './bench-util.js';
 import { httpGet, metricValue, openFeedClients, stalledFeedSocket, vmRssMb, type FeedClients, type RawFeedSocket } from './bench-live-ws.js';
 
@@ -98,6 +98,9 @@ async function scrapeLoad(url: string, rate: number, seconds: number, lags: LagR
 }
 
 /**
+ * Run alone (load on the live server: 100 scrapes/s, 1,000 WebSocket clients; not part of `npm run bench`):
+ *   npx tsc -p tsconfig.json && node dist/scripts/bench-live.js
+ *
  * benchLive measures the live outputs of a real agent (a child process: the load generator's memory is not
  * counted): (a) /metrics latency with 64 devices under 100 scrapes/s and the tick lag meanwhile; (b) agent
  * RSS with 1,000 WebSocket clients at 1 Hz, and whether a stalled client gets dropped. Loopback only; about
@@ -183,4 +186,11 @@ export function formatLiveBench(b: LiveBench): string[] {
     `stalled client (upgrades, never reads): ${b.ws.stalledDropped ? `dropped ${f(b.ws.stalledDroppedAfterSeconds ?? NaN, 0)} s after the agent started, by the 30 s keep-alive ping` : 'NOT dropped'}; ` +
       `the 1 MiB send-buffer bound alone would take ~${f(boundMinutes, 0)} min at ${b.ws.tickBytes} B/s behind ~4 MB of kernel buffers`,
   ];
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  benchLive().then((b) => { for (const l of formatLiveBench(b)) process.stdout.write(`${l}\n`); }, (err: unknown) => {
+    process.stderr.write(`bench-live failed: ${(err as Error).stack}\n`);
+    process.exit(1);
+  });
 }

@@ -1,33 +1,28 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tracker } from '../agent/tracker.js';
 import { createSimCollector } from '../collectors/sim.js';
 import { constantProvider } from '../src/intensity/constant.js';
-import { loadReport } from '../src/report/load.js';
 import { Store } from '../src/store/store.js';
-import { manualClock, rssMb } from './bench-util.js';
+import { manualClock } from './bench-util.js';
 
-/** MonthBench is storage size, memory and report time for a long run. */
-export interface MonthBench {
+/** MonthDb is a stored run of `devices` GPUs over `totalDays` at 1 Hz, for timing `report` as a process. */
+export interface MonthDb {
+  path: string;
+  runId: string;
   devices: number;
-  trackedDays: number;
+  trackedSeconds: number;
   totalDays: number;
-  ticksPerSecondSimulated: number;
+  /** Database bytes per device and tracked day (after a WAL checkpoint), before the bulk extension. */
   dbBytesPerDeviceDay: number;
-  rssMbByDay: number[];
-  heapMbByDay: number[];
-  reportMs: number;
-  reportEnergyKwh: number;
 }
 
 /**
- * benchMonth tracks `trackedDays` of a 1 Hz, `devices`-GPU run through the real tracker and store on a
- * simulated clock (sampling RSS each day), extends the run to `totalDays` with the same per-minute and
- * per-hour rows in bulk, then times building the report of the whole run.
+ * buildMonthDb tracks `trackedSeconds` of a 1 Hz, `devices`-GPU run through the real tracker and store on a
+ * simulated clock, then extends the run to `totalDays` with the same per-minute and per-hour rows in bulk
+ * (tracking a whole month tick by tick takes minutes and stores the same rows) and closes it.
  */
-export async function benchMonth(devices = 8, trackedDays = 2, totalDays = 30): Promise<MonthBench> {
-  const dir = mkdtempSync(join(tmpdir(), 'wattprint-month-'));
+export async function buildMonthDb(dir: string, devices = 8, trackedSeconds = 2 * 86_400, totalDays = 30): Promise<MonthDb> {
   const path = join(dir, 'month.db');
   const store = Store.open(path);
   const start = Date.UTC(2026, 0, 1);
@@ -37,32 +32,18 @@ export async function benchMonth(devices = 8, trackedDays = 2, totalDays = 30): 
     intensity: constantProvider(400), market: {}, sampleRetentionSeconds: 600,
     collectors: [createSimCollector({ devices, now: () => clock.monoSeconds() })], clock,
   });
-  const rssMbByDay: number[] = [];
-  const heapMbByDay: number[] = [];
-  const t0 = performance.now();
   await tracker.tick();
-  for (let day = 0; day < trackedDays; day++) {
-    for (let s = 0; s < 86_400; s++) {
-      clock.advance(1);
-      await tracker.tick();
-    }
-    // Collect first: the simulated month runs ~10,000 ticks a second, so without a GC the sample would mostly
-    // measure garbage that a 1 Hz agent never accumulates; what is left is what the agent keeps.
-    (globalThis as { gc?: () => void }).gc?.();
-    rssMbByDay.push(Math.round(rssMb()));
-    heapMbByDay.push(Math.round(process.memoryUsage().heapUsed / 1048576 * 10) / 10);
+  for (let s = 0; s < trackedSeconds; s++) {
+    clock.advance(1);
+    await tracker.tick();
   }
-  const ticksPerSecondSimulated = (trackedDays * 86_400) / ((performance.now() - t0) / 1000);
   store.db.pragma('wal_checkpoint(TRUNCATE)');
-  const dbBytesPerDeviceDay = statSync(path).size / (devices * trackedDays);
-  extend(store, tracker.run.runKey, start, trackedDays, totalDays);
+  const dbBytesPerDeviceDay = statSync(path).size / (devices * Math.max(trackedSeconds, 1) / 86_400);
+  extend(store, tracker.run.runKey, start, trackedSeconds / 86_400, totalDays);
   store.endRun(tracker.run.runKey, start + totalDays * 86_400_000);
-  const r0 = performance.now();
-  const report = loadReport(store, store.findRun('month')!);
-  const reportMs = performance.now() - r0;
+  store.db.pragma('wal_checkpoint(TRUNCATE)');
   store.close();
-  rmSync(dir, { recursive: true, force: true });
-  return { devices, trackedDays, totalDays, ticksPerSecondSimulated, dbBytesPerDeviceDay, rssMbByDay, heapMbByDay, reportMs, reportEnergyKwh: report.energy.itKwh };
+  return { path, runId: 'month', devices, trackedSeconds, totalDays, dbBytesPerDeviceDay };
 }
 
 function extend(store: Store, runKey: number, start: number, fromDay: number, toDay: number): void {
@@ -71,17 +52,17 @@ function extend(store: Store, runKey: number, start: number, fromDay: number, to
   const period = store.db.prepare(`INSERT INTO energy_period (run_key, period_start_ms, period_seconds, it_joules, facility_joules,
     intensity_g_per_kwh, co2e_location_g, co2e_market_g, source, quality) VALUES (?, ?, 3600, ?, ?, 400, ?, ?, 'bench', 'assumed')`);
   store.db.transaction(() => {
-    const firstMinute = start / 60_000 + fromDay * 1440;
+    const firstMinute = Math.ceil(start / 60_000 + fromDay * 1440);
     for (let m = firstMinute; m < start / 60_000 + toDay * 1440; m++) {
       for (const k of devKeys) minute.run(k, m);
     }
-    for (let h = start + fromDay * 86_400_000; h < start + toDay * 86_400_000; h += 3_600_000) {
+    for (let h = start + Math.ceil(fromDay * 24) * 3_600_000; h < start + toDay * 86_400_000; h += 3_600_000) {
       const it = 18_000 * 60 * devKeys.length;
       period.run(runKey, h, it, it * 1.1, (it * 1.1 / 3.6e6) * 400, (it * 1.1 / 3.6e6) * 400);
     }
     const row = store.db.prepare('SELECT state_json FROM runs WHERE run_key = ?').get(runKey) as { state_json: string };
     const state = JSON.parse(row.state_json) as Record<string, [number, ...unknown[]]>;
-    for (const k of devKeys) state[k]![0] += 18_000 * 1440 * (toDay - fromDay);
+    for (const k of devKeys) state[k]![0] += 18_000 * ((start / 60_000 + toDay * 1440) - firstMinute);
     store.db.prepare('UPDATE runs SET state_json = ? WHERE run_key = ?').run(JSON.stringify(state), runKey);
   })();
 }

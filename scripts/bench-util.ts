@@ -6,8 +6,3 @@ export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
-
-/** rssMb is the process's resident set in MiB. */
-export function rssMb(): number {
-  return process.memoryUsage().rss / 1024 / 1024;
-}

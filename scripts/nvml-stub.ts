@@ -8,13 +8,18 @@ const STUB_SOURCE = join('test', 'fixtures', 'nvml-stub', 'nvml-stub.c');
 
 /** nvmlStubSourcePath finds the stub's C source from scripts/ (ts) or dist/scripts/ (compiled js). */
 export function nvmlStubSourcePath(): string {
+  return repoFile(STUB_SOURCE);
+}
+
+/** repoFile finds a repository file (a fixture) from scripts/ (ts) or dist/scripts/ (compiled js). */
+export function repoFile(relativePath: string): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let depth = 0; depth < 4; depth++) {
-    const candidate = join(dir, STUB_SOURCE);
+    const candidate = join(dir, relativePath);
     if (existsSync(candidate)) return candidate;
     dir = dirname(dir);
   }
-  throw new Error(`nvml stub source ${STUB_SOURCE} not found above ${fileURLToPath(import.meta.url)}`);
+  throw new Error(`${relativePath} not found above ${fileURLToPath(import.meta.url)}`);
 }
 
 /**

@@ -1,0 +1,94 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import type { BenchFixture } from './bench-fixture.js';
+import { measureServer, sleep, spawnQuiet, stopChild, waitForOutput, type ServerMeasurement } from './bench-server.js';
+import { repoFile } from './nvml-stub.js';
+
+/** AgentCase is one way users run the agent: GPUs (0 = the RAPL tree alone), tick rate, scrape interval. */
+export interface AgentCase {
+  gpus: number;
+  hz: number;
+  /** Seconds between /metrics scrapes; undefined = idle (serving, nobody scrapes or listens). */
+  scrapeEverySeconds?: number;
+}
+
+/** AgentMeasurement is one run of a case. */
+export interface AgentMeasurement extends ServerMeasurement {
+  ticks: number;
+  /** CPU per tick, ms, from /proc/PID/stat (utime+stime, 10 ms resolution) and from schedstat (ns). */
+  statMsPerTick: number;
+  schedMsPerTick: number;
+  exitCode: number | null;
+}
+
+/** caseLabel names a case: '8 GPUs + RAPL, 1 Hz, scraped every 1 s'. */
+export function caseLabel(c: AgentCase): string {
+  const what = c.gpus === 0 ? 'RAPL only' : `${c.gpus} GPU${c.gpus === 1 ? '' : 's'} + RAPL`;
+  return `${what}, ${c.hz} Hz, ${c.scrapeEverySeconds === undefined ? 'idle' : `scraped every ${c.scrapeEverySeconds} s`}`;
+}
+
+/**
+ * benchAgent runs `bin/wattprint.js agent` as users run it — the bin with its V8 flags, its own SQLite
+ * database, listening on loopback — on the stub NVML and the fake RAPL tree, and measures it from /proc.
+ */
+export async function benchAgent(fixture: BenchFixture, c: AgentCase, opts: { seconds: number; warmupSeconds: number }): Promise<AgentMeasurement> {
+  const dir = mkdtempSync(join(fixture.dir, 'agent-'));
+  const args = [
+    'agent', '--db', join(dir, 'bench.db'), '--run-id', 'bench', '--interval', String(1 / c.hz),
+    '--collectors', c.gpus === 0 ? 'rapl' : 'nvml,rapl', '--nvml-library', fixture.libraryPath,
+    '--sysfs', fixture.sysfsRoot, '--procfs', fixture.procfsRoot, '--zone', 'DE', '--pue', '1.1', '--listen', '127.0.0.1:0',
+  ];
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH, HOME: dir, LANG: 'C', WATTPRINT_AGENT_LOCK: join(dir, 'agent.json'),
+    ...(c.gpus > 0 ? { NVML_STUB_SCRIPT: fixture.gpuScript(c.gpus) } : {}),
+  };
+  const bin = repoFile(join('bin', 'wattprint.js'));
+  if (!existsSync(bin)) throw new Error(`${bin} is missing`);
+  const child = spawnQuiet(bin, args, env);
+  try {
+    const url = (await waitForOutput(child, /live at (http:\/\/[^/\s]+)\//, 30_000))[1]!;
+    const m = await measureServer(child.pid!, url, { ...opts, scrapeEverySeconds: c.scrapeEverySeconds });
+    const ticks = m.seconds * c.hz;
+    const exitCode = await stopChild(child);
+    return { ...m, ticks, statMsPerTick: m.cpu.statMs / ticks, schedMsPerTick: m.cpu.schedMs / ticks, exitCode };
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) await stopChild(child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** NODE_EXPORTER is Debian's prometheus-node-exporter. */
+export const NODE_EXPORTER = '/usr/bin/prometheus-node-exporter';
+
+/**
+ * benchNodeExporter runs node_exporter with only its rapl collector on the same fake tree, scraped every
+ * `scrapeEverySeconds`: it reads RAPL on each scrape, so a 1 s scrape is the rate of a 1 Hz agent.
+ */
+export async function benchNodeExporter(fixture: BenchFixture, scrapeEverySeconds: number, opts: { seconds: number; warmupSeconds: number }): Promise<ServerMeasurement | undefined> {
+  if (!existsSync(NODE_EXPORTER)) return undefined;
+  const port = await freePort();
+  const child = spawnQuiet(NODE_EXPORTER, [
+    `--web.listen-address=127.0.0.1:${port}`, `--path.sysfs=${fixture.sysfsRoot}`, `--path.procfs=${fixture.procfsRoot}`,
+    '--collector.disable-defaults', '--collector.rapl',
+  ], { PATH: process.env.PATH, LANG: 'C' });
+  try {
+    await waitForOutput(child, /Listening on/, 15_000);
+    await sleep(200);
+    return await measureServer(child.pid!, `http://127.0.0.1:${port}`, { ...opts, scrapeEverySeconds });
+  } finally {
+    await stopChild(child);
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
