@@ -3,15 +3,9 @@ import type { CloudInfo } from './cloud.js';
 import type { MarketInstruments } from '../src/carbon/carbon.js';
 import type { ApiIntensityProvider } from '../src/intensity/api-provider.js';
 import type { IntensityCache } from '../src/intensity/cache.js';
-import { openIntensityCache } from '../src/store/intensity-cache.js';
 import { constantProvider } from '../src/intensity/constant.js';
-import { parseIntensityCsv } from '../src/intensity/csv.js';
-import { csvProvider } from '../src/intensity/csv-provider.js';
-import { createElectricityMapsProvider } from '../src/intensity/electricitymaps.js';
 import { tableProvider, worldAverageProvider } from '../src/intensity/table.js';
 import type { IntensityProvider } from '../src/intensity/types.js';
-import { createUkProvider } from '../src/intensity/uk.js';
-import { createWattTimeProvider } from '../src/intensity/watttime.js';
 import { resolveZone } from '../src/intensity/zones.js';
 import { UsageError } from './errors.js';
 
@@ -104,24 +98,25 @@ export async function setupCarbon(flags: CarbonFlags, ctx: CarbonContext): Promi
     case 'world':
       return { ...base, zone, intensity: fallback, source: 'world average' };
     case 'csv': {
-      const intensity = csvIntensity(flags, zone, fallback);
+      const intensity = await csvIntensity(flags, zone, fallback);
       return { ...base, zone: zone ?? intensity.zone, intensity, source: intensity.source };
     }
     default: {
-      const fetching = fetchingProvider(source, flags, zone, ctx, fallback);
+      const fetching = await fetchingProvider(source, flags, zone, ctx, fallback);
       await firstFetch(fetching, ctx);
       return { ...base, zone: source === 'uk' ? 'GB' : zone, intensity: fetching, source: `${source} ${fetching.zone}`, fetching };
     }
   }
 }
 
-function fetchingProvider(source: string, flags: CarbonFlags, zone: string | undefined, ctx: CarbonContext, fallback: IntensityProvider): ApiIntensityProvider {
+// Providers and the cache's SQLite are imported only when chosen: most commands never fetch.
+async function fetchingProvider(source: string, flags: CarbonFlags, zone: string | undefined, ctx: CarbonContext, fallback: IntensityProvider): Promise<ApiIntensityProvider> {
   const { env } = ctx;
   const url = (name: string): { baseUrl?: string } => {
     const baseUrl = flags.intensityUrl ?? env[`WATTPRINT_${name}_URL`];
     return baseUrl ? { baseUrl } : {};
   };
-  const common = { ...(openCache(ctx) ?? {}), ...(ctx.nowMs !== undefined ? { now: () => ctx.nowMs! } : {}) };
+  const common = { ...(await openCache(ctx) ?? {}), ...(ctx.nowMs !== undefined ? { now: () => ctx.nowMs! } : {}) };
   const onReport = ctx.report ?? ((line: string) => process.stderr.write(`wattprint: ${line}\n`));
   if (source === 'uk') {
     if (zone && zone !== 'GB') throw new UsageError(`--intensity-source uk covers Great Britain only (zone GB), not ${zone}: use electricitymaps or --intensity-file for ${zone}`);
@@ -129,12 +124,14 @@ function fetchingProvider(source: string, flags: CarbonFlags, zone: string | und
     if (region !== undefined && !(Number.isInteger(region) && region >= 1 && region <= 17)) {
       throw new UsageError(`--uk-region must be a carbonintensity.org.uk region id from 1 to 17 (13 is London), got '${region}'`);
     }
+    const { createUkProvider } = await import('../src/intensity/uk.js');
     return createUkProvider({ ...url('UK'), ...common, fallback: tableProvider('GB'), ...(region !== undefined ? { regionId: region } : {}) });
   }
   if (source === 'electricitymaps') {
     if (!zone) throw new UsageError('--intensity-source electricitymaps needs --zone Z (an Electricity Maps zone such as DE or US-CAL-CISO)');
     const token = env.WATTPRINT_ELECTRICITYMAPS_TOKEN;
     if (!token) throw new UsageError('--intensity-source electricitymaps needs an API token: set WATTPRINT_ELECTRICITYMAPS_TOKEN (free at https://portal.electricitymaps.com)');
+    const { createElectricityMapsProvider } = await import('../src/intensity/electricitymaps.js');
     return createElectricityMapsProvider({ ...url('ELECTRICITYMAPS'), ...common, token, zone, fallback, onReport, ...(flags.emissionFactor ? { emissionFactor: flags.emissionFactor } : {}) });
   }
   const region = flags.zone?.trim();
@@ -142,13 +139,15 @@ function fetchingProvider(source: string, flags: CarbonFlags, zone: string | und
   const username = env.WATTPRINT_WATTTIME_USERNAME;
   const password = env.WATTPRINT_WATTTIME_PASSWORD;
   if (!username || !password) throw new UsageError('--intensity-source watttime needs WATTPRINT_WATTTIME_USERNAME and WATTPRINT_WATTTIME_PASSWORD set (register at https://watttime.org)');
+  const { createWattTimeProvider } = await import('../src/intensity/watttime.js');
   return createWattTimeProvider({ ...url('WATTTIME'), ...common, username, password, zone: region, fallback, onReport });
 }
 
 /** openCache uses the given database, or opens the store's file on a second connection (WAL allows both). */
-function openCache(ctx: CarbonContext): { cache: IntensityCache } | undefined {
+async function openCache(ctx: CarbonContext): Promise<{ cache: IntensityCache } | undefined> {
   if (ctx.cache) return { cache: ctx.cache };
   if (!ctx.dbPath) return undefined;
+  const { openIntensityCache } = await import('../src/store/intensity-cache.js');
   try {
     return { cache: openIntensityCache(ctx.dbPath) };
   } catch {
@@ -186,7 +185,7 @@ function safeZone(zone: string | undefined): string | undefined {
   return 'error' in resolved ? undefined : resolved.zone;
 }
 
-function csvIntensity(flags: CarbonFlags, zone: string | undefined, fallback: IntensityProvider): IntensityProvider & { source: string } {
+async function csvIntensity(flags: CarbonFlags, zone: string | undefined, fallback: IntensityProvider): Promise<IntensityProvider & { source: string }> {
   const path = flags.intensityFile;
   if (!path) throw new UsageError('--intensity-source csv needs --intensity-file PATH');
   let text: string;
@@ -195,6 +194,7 @@ function csvIntensity(flags: CarbonFlags, zone: string | undefined, fallback: In
   } catch (err) {
     throw new UsageError(`cannot read --intensity-file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
+  const [{ parseIntensityCsv }, { csvProvider }] = await Promise.all([import('../src/intensity/csv.js'), import('../src/intensity/csv-provider.js')]);
   try {
     const parsed = parseIntensityCsv(text, { fileName: path, emissionFactor: flags.emissionFactor });
     // A one-zone file without --zone: its missing hours fall back to that zone's annual value, not the world's.

@@ -4,10 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { dirname, extname, resolve } from 'node:path';
 import { detectCloud, type CloudInfo } from './cloud.js';
 import type { Collector, CollectorContext } from '../collectors/types.js';
-import { ListenError, startLiveServer, type LiveServer } from '../src/exporters/http.js';
+import type { LiveServer } from '../src/exporters/http.js';
 import type { JobApi } from '../src/exporters/job-api.js';
-import { pushFinalTotals } from '../src/exporters/pushgateway.js';
-import { renderReport, type ReportFormat } from '../src/report/render.js';
+import type { ReportFormat } from '../src/report/render.js';
 import type { Report } from '../src/report/types.js';
 import { Store } from '../src/store/store.js';
 import { setupCarbon, type CarbonFlags } from './carbon-setup.js';
@@ -18,6 +17,9 @@ import { selectCollectors } from './select-collectors.js';
 import { Tracker } from './tracker.js';
 import { isStorageFailure } from './pending-writes.js';
 import { openStore } from './open-store.js';
+import { collectorContext } from './collector-context.js';
+
+export { collectorContext };
 
 /** TrackingFlags are the parsed options of `run` and `agent`. */
 export interface TrackingFlags extends CarbonFlags {
@@ -74,18 +76,6 @@ export function defaultRunId(env: NodeJS.ProcessEnv, now = new Date()): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-/** collectorContext turns flags and env into the collectors' injectable context. */
-export function collectorContext(flags: Pick<TrackingFlags, 'sysfs' | 'procfs' | 'nvidiaSmi' | 'nvmlLibrary' | 'metadataUrl' | 'gpus' | 'cpuTdp' | 'simDevices'> & { interval?: number }, env: NodeJS.ProcessEnv): CollectorContext {
-  const cuda = env.CUDA_VISIBLE_DEVICES;
-  const gpus = flags.gpus ?? (cuda !== undefined && cuda !== '' ? cuda.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
-  return {
-    sysfsRoot: flags.sysfs, procfsRoot: flags.procfs, nvidiaSmiPath: flags.nvidiaSmi, nvmlLibraryPath: flags.nvmlLibrary,
-    metadataUrl: flags.metadataUrl, gpus, intervalSeconds: flags.interval ?? 1,
-    env: { ...env, ...(flags.cpuTdp !== undefined ? { WATTPRINT_CPU_TDP: String(flags.cpuTdp) } : {}) },
-    simDevices: flags.simDevices,
-  };
-}
-
 /** startSession opens the store, probes collectors, resolves carbon factors, starts tracking and serving. */
 export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv, command?: string): Promise<Session> {
   if (flags.reportFile) checkWritable(flags.reportFile);
@@ -113,6 +103,8 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
       throw err;
     }
     if (flags.listen) {
+      // The server (and ws, the dashboard's assets) is loaded only when something will be served.
+      const { ListenError, startLiveServer } = await import('../src/exporters/http.js');
       const live = tracker;
       const serve = (port: number) => startLiveServer({
         host: flags.listen ? flags.listen.host : '127.0.0.1', port, token: flags.token, insecure: flags.insecure,
@@ -194,9 +186,10 @@ function startTracker(make: (runId: string) => Tracker, flags: TrackingFlags, en
 }
 
 async function afterRun(flags: TrackingFlags, tracker: Tracker, report: Report): Promise<void> {
-  if (flags.reportFile) writeReportFile(flags.reportFile, report);
+  if (flags.reportFile) await writeReportFile(flags.reportFile, report);
   if (flags.pushgateway) {
     try {
+      const { pushFinalTotals } = await import('../src/exporters/pushgateway.js');
       await pushFinalTotals(flags.pushgateway, tracker.snapshot);
     } catch (err) {
       process.stderr.write(`wattprint: ${(err as Error).message}\n`);
@@ -229,7 +222,8 @@ export function reportFormatForPath(path: string): ReportFormat {
   return ext === '.json' ? 'json' : ext === '.md' ? 'markdown' : ext === '.csv' ? 'csv' : 'table';
 }
 
-function writeReportFile(path: string, report: Report): void {
+async function writeReportFile(path: string, report: Report): Promise<void> {
+  const { renderReport } = await import('../src/report/render.js');
   try {
     writeFileSync(path, renderReport(report, reportFormatForPath(path)));
   } catch (err) {

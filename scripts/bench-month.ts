@@ -61,8 +61,13 @@ function extend(store: Store, runKey: number, start: number, fromDay: number, to
       period.run(runKey, h, it, it * 1.1, (it * 1.1 / 3.6e6) * 400, (it * 1.1 / 3.6e6) * 400);
     }
     const row = store.db.prepare('SELECT state_json FROM runs WHERE run_key = ?').get(runKey) as { state_json: string };
-    const state = JSON.parse(row.state_json) as Record<string, [number, ...unknown[]]>;
-    for (const k of devKeys) state[k]![0] += 18_000 * ((start / 60_000 + toDay * 1440) - firstMinute);
+    const state = JSON.parse(row.state_json) as Record<string, [number, number, ...unknown[]]>;
+    for (const k of devKeys) {
+      const joules = 18_000 * ((start / 60_000 + toDay * 1440) - firstMinute);
+      state[k]![0] += joules;
+      // The whole device's energy (attribution), when stored, grows with the job's: no attribution here.
+      if (typeof state[k]![6] === 'number') state[k]![6] = (state[k]![6] as number) + joules;
+    }
     store.db.prepare('UPDATE runs SET state_json = ? WHERE run_key = ?').run(JSON.stringify(state), runKey);
   })();
 }

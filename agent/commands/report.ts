@@ -1,15 +1,13 @@
 import { Option, type Command } from 'commander';
 import { TRAINING_TYPES } from '../../src/report/render-model-card.js';
 import { VERSION } from '../version.js';
-import { reportPrometheusCommand } from './report-prometheus.js';
-import { compareZones, parseZoneList } from '../../src/carbon/compare.js';
 import { loadReport } from '../../src/report/load.js';
 import { renderReport } from '../../src/report/render.js';
 import type { Report } from '../../src/report/types.js';
 import { restatedReport, restateMinutes, storedFacts, type Restatement } from '../../src/sources/restate.js';
 import type { RunRow } from '../../src/store/rows.js';
 import type { Store } from '../../src/store/store.js';
-import { setupCarbon, type CarbonFlags } from '../carbon-setup.js';
+import type { CarbonFlags } from '../carbon-setup.js';
 import { UsageError } from '../errors.js';
 import { openStoreForReading } from '../open-store.js';
 import type { ReportFormat } from '../../src/report/render.js';
@@ -24,6 +22,8 @@ export interface ReportFlags extends CarbonFlags {
   /** For --format model-card: pre-training or fine-tuning. */
   trainingType?: string;
   compare?: string | true;
+  /** Chart every stored step instead of ~120 points. */
+  fullSeries?: boolean;
 }
 
 const FETCHING_SOURCES = ['electricitymaps', 'uk', 'watttime'];
@@ -45,16 +45,19 @@ export async function reportCommand(runId: string | undefined, flags: ReportFlag
   const store = openStoreForReading(flags.db);
   try {
     const run = findRunOrThrow(store, runId);
+    const series = { fullSeries: flags.fullSeries ?? false };
     let report: Report;
     if (flags.restate) {
       const restatement = await restateRun(store, run, flags, env);
       store.saveRestatement(run.runKey, restatement);
-      report = restatedReport(store, run, restatement);
+      report = restatedReport(store, run, restatement, [], series);
     } else {
       const latest = store.latestRestatement(run.runKey);
-      report = latest ? restatedReport(store, run, latest) : loadReport(store, run);
+      report = latest ? restatedReport(store, run, latest, [], series) : loadReport(store, run, [], series);
     }
     if (flags.compare !== undefined) {
+      // The zone table (and its data) is loaded only when a report compares or restates.
+      const { compareZones, parseZoneList } = await import('../../src/carbon/compare.js');
       report.counterfactuals = compareCli(() => compareZones(store.minutesOf(run.runKey), parseZoneList(compareList(flags.compare)), report.pue));
     }
     process.stdout.write(renderReport(report, flags.format, { trainingType: flags.trainingType, version: VERSION }));
@@ -82,6 +85,7 @@ async function restateRun(store: Store, run: RunRow, flags: ReportFlags, env: No
     }
     carbonFlags = { ...flags, intensitySource: run.intensitySource, ...(run.zone ? { zone: run.zone } : {}) };
   }
+  const { setupCarbon } = await import('../carbon-setup.js');
   const carbon = await setupCarbon(carbonFlags, { env, cache: store.intensityCache(), firstFetchMs: 20_000 });
   const hasMarket = flags.marketIntensity !== undefined || flags.cfe !== undefined;
   const pue = flags.pue !== undefined ? carbon.pue : { value: run.pue, source: run.pueSource };
@@ -97,12 +101,16 @@ async function restateRun(store: Store, run: RunRow, flags: ReportFlags, env: No
 export function register(program: Command, { env, done }: CommandContext): void {
   const report = addFormatOption(addDbOption(program.command('report').description('print a stored run\'s report (the latest by default); --restate recomputes its CO2e with new intensity data').argument('[run-id]')))
     .addOption(new Option('--training-type <type>', 'for --format model-card: pre-training or fine-tuning (default: the run\'s training_type label)').choices(TRAINING_TYPES))
+    .option('--full-series', 'chart every stored step (each tick while raw samples are kept, else each minute) instead of ~120 points')
     .option('--restate', 'recompute CO2e from the stored per-minute energy with the intensity given (--intensity-file, --zone, --intensity, --intensity-source), keeping both')
     .option('--prometheus <url>', 'build the job-level report of a multi-node run from this Prometheus (one agent per node, same run id)')
     .option('--run-id <id>', 'with --prometheus: the run id (also accepted as the argument)');
   addUkRegionOption(addCompareOption(addCarbonOptions(report)))
     .action(async (runId: string | undefined, opts) => {
-      if (opts.prometheus) return done(await reportPrometheusCommand({ prometheus: opts.prometheus, runId: opts.runId ?? runId, format: opts.format }));
+      if (opts.prometheus) {
+        const { reportPrometheusCommand } = await import('./report-prometheus.js');
+        return done(await reportPrometheusCommand({ prometheus: opts.prometheus, runId: opts.runId ?? runId, format: opts.format }));
+      }
       done(await reportCommand(runId, { ...opts, db: opts.db ?? defaultDbPath(env) }, env));
     });
 

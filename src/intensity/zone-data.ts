@@ -1,4 +1,4 @@
-import { averageIntensity, electricityMaps } from '@tgwf/co2/data';
+import { readdirSync } from 'node:fs';
 import { ALPHA2_TO_ALPHA3, ALPHA3_TO_ALPHA2 } from './iso3166.js';
 
 /**
@@ -19,6 +19,31 @@ export interface ZoneRecord {
   /** Source text for IntensityValue.source. */
   source: string;
 }
+
+type Co2Data = typeof import('@tgwf/co2/data');
+
+/**
+ * loadCo2Data imports what the table reads from @tgwf/co2: the newest Electricity Maps year and Ember's
+ * averages. The package's 'data' entry imports every year it ships (five 78 KB modules, tens of ms at the
+ * start of every command that names a zone); its own files are imported by path instead, and the entry is
+ * the fallback should a release lay them out differently.
+ */
+async function loadCo2Data(): Promise<Pick<Co2Data, 'averageIntensity' | 'electricityMaps'>> {
+  try {
+    const entry = import.meta.resolve('@tgwf/co2/data');
+    const dir = new URL('./data/electricity-maps/', entry);
+    const newest = readdirSync(dir).filter((f) => /^yearly_\d{4}\.js$/.test(f)).sort().at(-1);
+    if (!newest) throw new Error('no yearly data');
+    const [year, average] = await Promise.all([import(new URL(newest, dir).href), import(new URL('./data/average-intensities.min.js', entry).href)]);
+    if (!year.default?.data || !average.default?.data) throw new Error('unexpected layout');
+    return { electricityMaps: { [`yearly${newest.slice(7, 11)}`]: year.default }, averageIntensity: average.default } as Pick<Co2Data, 'averageIntensity' | 'electricityMaps'>;
+  } catch {
+    const { averageIntensity, electricityMaps } = await import('@tgwf/co2/data');
+    return { averageIntensity, electricityMaps };
+  }
+}
+
+const { averageIntensity, electricityMaps } = await loadCo2Data();
 
 const yearKeys = Object.keys(electricityMaps)
   .filter((key) => /^yearly\d{4}$/.test(key))
@@ -87,8 +112,14 @@ function buildRecords(): Map<string, ZoneRecord> {
     const alpha2 = ALPHA3_TO_ALPHA2.get(key);
     const zone = alpha2 ?? key;
     if (records.has(zone)) continue;
-    const name = (alpha2 && countryName(alpha2)) || EMBER_REGION_NAMES[key] || titleCase(key);
-    records.set(zone, { zone, name, intensityGramsPerKwh: gramsPerKwh, dataset: 'ember', source: EMBER_SOURCE });
+    // The name comes from ICU's region names, whose data costs ~15 ms to load: only when a name is read.
+    let name: string | undefined;
+    const record = { zone, intensityGramsPerKwh: gramsPerKwh, dataset: 'ember', source: EMBER_SOURCE } as ZoneRecord;
+    Object.defineProperty(record, 'name', {
+      enumerable: true,
+      get: () => (name ??= (alpha2 && countryName(alpha2)) || EMBER_REGION_NAMES[key] || titleCase(key)),
+    });
+    records.set(zone, record);
   }
   return records;
 }

@@ -49,7 +49,8 @@ export function minutesOf(db: Database.Database, runKey: number): MinuteEnergy[]
 /** powerSeries returns total IT power averaged over buckets of bucketMinutes, oldest first. */
 export function powerSeries(db: Database.Database, runKey: number, bucketMinutes: number): { startMs: number; watts: number }[] {
   const k = Math.max(1, Math.floor(bucketMinutes));
-  const rows = db.prepare(`SELECT m.minute / ? AS b, SUM(m.joules) AS j FROM energy_minute m JOIN devices d ON d.dev_key = m.dev_key
+  // The bucket size is bound as a JS number, i.e. a REAL: cast it, or `/` divides exactly and every minute is a bucket.
+  const rows = db.prepare(`SELECT m.minute / CAST(? AS INTEGER) AS b, SUM(m.joules) AS j FROM energy_minute m JOIN devices d ON d.dev_key = m.dev_key
     WHERE d.run_key = ? GROUP BY b ORDER BY b`).raw().all(k, runKey) as [number, number][];
   return rows.map(([b, j]) => ({ startMs: b * k * 60_000, watts: j / (k * 60) }));
 }
