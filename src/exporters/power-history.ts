@@ -3,7 +3,9 @@ import type { PowerHistory } from './protocol.js';
 
 interface Point {
   unixSeconds: number;
-  powerWatts: Map<string, number>;
+  /** Device ids of that tick: the same array from tick to tick while the devices do not change. */
+  ids: readonly string[];
+  powerWatts: Float64Array;
 }
 
 /**
@@ -14,6 +16,7 @@ export class PowerHistoryRing {
   private readonly points: (Point | undefined)[];
   private next = 0;
   private count = 0;
+  private lastIds: string[] = [];
   /** version changes on every push, so a serialised copy can be cached until the next tick. */
   version = 0;
 
@@ -21,13 +24,16 @@ export class PowerHistoryRing {
     this.points = new Array<Point | undefined>(Math.max(0, size));
   }
 
-  /** push records a snapshot's power per device. */
+  /** push records a snapshot's power per device (one small typed array per tick: it runs whether or not anyone listens). */
   push(s: Snapshot): void {
     this.version++;
     if (this.size <= 0) return;
-    const powerWatts = new Map<string, number>();
-    for (const d of s.devices) powerWatts.set(d.id, d.powerWatts);
-    this.points[this.next] = { unixSeconds: Date.parse(s.at) / 1000, powerWatts };
+    const n = s.devices.length;
+    let ids = this.lastIds;
+    if (ids.length !== n || s.devices.some((d, i) => d.id !== ids[i])) ids = this.lastIds = s.devices.map((d) => d.id);
+    const powerWatts = new Float64Array(n);
+    for (let i = 0; i < n; i++) powerWatts[i] = s.devices[i]!.powerWatts;
+    this.points[this.next] = { unixSeconds: Date.parse(s.at) / 1000, ids, powerWatts };
     this.next = (this.next + 1) % this.size;
     this.count = Math.min(this.count + 1, this.size);
   }
@@ -40,12 +46,20 @@ export class PowerHistoryRing {
     const ids = [...deviceOrder];
     const known = new Set(ids);
     for (const p of ordered) {
-      for (const id of p.powerWatts.keys()) if (!known.has(id)) { known.add(id); ids.push(id); }
+      for (const id of p.ids) if (!known.has(id)) { known.add(id); ids.push(id); }
     }
+    // Points share their ids array while the devices stay the same: one index per distinct array.
+    const indexes = new Map<readonly string[], Map<string, number>>();
+    const at = (p: Point, id: string): number | null => {
+      let index = indexes.get(p.ids);
+      if (!index) indexes.set(p.ids, (index = new Map(p.ids.map((d, i) => [d, i]))));
+      const i = index.get(id);
+      return i === undefined ? null : p.powerWatts[i]!;
+    };
     return {
       deviceIds: ids,
       t: ordered.map((p) => p.unixSeconds),
-      powerWatts: ids.map((id) => ordered.map((p) => p.powerWatts.get(id) ?? null)),
+      powerWatts: ids.map((id) => ordered.map((p) => at(p, id))),
     };
   }
 }

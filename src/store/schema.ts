@@ -111,6 +111,9 @@ export const MIGRATIONS: readonly string[] = [
   // v5: attribution — each device's whole energy beside the job's share of it, and how the share was measured.
   `ALTER TABLE devices ADD COLUMN node_energy_joules REAL;
    ALTER TABLE runs ADD COLUMN attribution_json TEXT;`,
+  // v6: each tick's device state as one binary value with each device's open minute (tick-state.ts), and raw
+  // samples as BLOBs; runs.state_json stays for runs written before.
+  `ALTER TABLE runs ADD COLUMN state_blob BLOB;`,
 ];
 
 /** migrate brings a database to the latest schema inside one transaction. */
