@@ -1,21 +1,41 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from './version.js';
-import * as agent from './commands/agent.js';
-import * as doctor from './commands/doctor.js';
-import * as estimate from './commands/estimate.js';
-import * as forecast from './commands/forecast.js';
-import * as replay from './commands/replay.js';
-import * as report from './commands/report.js';
-import * as run from './commands/run.js';
-import * as runs from './commands/runs.js';
 import type { CommandContext } from './commands/shared.js';
-import * as zones from './commands/zones.js';
 
-/** COMMANDS is the explicit list of commands, in the order `--help` shows them; a command is one file plus one line. */
-const COMMANDS: readonly { register(program: Command, ctx: CommandContext): void }[] = [run, agent, report, runs, replay, forecast, estimate, doctor, zones];
+type CommandModule = { register(program: Command, ctx: CommandContext): void };
 
-/** buildCli defines every command; actions set the exit code through `done`. */
-export function buildCli(env: NodeJS.ProcessEnv, done: (code: number) => void): Command {
+/**
+ * COMMANDS is the explicit list of commands, in the order `--help` shows them; a command is one file plus one
+ * line. Each is imported only when it runs (or for --help): `--version` and `estimate` must not pay for the
+ * tracker, the live server and the collectors' native libraries.
+ */
+const COMMANDS: readonly { name: string; load: () => Promise<CommandModule> }[] = [
+  { name: 'run', load: () => import('./commands/run.js') },
+  { name: 'agent', load: () => import('./commands/agent.js') },
+  { name: 'report', load: () => import('./commands/report.js') },
+  { name: 'runs', load: () => import('./commands/runs.js') },
+  { name: 'replay', load: () => import('./commands/replay.js') },
+  { name: 'forecast', load: () => import('./commands/forecast.js') },
+  { name: 'estimate', load: () => import('./commands/estimate.js') },
+  { name: 'doctor', load: () => import('./commands/doctor.js') },
+  { name: 'zones', load: () => import('./commands/zones.js') },
+];
+
+/**
+ * commandsFor picks the commands to define for argv: the one it names; none for a bare `--version`; all of
+ * them otherwise (help, and commander's "did you mean" for an unknown command need every name).
+ */
+function commandsFor(argv: readonly string[] | undefined): readonly { name: string; load: () => Promise<CommandModule> }[] {
+  if (!argv) return COMMANDS;
+  const first = argv.find((a) => !a.startsWith('-'));
+  const named = first === undefined ? undefined : COMMANDS.find((c) => c.name === first);
+  if (named) return [named];
+  if (first === undefined && argv.length > 0 && argv.every((a) => a === '--version' || a === '-V')) return [];
+  return COMMANDS;
+}
+
+/** buildCli defines the commands argv needs (all without argv); actions set the exit code through `done`. */
+export async function buildCli(env: NodeJS.ProcessEnv, done: (code: number) => void, argv?: readonly string[]): Promise<Command> {
   const program = new Command('wattprint')
     .description('Live energy and carbon tracking for ML training runs: measured energy × PUE × hourly grid intensity.')
     .version(VERSION)
@@ -23,7 +43,8 @@ export function buildCli(env: NodeJS.ProcessEnv, done: (code: number) => void): 
     // Set before the commands are added, which copy it: every usage error is one 'wattprint: …' line.
     .configureOutput({ writeErr: (text) => process.stderr.write(oneLine(text)) })
     .exitOverride();
-  for (const command of COMMANDS) command.register(program, { env, done });
+  const modules = await Promise.all(commandsFor(argv).map((c) => c.load()));
+  for (const command of modules) command.register(program, { env, done });
   return program;
 }
 

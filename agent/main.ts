@@ -30,9 +30,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     process.exitCode = exitCodeFor(err);
     return;
   }
-  const program = buildCli(env, (code) => { exitCode = code; });
+  const args = rewriteArgv(argv);
   try {
-    await program.parseAsync(rewriteArgv(argv), { from: 'user' });
+    const program = await buildCli(env, (code) => { exitCode = code; }, args);
+    await program.parseAsync(args, { from: 'user' });
   } catch (err) {
     exitCode = exitCodeFor(err);
   }

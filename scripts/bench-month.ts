@@ -39,6 +39,8 @@ export async function buildMonthDb(dir: string, devices = 8, trackedSeconds = 2 
   }
   store.db.pragma('wal_checkpoint(TRUNCATE)');
   const dbBytesPerDeviceDay = statSync(path).size / (devices * Math.max(trackedSeconds, 1) / 86_400);
+  // Closed first: the devices' totals move from the last tick's state into their rows, which extend() adds to.
+  store.endRun(tracker.run.runKey, start + trackedSeconds * 1000);
   extend(store, tracker.run.runKey, start, trackedSeconds / 86_400, totalDays);
   store.endRun(tracker.run.runKey, start + totalDays * 86_400_000);
   store.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -60,9 +62,7 @@ function extend(store: Store, runKey: number, start: number, fromDay: number, to
       const it = 18_000 * 60 * devKeys.length;
       period.run(runKey, h, it, it * 1.1, (it * 1.1 / 3.6e6) * 400, (it * 1.1 / 3.6e6) * 400);
     }
-    const row = store.db.prepare('SELECT state_json FROM runs WHERE run_key = ?').get(runKey) as { state_json: string };
-    const state = JSON.parse(row.state_json) as Record<string, [number, ...unknown[]]>;
-    for (const k of devKeys) state[k]![0] += 18_000 * ((start / 60_000 + toDay * 1440) - firstMinute);
-    store.db.prepare('UPDATE runs SET state_json = ? WHERE run_key = ?').run(JSON.stringify(state), runKey);
+    const joules = 18_000 * ((start / 60_000 + toDay * 1440) - firstMinute);
+    store.db.prepare('UPDATE devices SET energy_joules = energy_joules + ?, node_energy_joules = node_energy_joules + ? WHERE run_key = ?').run(joules, joules, runKey);
   })();
 }

@@ -14,7 +14,7 @@ export function nvmlStubSourcePath(): string {
 /** repoFile finds a repository file (a fixture) from scripts/ (ts) or dist/scripts/ (compiled js). */
 export function repoFile(relativePath: string): string {
   let dir = dirname(fileURLToPath(import.meta.url));
-  for (let depth = 0; depth < 4; depth++) {
+  for (let depth = 0; depth < 6; depth++) {
     const candidate = join(dir, relativePath);
     if (existsSync(candidate)) return candidate;
     dir = dirname(dir);

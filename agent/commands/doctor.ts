@@ -4,7 +4,8 @@ import { addCarbonOptions, addHardwareOptions } from '../options.js';
 import type { CommandContext } from './shared.js';
 import { collectDoctor, renderDoctor } from '../doctor.js';
 import { setupCarbon, type CarbonFlags } from '../carbon-setup.js';
-import { collectorContext, type TrackingFlags } from '../session.js';
+import { collectorContext } from '../collector-context.js';
+import type { TrackingFlags } from '../session.js';
 import { selectCollectors } from '../select-collectors.js';
 
 type DoctorFlags = CarbonFlags & Pick<TrackingFlags, 'sysfs' | 'procfs' | 'nvidiaSmi' | 'nvmlLibrary' | 'metadataUrl' | 'gpus' | 'cpuTdp' | 'simDevices' | 'collectors' | 'dropCollector'> & { json?: boolean };

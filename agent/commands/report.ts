@@ -2,8 +2,6 @@ import { Option, type Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { TRAINING_TYPES } from '../../src/report/render-model-card.js';
 import { VERSION } from '../version.js';
-import { reportPrometheusCommand } from './report-prometheus.js';
-import { compareZones, parseZoneList } from '../../src/carbon/compare.js';
 import { loadReport } from '../../src/report/load.js';
 import { renderReport } from '../../src/report/render.js';
 import type { Report } from '../../src/report/types.js';
@@ -12,7 +10,7 @@ import { restatementSource } from '../../src/report/fallbacks.js';
 import { rawSamples, samplesCsv } from '../../src/store/samples-export.js';
 import type { RunRow } from '../../src/store/rows.js';
 import type { Store } from '../../src/store/store.js';
-import { setupCarbon, type CarbonFlags } from '../carbon-setup.js';
+import type { CarbonFlags } from '../carbon-setup.js';
 import { UsageError } from '../errors.js';
 import { isWritable, openStoreForReading } from '../open-store.js';
 import { nonNegativeNumber } from '../parse.js';
@@ -34,6 +32,8 @@ export interface ReportFlags extends CarbonFlags, EmbodiedFlags {
   samples?: 'csv';
   /** Wait at most this many seconds for a running run to be closed (a node agent's job, from a SLURM epilog). */
   wait?: number;
+  /** Chart every stored step instead of ~120 points. */
+  fullSeries?: boolean;
 }
 
 const FETCHING_SOURCES = ['electricitymaps', 'uk', 'watttime'];
@@ -59,6 +59,7 @@ export async function reportCommand(runId: string | undefined, flags: ReportFlag
     if (flags.wait !== undefined && runId) await waitForRunEnd(store, runId, flags.wait);
     const run = findRunOrThrow(store, runId);
     if (flags.samples) return printSamples(store, run);
+    const series = { fullSeries: flags.fullSeries ?? false };
     let report: Report;
     if (flags.restate) {
       const restatement = await restateRun(store, run, flags, env);
@@ -68,15 +69,17 @@ export async function reportCommand(runId: string | undefined, flags: ReportFlag
         if (/^SQLITE_(READONLY|CANTOPEN|PERM)/.test(String((err as { code?: string }).code))) throw readOnlyRestate(flags.db);
         throw err;
       }
-      report = restatedReport(store, run, restatement);
+      report = restatedReport(store, run, restatement, [], series);
     } else {
       const latest = store.latestRestatement(run.runKey);
-      report = latest ? restatedReport(store, run, latest) : loadReport(store, run);
+      report = latest ? restatedReport(store, run, latest, [], series) : loadReport(store, run, [], series);
     }
     // --embodied-kg / --lifetime-years on a report: shown with these figures, the run's stored ones unchanged.
     const embodied = embodiedSettings(flags);
     if (embodied) report.embodied = embodiedEmissions(report.energy.byDevice, report.durationSeconds / 3600, embodied);
     if (flags.compare !== undefined) {
+      // The zone table (and its data) is loaded only when a report compares or restates.
+      const { compareZones, parseZoneList } = await import('../../src/carbon/compare.js');
       report.counterfactuals = compareCli(() => compareZones(store.minutesOf(run.runKey), parseZoneList(compareList(flags.compare)), report.pue));
     }
     process.stdout.write(renderReport(report, flags.format, { trainingType: flags.trainingType, version: VERSION }));
@@ -122,6 +125,7 @@ async function restateRun(store: Store, run: RunRow, flags: ReportFlags, env: No
   // A fetching source is asked again (a restatement is for revised figures) for the run's own span, from its
   // history endpoint, not for "now".
   const span = { fromMs: run.startedAtMs, toMs: run.endedAtMs ?? run.lastTickMs, refetch: true };
+  const { setupCarbon } = await import('../carbon-setup.js');
   const carbon = await setupCarbon(carbonFlags, { env, cache: store.intensityCache(), firstFetchMs: 20_000, span });
   const hasMarket = flags.marketIntensity !== undefined || flags.cfe !== undefined || flags.residualMix !== undefined;
   const pue = flags.pue !== undefined ? carbon.pue : { value: run.pue, source: run.pueSource };
@@ -139,6 +143,7 @@ export function register(program: Command, { env, done }: CommandContext): void 
     .addOption(new Option('--training-type <type>', 'for --format model-card: pre-training or fine-tuning (default: the run\'s training_type label)').choices(TRAINING_TYPES))
     .addOption(new Option('--wait <seconds>', 'wait at most this long for the run to be closed by its tracker (a node agent closes a job\'s run a tick or two after the job ends: SLURM epilogs)')
       .argParser(nonNegativeNumber('--wait')))
+    .option('--full-series', 'chart every stored step (each tick while raw samples are kept, else each minute) instead of ~120 points')
     .option('--restate', 'recompute CO2e from the stored per-minute energy with the intensity given (--intensity-file, --zone, --intensity, --intensity-source), keeping both')
     .option('--prometheus <url>', 'build the job-level report of a multi-node run from this Prometheus (one agent per node, same run id)')
     .option('--run-id <id>', 'with --prometheus: the run id (also accepted as the argument)')
@@ -146,7 +151,10 @@ export function register(program: Command, { env, done }: CommandContext): void 
   addUkRegionOption(addCompareOption(addEmbodiedOptions(addCarbonOptions(report))))
     .action(async (runId: string | undefined, opts) => {
       if (opts.prometheus && opts.samples) throw new UsageError('--samples reads the local database: it cannot be combined with --prometheus');
-      if (opts.prometheus) return done(await reportPrometheusCommand({ prometheus: opts.prometheus, runId: opts.runId ?? runId, format: opts.format }));
+      if (opts.prometheus) {
+        const { reportPrometheusCommand } = await import('./report-prometheus.js');
+        return done(await reportPrometheusCommand({ prometheus: opts.prometheus, runId: opts.runId ?? runId, format: opts.format }));
+      }
       done(await reportCommand(runId, { ...opts, db: opts.db ?? defaultDbPath(env) }, env));
     });
 

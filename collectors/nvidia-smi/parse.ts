@@ -111,24 +111,29 @@ export interface SmiInventory {
 }
 
 type XmlNode = Record<string, unknown>;
-interface Xml2js {
-  parseString(text: string, options: object, callback: (err: Error | null, result: unknown) => void): void;
+type FastXmlParser = typeof import('fast-xml-parser');
+// fast-xml-parser, configured to give the tree node-nvidia-smi's xml2js options gave (one child an object,
+// several an array, text trimmed and kept as strings, attributes under '$'). node-nvidia-smi itself is not
+// used: it shells out to a hard-coded 'nvidia-smi' with no timeout, and --nvidia-smi must be able to name the binary.
+// Required on first use: the XML parser is only needed at probe when NVML is absent.
+let parser: { parse(text: string): unknown } | undefined;
+function xmlParser(): { parse(text: string): unknown } {
+  if (parser) return parser;
+  const { XMLParser } = createRequire(import.meta.url)('fast-xml-parser') as FastXmlParser;
+  return (parser = new XMLParser({
+    ignoreAttributes: false, attributeNamePrefix: '', attributesGroupName: '$', trimValues: true,
+    parseTagValue: false, parseAttributeValue: false, processEntities: true,
+  }));
 }
-// xml2js (≥ 0.6.2: CVE-2023-0842 fixed) with node-nvidia-smi's options. node-nvidia-smi itself is not used: it shells
-// out to a hard-coded 'nvidia-smi' with no timeout, and --nvidia-smi must be able to name the binary.
-// Required on first use: the XML parser is only needed at probe when NVML is absent (~7 MB resident).
-let xml2js: Xml2js | undefined;
-const loadXml2js = (): Xml2js => (xml2js ??= createRequire(import.meta.url)('xml2js') as Xml2js);
 
-/** parseNvidiaSmiXml parses `nvidia-smi -q -x` output (synchronously: xml2js calls back before returning). */
+/** parseNvidiaSmiXml parses `nvidia-smi -q -x` output. */
 export function parseNvidiaSmiXml(text: string): SmiInventory {
   let parsed: unknown;
-  let failure: Error | null = null;
-  loadXml2js().parseString(text, { explicitArray: false, trim: true }, (err, result) => {
-    failure = err;
-    parsed = result;
-  });
-  if (failure) throw new Error('parse nvidia-smi -q -x output', { cause: failure });
+  try {
+    parsed = xmlParser().parse(text);
+  } catch (cause) {
+    throw new Error('parse nvidia-smi -q -x output', { cause });
+  }
   const log = (parsed as XmlNode | undefined)?.nvidia_smi_log as XmlNode | undefined;
   if (!log) throw new Error('parse nvidia-smi -q -x output: no <nvidia_smi_log> element');
   const gpuNodes = log.gpu === undefined ? [] : Array.isArray(log.gpu) ? log.gpu : [log.gpu];

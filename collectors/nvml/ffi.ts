@@ -3,7 +3,8 @@
  * microsecond, but nvmlDeviceGetTotalEnergyConsumption took a median 2.7 ms (p90 6 ms) on an H100 (driver
  * 580.159.04), so it is also bound in koffi's async form, which runs the call on libuv's thread pool.
  */
-import koffi from 'koffi';
+import { createRequire } from 'node:module';
+import type { LibraryHandle } from 'koffi';
 
 /** NVML_RETURN holds the nvmlReturn_t codes wattprint acts on (values from nvml.h). */
 export const NVML_RETURN = {
@@ -75,11 +76,22 @@ export interface NvmlBindings {
 
 type Fn = ((...args: unknown[]) => unknown) & { async?: (...args: unknown[]) => void };
 
+type Koffi = typeof import('koffi').default;
+let koffiModule: Koffi | undefined;
+
+/**
+ * koffi is required on first use, not imported: its native part ships in a per-platform package (koffi 3), so
+ * a platform without one must cost the NVML collector only ("not loadable"), never the whole CLI at start-up.
+ */
+function koffi(): Koffi {
+  return (koffiModule ??= createRequire(import.meta.url)('koffi') as Koffi);
+}
+
 /** loadNvml dlopens libnvidia-ml at `libraryPath` and binds every symbol; throws (with cause) when it cannot. */
 export function loadNvml(libraryPath: string): NvmlBindings {
-  let lib: koffi.IKoffiLib;
+  let lib: LibraryHandle;
   try {
-    lib = koffi.load(libraryPath);
+    lib = koffi().load(libraryPath);
   } catch (cause) {
     throw new Error(`load ${libraryPath}`, { cause });
   }

@@ -81,10 +81,10 @@ export class LiveFeed {
     return data;
   }
 
-  /** publish records a snapshot in the history and sends its tick message to every client. */
+  /** publish records a snapshot in the history and sends its tick message to every client (built only when there is one). */
   publish(snapshot: Snapshot): void {
     this.history.push(snapshot);
-    this.broadcast(Buffer.from(JSON.stringify(tickMessage(snapshot))));
+    if (this.clients.size > 0) this.broadcast(Buffer.from(JSON.stringify(tickMessage(snapshot))));
   }
 
   /** publishEvent sends a run_start / run_end message to every client. */

@@ -1,7 +1,7 @@
 import { accountMinutes, sumPeriods, type AccountingSettings, type MinuteEnergy } from '../ledger/accounting.js';
 import type { MarketInstruments } from '../carbon/carbon.js';
 import { buildReport } from '../report/build.js';
-import { loadReport } from '../report/load.js';
+import { loadReport, type LoadOptions } from '../report/load.js';
 import type { Report } from '../report/types.js';
 import type { PeriodWrite, RunRow } from '../store/rows.js';
 import type { Store } from '../store/store.js';
@@ -75,7 +75,7 @@ export function storedFacts(store: Store, run: RunRow): AccountingFacts {
  * restatedReport is a run's report under a restatement's new figures (CO2e, intensity, PUE, hourly rows),
  * with `restatement` holding the figures before and after side by side.
  */
-export function restatedReport(store: Store, run: RunRow, r: Restatement, notes: string[] = []): Report {
+export function restatedReport(store: Store, run: RunRow, r: Restatement, notes: string[] = [], opts: LoadOptions = {}): Report {
   // A restatement covers the energy stored when it was made; a run resumed after it has more, whose CO2e the
   // restated periods lack. Then the tracked figures hold, and the report says to restate again.
   const coveredJoules = r.after.periods.reduce((s, p) => s + p.itJoules, 0);
@@ -83,14 +83,14 @@ export function restatedReport(store: Store, run: RunRow, r: Restatement, notes:
   if (trackedJoules > coveredJoules * (1 + 1e-9) + 1e-6) {
     return loadReport(store, run, [...notes, `the restatement of ${new Date(r.createdAtMs).toISOString()} (${r.source}) covers ` +
       `${(coveredJoules / JOULES_PER_KWH).toPrecision(4)} of the run's ${(trackedJoules / JOULES_PER_KWH).toPrecision(4)} kWh (the run went on after it): ` +
-      `figures are as tracked; restate again with \`wattprint report ${run.runId} --restate\``]);
+      `figures are as tracked; restate again with \`wattprint report ${run.runId} --restate\``], opts);
   }
   const restatedRun: RunRow = {
     ...run, pue: r.after.pue, pueSource: r.after.pueSource, market: r.after.market, intensitySource: r.after.intensitySource,
     ...(r.after.zone ? { zone: r.after.zone } : {}),
   };
   // loadReport supplies the power series and status notes; the carbon figures are rebuilt from the new periods.
-  const loaded = loadReport(store, restatedRun, notes);
+  const loaded = loadReport(store, restatedRun, notes, opts);
   const report = buildReport({
     run: restatedRun, devices: store.devicesOf(run.runKey), periods: r.after.periods, gaps: store.gapsOf(run.runKey),
     powerSeries: loaded.powerSeries.map((p) => ({ startMs: Date.parse(p.at), watts: p.watts })),

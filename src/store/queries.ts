@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { IntensityQuality } from '../intensity/types.js';
 import type { PeriodWrite } from './rows.js';
 import type { MinuteEnergy } from '../ledger/accounting.js';
+import { decodeSamples, decodeTickState } from './tick-state.js';
 
 /** periodsOf returns a run's accounting periods in time order. */
 export function periodsOf(db: Database.Database, runKey: number): PeriodWrite[] {
@@ -39,26 +40,47 @@ export function gapsOf(db: Database.Database, runKey: number): GapRow[] {
   }));
 }
 
+/**
+ * openMinutes is the energy of each device's current minute, held in the run's last tick state until the
+ * device moves on to a later minute (tick-state.ts): [minute, joules] pairs, to add to energy_minute's rows.
+ */
+function openMinutes(db: Database.Database, runKey: number): [number, number][] {
+  const row = db.prepare('SELECT state_blob FROM runs WHERE run_key = ?').get(runKey) as { state_blob: unknown } | undefined;
+  const out: [number, number][] = [];
+  for (const state of decodeTickState(row?.state_blob)?.values() ?? []) if (state.open) out.push([state.open.minute, state.open.joules]);
+  return out;
+}
+
+/** addRows adds [key, joules] pairs into rows sorted by key, keeping them sorted. */
+function addRows(rows: [number, number][], extra: [number, number][]): [number, number][] {
+  if (extra.length === 0) return rows;
+  const byKey = new Map(rows);
+  for (const [key, joules] of extra) byKey.set(key, (byKey.get(key) ?? 0) + joules);
+  return [...byKey].sort((a, b) => a[0] - b[0]);
+}
+
 /** minutesOf returns a run's IT energy per minute (all devices), for restatement. */
 export function minutesOf(db: Database.Database, runKey: number): MinuteEnergy[] {
   const rows = db.prepare(`SELECT m.minute, SUM(m.joules) AS j FROM energy_minute m JOIN devices d ON d.dev_key = m.dev_key
     WHERE d.run_key = ? GROUP BY m.minute ORDER BY m.minute`).raw().all(runKey) as [number, number][];
-  return rows.map(([minute, j]) => ({ minuteStartMs: minute * 60_000, itJoules: j }));
+  return addRows(rows, openMinutes(db, runKey)).map(([minute, j]) => ({ minuteStartMs: minute * 60_000, itJoules: j }));
 }
 
 /** powerSeries returns total IT power averaged over buckets of bucketMinutes, oldest first. */
 export function powerSeries(db: Database.Database, runKey: number, bucketMinutes: number): { startMs: number; watts: number }[] {
   const k = Math.max(1, Math.floor(bucketMinutes));
-  const rows = db.prepare(`SELECT m.minute / ? AS b, SUM(m.joules) AS j FROM energy_minute m JOIN devices d ON d.dev_key = m.dev_key
+  // The bucket size is bound as a JS number, i.e. a REAL: cast it, or `/` divides exactly and every minute is a bucket.
+  const rows = db.prepare(`SELECT m.minute / CAST(? AS INTEGER) AS b, SUM(m.joules) AS j FROM energy_minute m JOIN devices d ON d.dev_key = m.dev_key
     WHERE d.run_key = ? GROUP BY b ORDER BY b`).raw().all(k, runKey) as [number, number][];
-  return rows.map(([b, j]) => ({ startMs: b * k * 60_000, watts: j / (k * 60) }));
+  const open = openMinutes(db, runKey).map(([minute, joules]): [number, number] => [Math.floor(minute / k), joules]);
+  return addRows(rows, open).map(([b, j]) => ({ startMs: b * k * 60_000, watts: j / (k * 60) }));
 }
 
 /** samplePowerSeries returns total IT power per tick from the raw samples still kept (short runs). */
 export function samplePowerSeries(db: Database.Database, runKey: number): { startMs: number; watts: number }[] {
-  const rows = db.prepare('SELECT t_ms, data FROM samples WHERE run_key = ? ORDER BY t_ms').raw().all(runKey) as [number, string][];
+  const rows = db.prepare('SELECT t_ms, data FROM samples WHERE run_key = ? ORDER BY t_ms').raw().all(runKey) as [number, unknown][];
   return rows.map(([t, data]) => {
-    const devices = JSON.parse(data) as [number, number | null, number | null][];
+    const devices = decodeSamples(data);
     return { startMs: t, watts: devices.reduce((sum, d) => sum + (d[1] ?? 0), 0) };
   });
 }

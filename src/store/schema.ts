@@ -113,6 +113,9 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE devices ADD COLUMN node_energy_joules REAL;
    ALTER TABLE runs ADD COLUMN attribution_json TEXT;
    ALTER TABLE runs ADD COLUMN dropped_json TEXT;`,
+  // v6: each tick's device state as one binary value with each device's open minute (tick-state.ts), and raw
+  // samples as BLOBs; runs.state_json stays for runs written before.
+  `ALTER TABLE runs ADD COLUMN state_blob BLOB;`,
 ];
 
 /** migrate brings a database to the latest schema inside one transaction. */

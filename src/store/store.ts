@@ -11,6 +11,7 @@ import { migrate } from './schema.js';
 import type { PhaseRecord } from '../ledger/phases.js';
 import type { DeviceRow, NewRun, PeriodWrite, RunRow, TickWrite } from './rows.js';
 import { toDeviceRow, toPhaseRecord, toRunRow } from './rows.js';
+import { decodeTickState, SampleEncoder, TickStateWriter, type MinuteRow } from './tick-state.js';
 
 /** StoreError is a database problem a user can fix; its message is one line with the fix. */
 export class StoreError extends Error {
@@ -23,13 +24,16 @@ export class StoreError extends Error {
  */
 export class Store {
   private readonly stmts;
-  private readonly tickTx: (tick: TickWrite) => void;
-  private readonly ticksTx: (ticks: readonly TickWrite[]) => void;
+  private readonly tickTx: (tick: TickWrite, state: TickStateWriter) => void;
+  private readonly ticksTx: (ticks: readonly [TickWrite, TickStateWriter][]) => void;
+  /** Per run: the open minute of each device and the buffer its tick state is encoded in. */
+  private readonly tickStates = new Map<number, TickStateWriter>();
+  private readonly sampleEncoder = new SampleEncoder();
 
   private constructor(readonly db: Database.Database, readonly path: string) {
     this.stmts = prepare(db);
-    this.tickTx = db.transaction((t: TickWrite) => writeTick(this.stmts, t));
-    this.ticksTx = db.transaction((ts: readonly TickWrite[]) => { for (const t of ts) writeTick(this.stmts, t); });
+    this.tickTx = db.transaction((t: TickWrite, state: TickStateWriter) => writeTick(this.stmts, t, state, this.sampleEncoder));
+    this.ticksTx = db.transaction((ts: readonly [TickWrite, TickStateWriter][]) => { for (const [t, state] of ts) writeTick(this.stmts, t, state, this.sampleEncoder); });
   }
 
   /** read runs fn in one read transaction, so a tick committed meanwhile by a live agent cannot split what it reads. */
@@ -96,6 +100,10 @@ export class Store {
         // NORMAL in WAL mode survives process crashes (kill -9); only an OS crash can lose the last commits.
         db.pragma('synchronous = NORMAL');
         db.pragma('busy_timeout = 5000');
+        // The WAL is checkpointed into the database every 256 pages (1 MiB) instead of 1,000, and cut back to
+        // 1 MiB when it restarts: a long-running agent's -wal file stays small (checkpointWal truncates it).
+        db.pragma('wal_autocheckpoint = 256');
+        db.pragma(`journal_size_limit = ${1024 * 1024}`);
         migrate(db);
       }
       return new Store(db, path);
@@ -171,13 +179,24 @@ export class Store {
     return (this.db.prepare('SELECT COALESCE(SUM(facility_joules), 0) AS j FROM energy_period WHERE run_key = ?').get(runKey) as { j: number }).j;
   }
 
+  /**
+   * persistDeviceTotals moves the last tick's state into the devices' rows and its open minutes into
+   * energy_minute, then clears it: at run end, and on reopen (a session that died left its open minutes there).
+   */
   private persistDeviceTotals(runKey: number): void {
-    for (const d of this.devicesOf(runKey)) {
+    const devices = this.devicesOf(runKey);
+    for (const d of devices) {
       this.stmts.saveDevice.run({
         dev_key: d.devKey, energy_joules: d.energyJoules, node_energy_joules: d.nodeEnergyJoules ?? null, samples: d.samples, counter_joules: d.counterJoules ?? null,
         counter_epoch: d.counterEpoch ?? null, power_watts: d.powerWatts ?? null, state_wall_ms: d.stateWallMs ?? null,
       });
     }
+    const stored = decodeTickState((this.stmts.runState.get(runKey) as { state_blob: unknown } | undefined)?.state_blob);
+    for (const [devKey, state] of stored ?? []) {
+      if (state.open) this.stmts.addMinuteRow.run(devKey, state.open.minute, state.open.joules, state.open.samples);
+    }
+    this.tickStates.get(runKey)?.forget(devices.map((d) => d.devKey));
+    this.stmts.clearRunState.run(runKey);
   }
 
   /** upsertDevice registers a device of a run (keeping its energy on resume) and returns its row. */
@@ -197,13 +216,44 @@ export class Store {
   }
 
   private runState(runKey: number): Record<string, DeviceStateJson> {
-    const row = this.stmts.runState.get(runKey) as { state_json: string } | undefined;
-    return row ? JSON.parse(row.state_json) : {};
+    const row = this.stmts.runState.get(runKey) as { state_json: string; state_blob: unknown } | undefined;
+    if (!row) return {};
+    const states = decodeTickState(row.state_blob);
+    if (!states) return JSON.parse(row.state_json);
+    const out: Record<string, DeviceStateJson> = {};
+    for (const [devKey, d] of states) {
+      out[devKey] = [d.energyJoules, d.samples, d.counterJoules ?? null, d.counterEpoch ?? null, d.powerWatts ?? null, d.stateWallMs ?? null, d.nodeEnergyJoules ?? null];
+    }
+    return out;
   }
 
   /** commitTick writes one tick — energy buckets, period sums, device state, totals — atomically. */
   commitTick(tick: TickWrite): void {
-    this.tickTx(tick);
+    let state = this.tickStates.get(tick.runKey);
+    if (!state) this.tickStates.set(tick.runKey, (state = new TickStateWriter()));
+    try {
+      this.tickTx(tick, state);
+      state.commit();
+    } catch (err) {
+      state.rollback();
+      throw err;
+    }
+  }
+
+  /**
+   * checkpointWal copies the WAL into the database and truncates it, if no reader is in the way (it never
+   * waits for one: a tick must not stall behind a long report); true when it did.
+   */
+  checkpointWal(): boolean {
+    this.db.pragma('busy_timeout = 0');
+    try {
+      const [row] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      return row?.busy === 0;
+    } catch {
+      return false;
+    } finally {
+      this.db.pragma('busy_timeout = 5000');
+    }
   }
 
   /**
@@ -211,7 +261,18 @@ export class Store {
    * jobs it charged from that tick's energy are stored together or not at all.
    */
   commitTicks(ticks: readonly TickWrite[]): void {
-    this.ticksTx(ticks);
+    const pairs = ticks.map((t): [TickWrite, TickStateWriter] => {
+      let state = this.tickStates.get(t.runKey);
+      if (!state) this.tickStates.set(t.runKey, (state = new TickStateWriter()));
+      return [t, state];
+    });
+    try {
+      this.ticksTx(pairs);
+      for (const [, state] of pairs) state.commit();
+    } catch (err) {
+      for (const [, state] of pairs) state.rollback();
+      throw err;
+    }
   }
 
   /** pruneSamples drops raw samples older than beforeMs (raw samples are kept for a short window only). */
@@ -253,8 +314,8 @@ function prepare(db: Database.Database) {
         collector = excluded.collector, power_limit_watts = excluded.power_limit_watts, notes_json = excluded.notes_json`),
     findDevice: db.prepare('SELECT * FROM devices WHERE run_key = ? AND device_id = ?'),
     devicesOf: db.prepare('SELECT * FROM devices WHERE run_key = ? ORDER BY dev_key'),
-    addMinute: db.prepare(`INSERT INTO energy_minute (dev_key, minute, joules, samples) VALUES (?, ?, ?, 1)
-      ON CONFLICT (dev_key, minute) DO UPDATE SET joules = joules + excluded.joules, samples = samples + 1`),
+    addMinuteRow: db.prepare(`INSERT INTO energy_minute (dev_key, minute, joules, samples) VALUES (?, ?, ?, ?)
+      ON CONFLICT (dev_key, minute) DO UPDATE SET joules = joules + excluded.joules, samples = samples + excluded.samples`),
     addPeriod: db.prepare(`INSERT INTO energy_period (run_key, period_start_ms, period_seconds, it_joules, facility_joules, intensity_g_per_kwh, cfe, co2e_location_g, co2e_market_g, source, quality)
       VALUES (@run_key, @period_start_ms, @period_seconds, @it_joules, @facility_joules, @intensity, @cfe, @loc, @mkt, @source, @quality)
       ON CONFLICT (run_key, period_start_ms) DO UPDATE SET it_joules = it_joules + excluded.it_joules,
@@ -272,9 +333,10 @@ function prepare(db: Database.Database) {
     saveDevice: db.prepare(`UPDATE devices SET energy_joules = @energy_joules, node_energy_joules = @node_energy_joules, samples = @samples, counter_joules = @counter_joules,
       counter_epoch = @counter_epoch, power_watts = @power_watts, state_wall_ms = @state_wall_ms WHERE dev_key = @dev_key`),
     addSample: db.prepare('INSERT OR REPLACE INTO samples (run_key, t_ms, data) VALUES (?, ?, ?)'),
-    runState: db.prepare('SELECT state_json FROM runs WHERE run_key = ?'),
+    runState: db.prepare('SELECT state_json, state_blob FROM runs WHERE run_key = ?'),
+    clearRunState: db.prepare(`UPDATE runs SET state_json = '{}', state_blob = NULL WHERE run_key = ?`),
     addGap: db.prepare('INSERT INTO gaps (dev_key, start_ms, end_ms, reason, recovered_joules) VALUES (?, ?, ?, ?, ?)'),
-    saveRun: db.prepare('UPDATE runs SET last_tick_ms = ?, co2e_location_g = ?, co2e_market_g = ?, state_json = ? WHERE run_key = ?'),
+    saveRun: db.prepare('UPDATE runs SET last_tick_ms = ?, co2e_location_g = ?, co2e_market_g = ?, state_blob = ? WHERE run_key = ?'),
     pruneSamples: db.prepare('DELETE FROM samples WHERE run_key = ? AND t_ms < ?'),
     endRun: db.prepare(`UPDATE runs SET status = 'ended', ended_at_ms = ?, exit_code = ? WHERE run_key = ?`),
     phasesOf: db.prepare('SELECT * FROM phases WHERE run_key = ? ORDER BY started_at_ms, phase_id'),
@@ -290,8 +352,13 @@ function prepare(db: Database.Database) {
   };
 }
 
-function writeTick(stmts: ReturnType<typeof prepare>, t: TickWrite): void {
-  for (const m of t.minutes) stmts.addMinute.run(m.devKey, m.minute, m.energyJoules);
+function writeTick(stmts: ReturnType<typeof prepare>, t: TickWrite, state: TickStateWriter, samples: SampleEncoder): void {
+  // A device's energy goes to its open minute (in the state below); a minute it has left becomes a row.
+  const rows: MinuteRow[] = [];
+  for (const m of t.minutes) {
+    const closed = state.addMinute(m.devKey, m.minute, m.energyJoules);
+    if (closed) rows.push(closed);
+  }
   for (const p of t.periods) {
     stmts.addPeriod.run({
       run_key: t.runKey, period_start_ms: p.periodStartMs, period_seconds: p.periodSeconds, it_joules: p.itJoules,
@@ -299,12 +366,7 @@ function writeTick(stmts: ReturnType<typeof prepare>, t: TickWrite): void {
       loc: p.co2eLocationGrams, mkt: p.co2eMarketGrams, source: p.source, quality: p.quality,
     });
   }
-  // Device totals and integrator state travel as one JSON value per tick: one UPDATE instead of one per device.
-  const state: Record<number, DeviceStateJson> = {};
-  for (const d of t.devices) {
-    state[d.devKey] = [d.energyJoules, d.samples, d.counterJoules ?? null, d.counterEpoch ?? null, d.powerWatts ?? null, d.stateWallMs ?? null, d.nodeEnergyJoules ?? null];
-  }
-  if (t.samples?.length) stmts.addSample.run(t.runKey, t.wallMs, JSON.stringify(t.samples.map((x) => [x.devKey, x.powerWatts ?? null, x.counterJoules ?? null])));
+  if (t.samples?.length) stmts.addSample.run(t.runKey, t.wallMs, samples.encode(t.samples));
   for (const g of t.gaps ?? []) stmts.addGap.run(g.devKey, g.startMs, g.endMs, g.reason, g.recoveredJoules ?? null);
   for (const p of t.phases ?? []) {
     stmts.savePhase.run({
@@ -317,10 +379,12 @@ function writeTick(stmts: ReturnType<typeof prepare>, t: TickWrite): void {
   if (t.attribution) stmts.saveAttribution.run(JSON.stringify(t.attribution), t.runKey);
   if (t.dropped) stmts.saveDropped.run(JSON.stringify(t.dropped), t.runKey);
   if (t.progress) stmts.saveProgress.run(JSON.stringify(t.progress), t.runKey);
-  stmts.saveRun.run(t.wallMs, t.co2eLocationGrams, t.co2eMarketGrams, JSON.stringify(state), t.runKey);
+  // Device totals, integrator state and open minutes travel as one binary value per tick (tick-state.ts).
+  stmts.saveRun.run(t.wallMs, t.co2eLocationGrams, t.co2eMarketGrams, state.encode(t.devices, rows), t.runKey);
+  for (const r of rows) stmts.addMinuteRow.run(r.devKey, r.minute, r.joules, r.samples);
 }
 
-/** DeviceStateJson is one device's entry in runs.state_json: [energy J, samples, counter J, epoch, power W, wall ms]. */
+/** DeviceStateJson is one device's entry in runs.state_json (runs before schema v6) and as decoded from state_blob. */
 type DeviceStateJson = [number, number, number | null, string | null, number | null, number | null, (number | null)?];
 
 function withState(row: DeviceRow, state: Record<string, DeviceStateJson>): DeviceRow {
