@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { decodeSamples } from './tick-state.js';
 
 /** RawSample is one device's reading at one tick, as the tracker stored it (before integration). */
 export interface RawSample {
@@ -23,11 +24,12 @@ export function rawSamples(db: Database.Database, runKey: number): RawSample[] {
     devices.set(d.dev_key, { id: d.device_id, kind: d.kind });
   }
   const out: RawSample[] = [];
-  const rows = db.prepare('SELECT t_ms, data FROM samples WHERE run_key = ? ORDER BY t_ms').iterate(runKey) as Iterable<{ t_ms: number; data: string }>;
+  const rows = db.prepare('SELECT t_ms, data FROM samples WHERE run_key = ? ORDER BY t_ms').iterate(runKey) as Iterable<{ t_ms: number; data: unknown }>;
   for (const row of rows) {
     let entries: unknown;
     try {
-      entries = JSON.parse(row.data);
+      // A BLOB of float64 triples (schema v6), or the JSON of older runs.
+      entries = decodeSamples(row.data);
     } catch {
       continue; // a row this version cannot read is skipped, not fatal to the export
     }

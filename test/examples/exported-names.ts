@@ -3,16 +3,16 @@ import { metricFamilyNames, renderMetricsOnce } from '../../src/exporters/metric
 import { sampleSnapshot } from '../exporters/snapshots.js';
 
 /** commandFlags lists the long options the real CLI defines for a command (and its --no-* forms). */
-export function commandFlags(name: string): Set<string> {
-  const command = buildCli({}, () => undefined).commands.find((c) => c.name() === name);
+export async function commandFlags(name: string): Promise<Set<string>> {
+  const command = (await buildCli({}, () => undefined)).commands.find((c) => c.name() === name);
   if (!command) throw new Error(`no command ${name}`);
   return new Set(command.options.map((o) => o.long).filter((l): l is string => l !== undefined));
 }
 
 /** AGENT_FLAGS are the `wattprint agent` options; examples may use only these. */
-export const AGENT_FLAGS = commandFlags('agent');
+export const AGENT_FLAGS = await commandFlags('agent');
 /** REPORT_FLAGS are the `wattprint report` options. */
-export const REPORT_FLAGS = commandFlags('report');
+export const REPORT_FLAGS = await commandFlags('report');
 
 /**
  * exportedMetricNames renders the real registry from a sample snapshot with every optional part present
