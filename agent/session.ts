@@ -24,6 +24,7 @@ import { checkCollectorNames, checkRequestedGpus, selectCollectors } from './sel
 import { Tracker, type TickParticipant } from './tracker.js';
 import { isStorageFailure } from './pending-writes.js';
 import { openStore } from './open-store.js';
+import { collectorContext } from './collector-context.js';
 
 /** TrackingFlags are the parsed options of `run` and `agent`. */
 export interface TrackingFlags extends CarbonFlags, EmbodiedFlags {
@@ -84,17 +85,7 @@ export function defaultRunId(env: NodeJS.ProcessEnv, now = new Date()): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-/** collectorContext turns flags and env into the collectors' injectable context. */
-export function collectorContext(flags: Pick<TrackingFlags, 'sysfs' | 'procfs' | 'nvidiaSmi' | 'nvmlLibrary' | 'metadataUrl' | 'gpus' | 'cpuTdp' | 'simDevices'> & { interval?: number }, env: NodeJS.ProcessEnv): CollectorContext {
-  const cuda = env.CUDA_VISIBLE_DEVICES;
-  const gpus = flags.gpus ?? (cuda !== undefined && cuda !== '' ? cuda.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
-  return {
-    sysfsRoot: flags.sysfs, procfsRoot: flags.procfs, nvidiaSmiPath: flags.nvidiaSmi, nvmlLibraryPath: flags.nvmlLibrary,
-    metadataUrl: flags.metadataUrl, gpus, intervalSeconds: flags.interval ?? 1,
-    env: { ...env, ...(flags.cpuTdp !== undefined ? { WATTPRINT_CPU_TDP: String(flags.cpuTdp) } : {}) },
-    simDevices: flags.simDevices,
-  };
-}
+export { collectorContext };
 
 /**
  * PendingSession is a session whose run id, store, live server and job API are ready but whose collectors are
