@@ -255,6 +255,8 @@ export class Tracker {
     this.noteDropped();
     this.tickCount++;
     if (this.tickCount % 60 === 0) this.options.store.pruneSamples(this.run.runKey, wallMs - this.options.sampleRetentionSeconds * 1000);
+    // SQLite checkpoints the WAL every 256 pages; truncating it now and then keeps an idle database's -wal small.
+    if (this.tickCount % 600 === 0) this.options.store.checkpointWal();
     this.snapshot = this.makeSnapshot(wallMs);
     this.options.onTick?.(this.snapshot);
   }

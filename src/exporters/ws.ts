@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import type { Snapshot } from '../snapshot.js';
 import { PowerHistoryRing } from './power-history.js';
 import { runEventMessage, snapshotMessage, tickMessage } from './protocol.js';
@@ -24,9 +24,12 @@ export interface LiveFeedOptions {
  * stalled reader cannot grow the agent's memory.
  */
 export class LiveFeed {
-  private readonly wss = new WebSocketServer({
-    noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: 1024,
-  });
+  /**
+   * The ws server is loaded with the first client: ws brings in https, tls and crypto (~9 MB resident), which an
+   * agent only scraped by Prometheus never needs.
+   */
+  private wss?: Promise<WebSocketServer>;
+  private closed = false;
   private readonly clients = new Set<WebSocket>();
   private readonly alive = new WeakSet<WebSocket>();
   private readonly history: PowerHistoryRing;
@@ -54,7 +57,13 @@ export class LiveFeed {
       rejectUpgrade(socket, 503, 'Service Unavailable', 'too many WebSocket clients');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    this.wss ??= import('ws').then(({ WebSocketServer }) => new WebSocketServer({
+      noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: 1024,
+    }));
+    this.wss.then((wss) => {
+      if (this.closed) return socket.destroy();
+      wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    }, () => rejectUpgrade(socket, 500, 'Internal Server Error', 'the WebSocket feed could not start'));
   }
 
   private accept(ws: WebSocket): void {
@@ -91,7 +100,7 @@ export class LiveFeed {
 
   private broadcast(data: Buffer): void {
     for (const ws of this.clients) {
-      if (ws.readyState !== WebSocket.OPEN) continue;
+      if (ws.readyState !== OPEN) continue;
       if (ws.bufferedAmount > this.opts.maxBufferedBytes) {
         this.droppedTotal++;
         this.clients.delete(ws);
@@ -116,15 +125,19 @@ export class LiveFeed {
 
   /** close ends every connection (1001 going away) and stops the ping timer. */
   close(): void {
+    this.closed = true;
     if (this.pingTimer) clearInterval(this.pingTimer);
     for (const ws of this.clients) ws.close(1001, 'server shutting down');
     // Give well-behaved peers a moment for the close handshake, then cut the rest.
     const stragglers = [...this.clients];
     setTimeout(() => { for (const ws of stragglers) ws.terminate(); }, 200).unref();
     this.clients.clear();
-    this.wss.close();
+    void this.wss?.then((wss) => wss.close());
   }
 }
+
+/** OPEN is WebSocket.OPEN (readyState of an open connection), without loading ws for it. */
+const OPEN = 1;
 
 /** rejectUpgrade answers an upgrade request with a plain HTTP error and closes the socket. */
 export function rejectUpgrade(socket: Duplex, status: number, reason: string, message: string): void {
