@@ -94,7 +94,7 @@ export async function startSession(flags: TrackingFlags, env: NodeJS.ProcessEnv,
       store, runId, hostname: hostname(), labels: flags.label ?? {}, command,
       intervalSeconds: flags.interval, pue: carbon.pue, zone: carbon.zone, intensity: carbon.intensity, market: carbon.market,
       collectors: selection.collectors, sampleRetentionSeconds: flags.sampleRetention, expectedDurationSeconds: flags.expectedDuration,
-      onTick: (snapshot) => server?.publish(snapshot),
+      onTick: (tick) => server?.publishTick(tick),
     });
     try {
       tracker = startTracker(trackerFor, flags, env);

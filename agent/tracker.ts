@@ -1,4 +1,5 @@
 import type { Collector } from '../collectors/types.js';
+import type { ReadResult } from '../src/types.js';
 import type { MarketInstruments } from '../src/carbon/carbon.js';
 import { Ledger, type LedgerBatch } from '../src/ledger/ledger.js';
 import { RECENT_MS, WORK_UNITS, type Work } from '../src/ledger/phases.js';
@@ -38,7 +39,19 @@ export interface TrackerOptions {
   /** The job's share of each device, measured each tick (`run`); without it every device is wholly the run's. */
   attribution?: AttributionSource;
   clock?: Clock;
-  onTick?: (snapshot: Snapshot) => void;
+  /** Called after every committed tick; the view builds the snapshot only if asked (TickView.snapshot). */
+  onTick?: (tick: TickView) => void;
+}
+
+/**
+ * TickView is a committed tick as live outputs see it: its time and each device's power (arrays reused from
+ * tick to tick: copy what is kept), and the full snapshot, built on demand — nobody may be listening.
+ */
+export interface TickView {
+  atMs: number;
+  deviceIds: readonly string[];
+  powerWatts: Float64Array;
+  snapshot(): Snapshot;
 }
 
 /** AttributionSource measures, each tick, the job's share of each device over the time since its last tick. */
@@ -56,7 +69,6 @@ export interface AttributionSource {
 export class Tracker {
   readonly run: RunRow;
   readonly resumed: boolean;
-  snapshot: Snapshot;
   /** The stored run as it was before this session reopened it. */
   readonly previous?: RunRow;
   private readonly clock: Clock;
@@ -70,6 +82,10 @@ export class Tracker {
   private lastErrorReportMs = -Infinity;
   private tickCount = 0;
   private tickLagSeconds = 0;
+  /** The last tick's snapshot, built when first read (a scrape, a client, the status line), then kept until the next tick. */
+  private lastSnapshot?: Snapshot;
+  private snapshotWallMs: number;
+  private readonly view: TickView & { deviceIds: string[] };
   private timer?: NodeJS.Timeout;
   private inFlight?: Promise<void>;
   private stopped = false;
@@ -126,7 +142,13 @@ export class Tracker {
       if (existing.progress) this.progress = existing.progress;
     }
     this.attribution = options.attribution;
-    this.snapshot = this.makeSnapshot(this.clock.wallMs());
+    this.snapshotWallMs = this.clock.wallMs();
+    this.view = { atMs: this.snapshotWallMs, deviceIds: [], powerWatts: new Float64Array(0), snapshot: () => this.snapshot };
+  }
+
+  /** snapshot is the state every live output reads, as of the last tick (replaced, never mutated, each tick). */
+  get snapshot(): Snapshot {
+    return (this.lastSnapshot ??= this.makeSnapshot(this.snapshotWallMs));
   }
 
   /** attach starts measuring the job's share of the devices (`run` attaches once it has spawned the job). */
@@ -225,7 +247,9 @@ export class Tracker {
   async tick(final = false): Promise<void> {
     // Fetching providers refresh in the background; lookups below never wait on the network.
     this.options.intensity.refresh?.(this.clock.wallMs()).catch(() => undefined);
-    const results = await Promise.all(this.runners.map((r) => r.read(final)));
+    const reads = this.runners.map((r) => r.read(final));
+    // Synchronous collectors answer at once; the tick waits only when one of them is asynchronous.
+    const results = reads.some((r) => r instanceof Promise) ? await Promise.all(reads) : reads as ReadResult[];
     const monoSeconds = this.clock.monoSeconds();
     const wallMs = this.clock.wallMs();
     this.measureShares(wallMs);
@@ -257,8 +281,23 @@ export class Tracker {
     if (this.tickCount % 60 === 0) this.options.store.pruneSamples(this.run.runKey, wallMs - this.options.sampleRetentionSeconds * 1000);
     // SQLite checkpoints the WAL every 256 pages; truncating it now and then keeps an idle database's -wal small.
     if (this.tickCount % 600 === 0) this.options.store.checkpointWal();
-    this.snapshot = this.makeSnapshot(wallMs);
-    this.options.onTick?.(this.snapshot);
+    this.lastSnapshot = undefined;
+    this.snapshotWallMs = wallMs;
+    if (this.options.onTick) this.options.onTick(this.tickView(wallMs));
+  }
+
+  /** tickView fills the reused view of this tick: device ids (a new array only when the devices change) and powers. */
+  private tickView(wallMs: number): TickView {
+    const view = this.view;
+    view.atMs = wallMs;
+    const n = this.devices.size;
+    if (view.powerWatts.length !== n) {
+      view.powerWatts = new Float64Array(n);
+      view.deviceIds = [...this.devices.keys()];
+    }
+    let i = 0;
+    for (const d of this.devices.values()) view.powerWatts[i++] = d.account.powerWatts;
+    return view;
   }
 
   /**
@@ -339,7 +378,8 @@ export class Tracker {
         // The run stays open in the database ('running'): `report` then says its figures stop at the last tick.
         this.storageError ??= err as Error;
       }
-      this.snapshot = this.makeSnapshot(endedAtMs);
+      this.lastSnapshot = undefined;
+      this.snapshotWallMs = endedAtMs;
       const report = loadReport(this.options.store, this.options.store.findRun(this.run.runId)!);
       if (this.storageError) {
         report.notes.push(`the database refused writes at the end of the run (${this.storageError.message}): ` +

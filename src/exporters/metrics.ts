@@ -41,7 +41,7 @@ export class MetricsRenderer {
    * agent restores them on resume), so a lower value can only come from a transient (a device's total
    * re-derived after a collector restart, float reordering); holding the max keeps the series monotonic.
    */
-  private readonly counterMax = new Map<string, number>();
+  private readonly counterMax = new Map<string, Map<string, number>>();
 
   constructor(private readonly opts: MetricsRendererOptions = {}) {}
 
@@ -84,7 +84,9 @@ export class MetricsRenderer {
 
   private family(def: MetricDef, snapshot: Snapshot, user: UserLabels): string {
     const counter = def.type === 'counter';
-    const family = new FamilyText(def.name, def.help, def.type, def.labelNames(user).length === 0, counter ? this.counterMax : undefined);
+    let max = counter ? this.counterMax.get(def.name) : undefined;
+    if (counter && !max) this.counterMax.set(def.name, (max = new Map()));
+    const family = new FamilyText(def.name, def.help, def.type, def.labelNames(user).length === 0, max);
     safeFill(def, snapshot, user, (labels, value) => {
       if (counter || Number.isFinite(value)) family.add(labels, value);
     });

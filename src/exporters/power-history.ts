@@ -17,6 +17,7 @@ export class PowerHistoryRing {
   private next = 0;
   private count = 0;
   private lastIds: string[] = [];
+  private lastSource?: readonly string[];
   /** version changes on every push, so a serialised copy can be cached until the next tick. */
   version = 0;
 
@@ -24,16 +25,26 @@ export class PowerHistoryRing {
     this.points = new Array<Point | undefined>(Math.max(0, size));
   }
 
-  /** push records a snapshot's power per device (one small typed array per tick: it runs whether or not anyone listens). */
+  /** push records a snapshot's power per device. */
   push(s: Snapshot): void {
+    const powerWatts = new Float64Array(s.devices.length);
+    for (let i = 0; i < s.devices.length; i++) powerWatts[i] = s.devices[i]!.powerWatts;
+    this.pushPowers(Date.parse(s.at), s.devices.map((d) => d.id), powerWatts);
+  }
+
+  /**
+   * pushPowers records one tick's power per device (copied: callers reuse their arrays). One small typed array
+   * per tick: it runs every tick whether or not anyone listens.
+   */
+  pushPowers(atMs: number, deviceIds: readonly string[], powerWatts: Float64Array): void {
     this.version++;
     if (this.size <= 0) return;
-    const n = s.devices.length;
+    const n = deviceIds.length;
     let ids = this.lastIds;
-    if (ids.length !== n || s.devices.some((d, i) => d.id !== ids[i])) ids = this.lastIds = s.devices.map((d) => d.id);
-    const powerWatts = new Float64Array(n);
-    for (let i = 0; i < n; i++) powerWatts[i] = s.devices[i]!.powerWatts;
-    this.points[this.next] = { unixSeconds: Date.parse(s.at) / 1000, ids, powerWatts };
+    // The tracker hands the same ids array while its devices stay the same: compared only when it is another.
+    if (deviceIds !== this.lastSource && (ids.length !== n || deviceIds.some((id, i) => id !== ids[i]))) ids = this.lastIds = [...deviceIds];
+    this.lastSource = deviceIds;
+    this.points[this.next] = { unixSeconds: atMs / 1000, ids, powerWatts: powerWatts.slice(0, n) };
     this.next = (this.next + 1) % this.size;
     this.count = Math.min(this.count + 1, this.size);
   }

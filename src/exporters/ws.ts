@@ -5,6 +5,17 @@ import type { Snapshot } from '../snapshot.js';
 import { PowerHistoryRing } from './power-history.js';
 import { runEventMessage, snapshotMessage, tickMessage } from './protocol.js';
 
+/**
+ * LiveTick is one tick as the tracker hands it over: its time, each device's power (arrays the tracker reuses:
+ * copied here), and its snapshot, built only when asked — here, only when a client listens.
+ */
+export interface LiveTick {
+  atMs: number;
+  deviceIds: readonly string[];
+  powerWatts: Float64Array;
+  snapshot(): Snapshot;
+}
+
 /** LiveFeedOptions configure the /ws feed. */
 export interface LiveFeedOptions {
   getSnapshot: () => Snapshot;
@@ -91,6 +102,12 @@ export class LiveFeed {
   publish(snapshot: Snapshot): void {
     this.history.push(snapshot);
     if (this.clients.size > 0) this.broadcast(Buffer.from(JSON.stringify(tickMessage(snapshot))));
+  }
+
+  /** publishTick is publish for a tick whose snapshot is built only if a client will receive it. */
+  publishTick(tick: LiveTick): void {
+    this.history.pushPowers(tick.atMs, tick.deviceIds, tick.powerWatts);
+    if (this.clients.size > 0) this.broadcast(Buffer.from(JSON.stringify(tickMessage(tick.snapshot()))));
   }
 
   /** publishEvent sends a run_start / run_end message to every client. */

@@ -24,7 +24,7 @@ export class StoreError extends Error {
  */
 export class Store {
   private readonly stmts;
-  private readonly tickTx: (tick: TickWrite, state: TickStateWriter, samples: PendingSamples) => void;
+  private readonly tickTx: (tick: TickWrite, plan: TickPlan, state: TickStateWriter, samples: PendingSamples) => void;
   /** Per run: the open minutes and period, and the buffer its tick state is encoded in. */
   private readonly tickStates = new Map<number, TickStateWriter>();
   /** Per run: raw samples of the last ticks, written SAMPLE_BATCH_TICKS at a time. */
@@ -32,7 +32,7 @@ export class Store {
 
   private constructor(readonly db: Database.Database, readonly path: string) {
     this.stmts = prepare(db);
-    this.tickTx = db.transaction((t: TickWrite, state: TickStateWriter, samples: PendingSamples) => writeTick(this.stmts, t, state, samples));
+    this.tickTx = db.transaction((t: TickWrite, plan: TickPlan, state: TickStateWriter, samples: PendingSamples) => writeTick(this.stmts, t, plan, state, samples));
   }
 
   /** read runs fn in one read transaction, so a tick committed meanwhile by a live agent cannot split what it reads. */
@@ -265,7 +265,11 @@ export class Store {
     if (!samples) this.pendingSamples.set(tick.runKey, (samples = { rows: [], written: 0 }));
     const held = samples.rows.length;
     try {
-      this.tickTx(tick, state, samples);
+      const plan = planTick(tick, state, samples);
+      // A tick that only moves the state (no minute or period left behind, no samples due) is one UPDATE:
+      // SQLite makes it a transaction of its own, without BEGIN and COMMIT statements around it.
+      if (onlyState(tick, plan)) saveState(this.stmts, tick, state);
+      else this.tickTx(tick, plan, state, samples);
       state.commit();
       this.samplesWritten(tick.runKey);
     } catch (err) {
@@ -405,20 +409,47 @@ function addPeriodRow(stmts: ReturnType<typeof prepare>, runKey: number, p: Peri
   });
 }
 
-function writeTick(stmts: ReturnType<typeof prepare>, t: TickWrite, state: TickStateWriter, samples: PendingSamples): void {
-  // A device's energy goes to its open minute, and the run's to its open period (both in the state below); a
-  // minute or period that the energy has left becomes a row.
-  const rows: MinuteRow[] = [];
+/** TickPlan is what a tick writes besides its state: minutes and periods its energy has left, samples due. */
+interface TickPlan {
+  minutes: MinuteRow[];
+  periods: PeriodWrite[];
+  samplesDue: boolean;
+}
+
+/**
+ * planTick adds a tick's energy to the open minutes and period (state, in memory until the commit) and lists
+ * the rows that the energy has left; the raw samples join the batch.
+ */
+function planTick(t: TickWrite, state: TickStateWriter, samples: PendingSamples): TickPlan {
+  const minutes: MinuteRow[] = [];
   for (const m of t.minutes) {
     const closed = state.addMinute(m.devKey, m.minute, m.energyJoules);
-    if (closed) rows.push(closed);
+    if (closed) minutes.push(closed);
   }
+  const periods: PeriodWrite[] = [];
   for (const p of t.periods) {
     const closed = state.addPeriod(p);
-    if (closed) addPeriodRow(stmts, t.runKey, closed);
+    if (closed) periods.push(closed);
   }
+  minutes.push(...state.closeMissing(t.devices));
   if (t.samples?.length) samples.rows.push({ tMs: t.wallMs, data: encodeSamples(t.samples) });
-  if (samples.rows.length >= SAMPLE_BATCH_TICKS) writePendingSamples(stmts, t.runKey, samples);
+  return { minutes, periods, samplesDue: samples.rows.length >= SAMPLE_BATCH_TICKS };
+}
+
+/** onlyState: nothing but the tick state to write (most ticks): one statement, which SQLite commits by itself. */
+function onlyState(t: TickWrite, plan: TickPlan): boolean {
+  return plan.minutes.length === 0 && plan.periods.length === 0 && !plan.samplesDue && !t.gaps?.length && !t.phases?.length &&
+    !t.work && !t.attribution && !t.progress;
+}
+
+function saveState(stmts: ReturnType<typeof prepare>, t: TickWrite, state: TickStateWriter): void {
+  // Device totals, integrator state, open minutes and period travel as one binary value per tick (tick-state.ts).
+  stmts.saveRun.run(t.wallMs, t.co2eLocationGrams, t.co2eMarketGrams, state.encode(t.devices), t.runKey);
+}
+
+function writeTick(stmts: ReturnType<typeof prepare>, t: TickWrite, plan: TickPlan, state: TickStateWriter, samples: PendingSamples): void {
+  for (const p of plan.periods) addPeriodRow(stmts, t.runKey, p);
+  if (plan.samplesDue) writePendingSamples(stmts, t.runKey, samples);
   for (const g of t.gaps ?? []) stmts.addGap.run(g.devKey, g.startMs, g.endMs, g.reason, g.recoveredJoules ?? null);
   for (const p of t.phases ?? []) {
     stmts.savePhase.run({
@@ -430,9 +461,8 @@ function writeTick(stmts: ReturnType<typeof prepare>, t: TickWrite, state: TickS
   if (t.work) stmts.saveWork.run(JSON.stringify(t.work), t.runKey);
   if (t.attribution) stmts.saveAttribution.run(JSON.stringify(t.attribution), t.runKey);
   if (t.progress) stmts.saveProgress.run(JSON.stringify(t.progress), t.runKey);
-  // Device totals, integrator state, open minutes and period travel as one binary value per tick (tick-state.ts).
-  stmts.saveRun.run(t.wallMs, t.co2eLocationGrams, t.co2eMarketGrams, state.encode(t.devices, rows), t.runKey);
-  for (const r of rows) stmts.addMinuteRow.run(r.devKey, r.minute, r.joules, r.samples);
+  saveState(stmts, t, state);
+  for (const r of plan.minutes) stmts.addMinuteRow.run(r.devKey, r.minute, r.joules, r.samples);
 }
 
 /** openPeriod is a run's accounting period still held in its last tick state. */

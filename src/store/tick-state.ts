@@ -162,17 +162,24 @@ export class TickStateWriter {
     this.period = undefined;
   }
 
-  /**
-   * encode writes the devices' state, open minutes and open period; an open minute of a device missing from
-   * `devices` is returned in `orphans` as a row to write now. The buffer is reused: bind it before the next encode.
-   */
-  encode(devices: readonly TickDevice[], orphans: MinuteRow[]): Buffer {
+  /** closeMissing returns (and forgets) the open minutes of devices a tick no longer lists, as rows to write now. */
+  closeMissing(devices: readonly TickDevice[]): MinuteRow[] {
+    let listedOpen = 0;
+    for (const d of devices) if (this.open.has(d.devKey)) listedOpen++;
+    if (listedOpen === this.open.size) return [];
+    const listed = new Set(devices.map((d) => d.devKey));
+    return this.closeAll([...this.open.keys()].filter((devKey) => !listed.has(devKey)));
+  }
+
+  /** encode writes the devices' state, open minutes and open period. The buffer is reused: bind it before the next encode. */
+  encode(devices: readonly TickDevice[]): Buffer {
     const listed = devices.length;
     this.encodeText(devices);
     const floats = PERIOD_SLOTS + listed * SLOTS;
     const bytes = HEADER_BYTES + floats * 8 + this.text.length;
     if (bytes > this.buffer.byteLength) {
-      this.buffer = new ArrayBuffer(Math.max(bytes, this.buffer.byteLength * 2));
+      // A whole number of float64s: the slots view spans the buffer from the header on.
+      this.buffer = new ArrayBuffer(Math.ceil(Math.max(bytes, this.buffer.byteLength * 2) / 8) * 8);
       this.header = new Uint32Array(this.buffer, 0, 4);
       this.slots = new Float64Array(this.buffer, HEADER_BYTES);
     }
@@ -190,12 +197,10 @@ export class TickStateWriter {
     slots[P_CFE] = p?.cfe ?? NaN;
     slots[P_LOCATION] = p ? p.co2eLocationGrams : NaN;
     slots[P_MARKET] = p ? p.co2eMarketGrams : NaN;
-    let withOpen = 0;
     for (let i = 0; i < listed; i++) {
       const d = devices[i]!;
       const o = PERIOD_SLOTS + i * SLOTS;
       const open = this.open.get(d.devKey);
-      if (open) withOpen++;
       slots[o + DEV] = d.devKey;
       slots[o + ENERGY] = d.energyJoules;
       slots[o + SAMPLES] = d.samples;
@@ -209,10 +214,6 @@ export class TickStateWriter {
     }
     const out = Buffer.from(this.buffer, 0, bytes);
     this.text.copy(out, HEADER_BYTES + floats * 8);
-    if (withOpen < this.open.size) {
-      const listedKeys = new Set(devices.map((d) => d.devKey));
-      for (const devKey of [...this.open.keys()]) if (!listedKeys.has(devKey)) orphans.push(...this.closeAll([devKey]));
-    }
     return out;
   }
 

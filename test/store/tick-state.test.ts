@@ -151,18 +151,17 @@ describe('tick state encoding', () => {
     expect(writer.addMinute(7, 100, 12.5)).toBeUndefined();
     expect(writer.addMinute(7, 100, 0.25)).toBeUndefined();
     writer.commit();
-    const orphans: never[] = [];
     const blob = writer.encode([
       { devKey: 7, energyJoules: 1 / 3, samples: 3, counterJoules: 123456.789, counterEpoch: 'boot/550', powerWatts: 301.5, stateWallMs: T0, nodeEnergyJoules: 0.5 },
       { devKey: 9, energyJoules: 0, samples: 0 },
-    ], orphans);
+    ]);
     const states = decodeTickState(Buffer.from(blob))?.devices;
     expect(states?.get(7)).toEqual({
       energyJoules: 1 / 3, samples: 3, counterJoules: 123456.789, counterEpoch: 'boot/550', powerWatts: 301.5, stateWallMs: T0, nodeEnergyJoules: 0.5,
       open: { minute: 100, joules: 12.75, samples: 2 },
     });
     expect(states?.get(9)).toEqual({ energyJoules: 0, samples: 0 });
-    expect(orphans).toEqual([]);
+    expect(writer.closeMissing([{ devKey: 9, energyJoules: 0, samples: 0 }])).toEqual([{ devKey: 7, minute: 100, joules: 12.75, samples: 2 }]);
     expect(decodeTickState(null)).toBeUndefined();
     expect(decodeTickState(Buffer.from('{"1":[1,2]}'))).toBeUndefined();
   });
@@ -175,8 +174,18 @@ describe('tick state encoding', () => {
     expect(writer.addPeriod(part(T0, 400))).toBeUndefined();
     expect(writer.addPeriod(part(T0, 300, 'uk GB'))).toMatchObject({ periodStartMs: T0, itJoules: 7200, intensityGramsPerKwh: 400 });
     expect(writer.addPeriod(part(T0 + 3_600_000, 300, 'uk GB'))).toMatchObject({ periodStartMs: T0, itJoules: 3600, source: 'uk GB' });
-    const decoded = decodeTickState(Buffer.from(writer.encode([], [])));
+    const decoded = decodeTickState(Buffer.from(writer.encode([])));
     expect(decoded?.period).toEqual(part(T0 + 3_600_000, 300, 'uk GB'));
+  });
+
+  it('grows its buffer for 64 devices and epochs of any length, and keeps reading back exactly', () => {
+    const writer = new TickStateWriter();
+    for (const n of [1, 64, 65, 3]) {
+      const devices = Array.from({ length: n }, (_, i) => ({ devKey: i, energyJoules: i * 1.5, samples: i, counterJoules: i + 0.25, counterEpoch: `boot-${'x'.repeat(40 + (i % 7))}` }));
+      const states = decodeTickState(Buffer.from(writer.encode(devices)))?.devices;
+      expect(states?.size).toBe(n);
+      expect(states?.get(n - 1)).toEqual({ energyJoules: (n - 1) * 1.5, samples: n - 1, counterJoules: n - 0.75, counterEpoch: `boot-${'x'.repeat(40 + ((n - 1) % 7))}` });
+    }
   });
 
   it('turns a minute into a row when the device moves on, and takes energy of an earlier minute as a row at once', () => {
