@@ -28,32 +28,45 @@ export class CollectorRunner {
     this.status = { name: collector.name, up: true, lastDurationSeconds: 0, errorsTotal: {} };
   }
 
-  /** read returns the collector's readings, or an empty result when it failed or timed out. */
-  async read(final = false): Promise<ReadResult> {
+  /**
+   * read returns the collector's readings, or an empty result when it failed or timed out. A synchronous
+   * collector (RAPL, NVML on a fast driver) is answered synchronously: no promise to settle every tick.
+   */
+  read(final = false): ReadResult | Promise<ReadResult> {
     const started = performance.now();
+    let value: ReadResult | Promise<ReadResult>;
     try {
-      const result = await withTimeout(this.collector.read(final ? { final } : undefined), this.timeoutMs);
-      for (const d of result.dropped ?? []) this.count(d.reason, d.message);
-      for (const r of result.recovered ?? []) this.count(r.reason, r.message);
-      this.status.up = true;
-      return result;
+      value = this.collector.read(final ? { final } : undefined);
     } catch (err) {
-      this.status.up = false;
-      if (err instanceof CollectorDown) {
-        this.status.lastError = err.message;
-        return { readings: [] };
-      }
-      const timedOut = err instanceof TimeoutError;
-      this.count(timedOut ? 'timeout' : 'error', timedOut ? `no answer within ${this.timeoutMs} ms` : (err as Error).message);
-      if (timedOut && !this.timeoutReported) {
-        this.timeoutReported = true;
-        this.report(`wattprint: ${this.collector.name}: a read gave no answer within ${this.timeoutMs} ms and was abandoned; ` +
-          'its readings are missing until it answers (counted in wattprint_collector_errors_total{reason="timeout"})');
-      }
-      return { readings: [] };
-    } finally {
-      this.status.lastDurationSeconds = (performance.now() - started) / 1000;
+      return this.failed(err, started);
     }
+    if (!(value instanceof Promise)) return this.succeeded(value, started);
+    return withTimeout(value, this.timeoutMs).then((r) => this.succeeded(r, started), (err: unknown) => this.failed(err, started));
+  }
+
+  private succeeded(result: ReadResult, started: number): ReadResult {
+    for (const d of result.dropped ?? []) this.count(d.reason, d.message);
+    for (const r of result.recovered ?? []) this.count(r.reason, r.message);
+    this.status.up = true;
+    this.status.lastDurationSeconds = (performance.now() - started) / 1000;
+    return result;
+  }
+
+  private failed(err: unknown, started: number): ReadResult {
+    this.status.up = false;
+    this.status.lastDurationSeconds = (performance.now() - started) / 1000;
+    if (err instanceof CollectorDown) {
+      this.status.lastError = err.message;
+      return { readings: [] };
+    }
+    const timedOut = err instanceof TimeoutError;
+    this.count(timedOut ? 'timeout' : 'error', timedOut ? `no answer within ${this.timeoutMs} ms` : (err as Error).message);
+    if (timedOut && !this.timeoutReported) {
+      this.timeoutReported = true;
+      this.report(`wattprint: ${this.collector.name}: a read gave no answer within ${this.timeoutMs} ms and was abandoned; ` +
+        'its readings are missing until it answers (counted in wattprint_collector_errors_total{reason="timeout"})');
+    }
+    return { readings: [] };
   }
 
   /** count adds one error of a reason to the collector's health, with the message shown as its last error. */
@@ -65,8 +78,7 @@ export class CollectorRunner {
 
 class TimeoutError extends Error {}
 
-function withTimeout<T>(value: T | Promise<T>, timeoutMs: number): Promise<T> {
-  if (!(value instanceof Promise)) return Promise.resolve(value);
+function withTimeout<T>(value: Promise<T>, timeoutMs: number): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([
     value.finally(() => clearTimeout(timer)),

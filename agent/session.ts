@@ -174,7 +174,7 @@ export async function prepareSession(flags: TrackingFlags, env: NodeJS.ProcessEn
             store, runId, hostname: hostname(), labels: flags.label ?? {}, command,
             intervalSeconds: flags.interval, pue: carbon.pue, zone: carbon.zone, intensity: carbon.intensity, market: carbon.market,
             collectors: [...collectors, ...faultCollectors(faults)], sampleRetentionSeconds: flags.sampleRetention,
-            expectedDurationSeconds: flags.expectedDuration, ...(startedAtMs !== undefined ? { startedAtMs } : {}), onTick: (snapshot) => live?.publish(snapshot), participant,
+            expectedDurationSeconds: flags.expectedDuration, ...(startedAtMs !== undefined ? { startedAtMs } : {}), onTick: (tick) => live?.publishTick(tick), participant,
           });
         } catch (err) {
           if (isStorageFailure(err)) throw new UsageError(`cannot write to the database ${store.path}: ${(err as Error).message}; free space, or pass --db on another filesystem`);

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { DeviceAccount, LedgerTotals } from '../src/ledger/ledger.js';
 import type { PhaseRecord, Work } from '../src/ledger/phases.js';
 import { progressAt, projectAtCompletion, type Progress } from '../src/ledger/progress.js';
-import type { CollectorStatus, Snapshot } from '../src/snapshot.js';
+import type { CollectorStatus, DeviceSnapshot, Snapshot } from '../src/snapshot.js';
 import type { DeviceRow, RunRow } from '../src/store/rows.js';
 import type { IntensityProvider } from '../src/intensity/types.js';
 
@@ -36,6 +36,15 @@ export interface SnapshotInputs {
   phases?: PhaseRecord[];
 }
 
+/** deviceSnapshot is one device's live line; built whole, no spread: it runs for every device every tick. */
+function deviceSnapshot(d: LiveDevice): DeviceSnapshot {
+  const { row, account } = d;
+  if (row.uuid) {
+    return { id: row.id, kind: row.kind, name: row.name, uuid: row.uuid, method: row.method, collector: row.collector, powerWatts: account.powerWatts, energyJoules: account.energyJoules };
+  }
+  return { id: row.id, kind: row.kind, name: row.name, method: row.method, collector: row.collector, powerWatts: account.powerWatts, energyJoules: account.energyJoules };
+}
+
 /** LIVE_CLOSED_PHASES is how many closed phases the snapshot carries besides the open ones. */
 const LIVE_CLOSED_PHASES = 20;
 
@@ -57,10 +66,7 @@ export function buildSnapshot(s: SnapshotInputs): Snapshot {
     tick: s.tick,
     intervalSeconds: s.options.intervalSeconds,
     status: s.status,
-    devices: s.devices.map((d) => ({
-      id: d.row.id, kind: d.row.kind, name: d.row.name, ...(d.row.uuid ? { uuid: d.row.uuid } : {}), method: d.row.method,
-      collector: d.row.collector, powerWatts: d.account.powerWatts, energyJoules: d.account.energyJoules,
-    })),
+    devices: s.devices.map(deviceSnapshot),
     itEnergyJoules,
     facilityEnergyJoules: facility,
     totalPowerWatts,

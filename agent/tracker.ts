@@ -1,4 +1,5 @@
 import type { Collector } from '../collectors/types.js';
+import type { ReadResult } from '../src/types.js';
 import type { MarketInstruments } from '../src/carbon/carbon.js';
 import { Ledger, type LedgerBatch } from '../src/ledger/ledger.js';
 import { RECENT_MS, WORK_UNITS, type Work } from '../src/ledger/phases.js';
@@ -45,7 +46,24 @@ export interface TrackerOptions {
   /** Rides along each tick in the same transaction: a node agent's per-job accounts (agent/node-jobs.ts). */
   participant?: TickParticipant;
   clock?: Clock;
-  onTick?: (snapshot: Snapshot) => void;
+  /** Called after every committed tick; the view builds the snapshot only if asked (TickView.snapshot). */
+  onTick?: (tick: TickView) => void;
+}
+
+/**
+ * TickView is a committed tick as live outputs see it: its time and each device's power (arrays reused from
+ * tick to tick: copy what is kept), and the full snapshot, built on demand — nobody may be listening.
+ */
+export interface TickView {
+  atMs: number;
+  deviceIds: readonly string[];
+  powerWatts: Float64Array;
+  /** The run's totals after the tick, as the snapshot would show them. */
+  itEnergyJoules: number;
+  facilityEnergyJoules: number;
+  co2eLocationGrams: number;
+  intensityGramsPerKwh: number;
+  snapshot(): Snapshot;
 }
 
 /** AttributionSource measures, each tick, the job's share of each device over the time since its last tick. */
@@ -81,7 +99,6 @@ export interface TickParticipant {
 export class Tracker {
   readonly run: RunRow;
   readonly resumed: boolean;
-  snapshot: Snapshot;
   /** The stored run as it was before this session reopened it. */
   readonly previous?: RunRow;
   private readonly clock: Clock;
@@ -95,6 +112,10 @@ export class Tracker {
   private lastErrorReportMs = -Infinity;
   private tickCount = 0;
   private tickLagSeconds = 0;
+  /** The last tick's snapshot, built when first read (a scrape, a client, the status line), then kept until the next tick. */
+  private lastSnapshot?: Snapshot;
+  private snapshotWallMs: number;
+  private readonly view: TickView & { deviceIds: string[] };
   private timer?: NodeJS.Timeout;
   private inFlight?: Promise<void>;
   private stopped = false;
@@ -157,7 +178,16 @@ export class Tracker {
     }
     this.attribution = options.attribution;
     options.participant?.bind(this.run, options);
-    this.snapshot = this.makeSnapshot(this.clock.wallMs());
+    this.snapshotWallMs = this.clock.wallMs();
+    this.view = {
+      atMs: this.snapshotWallMs, deviceIds: [], powerWatts: new Float64Array(0), itEnergyJoules: 0, facilityEnergyJoules: 0,
+      co2eLocationGrams: 0, intensityGramsPerKwh: 0, snapshot: () => this.snapshot,
+    };
+  }
+
+  /** snapshot is the state every live output reads, as of the last tick (replaced, never mutated, each tick). */
+  get snapshot(): Snapshot {
+    return (this.lastSnapshot ??= this.makeSnapshot(this.snapshotWallMs));
   }
 
   /** attach starts measuring the job's share of the devices (`run` attaches once it has spawned the job). */
@@ -256,7 +286,9 @@ export class Tracker {
   async tick(final = false): Promise<void> {
     // Fetching providers refresh in the background; lookups below never wait on the network.
     this.options.intensity.refresh?.(this.clock.wallMs()).catch(() => undefined);
-    const results = await Promise.all(this.runners.map((r) => r.read(final)));
+    const reads = this.runners.map((r) => r.read(final));
+    // Synchronous collectors answer at once; the tick waits only when one of them is asynchronous.
+    const results = reads.some((r) => r instanceof Promise) ? await Promise.all(reads) : reads as ReadResult[];
     const monoSeconds = this.clock.monoSeconds();
     const wallMs = this.clock.wallMs();
     this.measureShares(wallMs);
@@ -296,8 +328,34 @@ export class Tracker {
     this.noteDropped();
     this.tickCount++;
     if (this.tickCount % 60 === 0) this.options.store.pruneSamples(this.run.runKey, wallMs - this.options.sampleRetentionSeconds * 1000);
-    this.snapshot = this.makeSnapshot(wallMs);
-    this.options.onTick?.(this.snapshot);
+    // SQLite checkpoints the WAL every 256 pages; truncating it now and then keeps an idle database's -wal small.
+    if (this.tickCount % 600 === 0) this.options.store.checkpointWal();
+    this.lastSnapshot = undefined;
+    this.snapshotWallMs = wallMs;
+    if (this.options.onTick) this.options.onTick(this.tickView(wallMs));
+  }
+
+  /** tickView fills the reused view of this tick: device ids (a new array only when the devices change) and powers. */
+  private tickView(wallMs: number): TickView {
+    const view = this.view;
+    view.atMs = wallMs;
+    const n = this.devices.size;
+    if (view.powerWatts.length !== n) {
+      view.powerWatts = new Float64Array(n);
+      view.deviceIds = [...this.devices.keys()];
+    }
+    let i = 0;
+    let itEnergyJoules = 0;
+    for (const d of this.devices.values()) {
+      view.powerWatts[i++] = d.account.powerWatts;
+      itEnergyJoules += d.account.energyJoules;
+    }
+    // The same figures buildSnapshot shows (agent/snapshot-builder.ts), without building the snapshot.
+    view.itEnergyJoules = itEnergyJoules;
+    view.facilityEnergyJoules = this.ledger.totals.facilityJoules;
+    view.co2eLocationGrams = this.ledger.totals.co2eLocationGrams;
+    view.intensityGramsPerKwh = this.options.intensity.lookup(wallMs).gramsPerKwh;
+    return view;
   }
 
   /**
@@ -395,7 +453,8 @@ export class Tracker {
         // The run stays open in the database ('running'): `report` then says its figures stop at the last tick.
         this.storageError ??= err as Error;
       }
-      this.snapshot = this.makeSnapshot(endedAtMs);
+      this.lastSnapshot = undefined;
+      this.snapshotWallMs = endedAtMs;
       const report = loadReport(this.options.store, this.options.store.findRun(this.run.runId)!);
       if (this.storageError) {
         report.notes.push(`the database refused writes at the end of the run (${this.storageError.message}): ` +

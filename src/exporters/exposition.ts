@@ -7,6 +7,9 @@ import type { Labels } from './metric-defs.js';
  * an agent's per-tick CPU when scraped every tick; here a render is one pass of string building.
  */
 
+/** headers holds each family's HELP and TYPE lines, the same at every render. */
+const headers = new Map<string, [string, string]>();
+
 /** FamilyText accumulates one metric family. */
 export class FamilyText {
   private readonly lines: string[];
@@ -14,12 +17,15 @@ export class FamilyText {
   private readonly values: number[] = [];
 
   /**
-   * counterMax, for counters, holds the highest value each series ever showed: a counter series never goes
-   * backwards (see MetricsRenderer). Keyed by the rendered series, so no per-series key is built twice.
+   * counterMax, for counters, holds the highest value each of this family's series ever showed (keyed by its
+   * rendered labels): a counter series never goes backwards (see MetricsRenderer).
    */
   constructor(readonly name: string, help: string, readonly type: 'counter' | 'gauge', private readonly unlabelled: boolean,
     private readonly counterMax?: Map<string, number>) {
-    this.lines = [`# HELP ${escapeText(name)} ${escapeText(help)}`, `# TYPE ${escapeText(name)} ${type}`];
+    const header = `${name}\0${help}\0${type}`;
+    let lines = headers.get(header);
+    if (!lines) headers.set(header, (lines = [`# HELP ${escapeText(name)} ${escapeText(help)}`, `# TYPE ${escapeText(name)} ${type}`]));
+    this.lines = [lines[0]!, lines[1]!];
   }
 
   /** add records a series value: counters add (as prom-client's inc), gauges replace (as set). */
@@ -27,10 +33,9 @@ export class FamilyText {
     const key = formatLabels(labels);
     if (this.counterMax) {
       if (!Number.isFinite(value) || value < 0) return;
-      const seriesKey = this.name + key;
-      const highest = this.counterMax.get(seriesKey);
+      const highest = this.counterMax.get(key);
       if (highest !== undefined && highest > value) value = highest;
-      else this.counterMax.set(seriesKey, value);
+      else this.counterMax.set(key, value);
     }
     const at = this.index.get(key);
     if (at === undefined) {
@@ -44,7 +49,7 @@ export class FamilyText {
   /** forgetOthers drops from `held` every series this family did not show in this render. */
   forgetOthers(held: Map<string, number>): void {
     for (const seriesKey of held.keys()) {
-      if (!this.index.has(seriesKey.slice(this.name.length))) held.delete(seriesKey);
+      if (!this.index.has(seriesKey)) held.delete(seriesKey);
     }
   }
 
@@ -63,7 +68,19 @@ export function joinFamilies(families: readonly string[]): string {
   return `${families.join('\n\n')}\n`;
 }
 
+/**
+ * formatted keeps the text of label objects already formatted: the metric definitions hand out the same object
+ * for a device or a run from render to render, so a live agent formats each label set once.
+ */
+const formatted = new WeakMap<Labels, string>();
+
 function formatLabels(labels: Labels): string {
+  let text = formatted.get(labels);
+  if (text === undefined) formatted.set(labels, (text = formatLabelsNow(labels)));
+  return text;
+}
+
+function formatLabelsNow(labels: Labels): string {
   const parts: string[] = [];
   for (const name in labels) parts.push(`${name}="${escapeLabelValue(labels[name]!)}"`);
   return parts.length ? `{${parts.join(',')}}` : '';

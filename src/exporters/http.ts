@@ -6,7 +6,7 @@ import type { JobApi } from './job-api.js';
 import { JOB_ROUTES, MAX_BODY_BYTES, readBody, serveJobRoute } from './job-routes.js';
 import { parseProgress, ProgressError, type ProgressUpdate } from './progress.js';
 import { DASHBOARD_CSP, loadDashboardAssets, type StaticAsset } from './static.js';
-import { LiveFeed, rejectUpgrade } from './ws.js';
+import { LiveFeed, rejectUpgrade, type LiveTick } from './ws.js';
 
 /** LiveServerOptions configure the agent's HTTP server (/metrics, /ws, dashboard, /api). */
 export interface LiveServerOptions {
@@ -46,6 +46,8 @@ export interface LiveServer {
   /** The dashboard's URL to print: with the token in the fragment (`/#token=…`), which browsers never send. */
   dashboardUrl: string;
   publish(snapshot: Snapshot): void;
+  /** publishTick records a tick's power for the dashboard's history and sends it to the feed's clients, if any. */
+  publishTick(tick: LiveTick): void;
   publishEvent(ev: { type: 'run_start' | 'run_end'; runId: string; at: string }): void;
   close(): Promise<void>;
 }
@@ -105,6 +107,7 @@ export async function startLiveServer(options: LiveServerOptions): Promise<LiveS
   return {
     host: opts.host, port, url: `http://${urlHost}:${port}`, dashboardUrl: dashboardUrl(`http://${urlHost}:${port}`, opts.token),
     publish: (snapshot) => feed.publish(snapshot),
+    publishTick: (tick) => feed.publishTick(tick),
     publishEvent: (ev) => feed.publishEvent(ev),
     close: () => new Promise<void>((resolve) => {
       feed.close();
@@ -149,8 +152,10 @@ async function handle(
   req: IncomingMessage, res: ServerResponse, opts: LiveServerOptions,
   assets: Map<string, StaticAsset>, renderer: MetricsRenderer,
 ): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://wattprint.invalid');
-  const path = url.pathname;
+  // A plain path ('/metrics', what Prometheus asks every scrape) is taken as it is; anything else is parsed.
+  const raw = req.url ?? '/';
+  const url = /^\/[a-z/]*$/.test(raw) ? undefined : new URL(raw, 'http://wattprint.invalid');
+  const path = url ? url.pathname : raw;
   const method = req.method ?? 'GET';
   if (path === '/healthz') return send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
   const asset = assets.get(path);
@@ -164,7 +169,7 @@ async function handle(
   }
   const route = ROUTES[path];
   if (!route) return sendError(res, 404, `no route ${path}: try /, /metrics, /ws, /api/snapshot, /api/progress, /healthz`);
-  if (!tokenMatches(opts.token, requestToken(req, url))) {
+  if (opts.token !== undefined && !tokenMatches(opts.token, requestToken(req, url ?? new URL(raw, 'http://wattprint.invalid')))) {
     res.setHeader('WWW-Authenticate', 'Bearer realm="wattprint"');
     return sendError(res, 401, 'missing or wrong token: send "Authorization: Bearer TOKEN" or add ?token=TOKEN');
   }

@@ -33,11 +33,44 @@ export interface MetricDef {
 const RUN = (user: UserLabels): string[] => ['run_id', ...user.names];
 const NONE = (): string[] => [];
 
-function deviceLabels(snapshot: Snapshot, user: UserLabels, d: Snapshot['devices'][number]): Labels {
-  const labels: Labels = { device: d.id, kind: d.kind, name: d.name, ...runLabelValues(snapshot, user) };
+interface CachedDeviceLabels {
+  kind: string;
+  name: string;
+  uuid?: string;
+  run: Labels;
+  labels: Labels;
+  /** The device_info labels (method and collector added), for the same method and collector. */
+  info?: { method: string; collector: string; labels: Labels };
+}
+
+/**
+ * deviceCache keeps each device's label objects from render to render: a device's labels do not change during
+ * a run, and the exposition formats an object it has seen once (exposition.ts). Keyed by device id, checked
+ * against every field, so a changed device gets new objects.
+ */
+const deviceCache = new Map<string, CachedDeviceLabels>();
+
+function cachedDevice(snapshot: Snapshot, user: UserLabels, d: Snapshot['devices'][number]): CachedDeviceLabels {
+  const run = runLabelValues(snapshot, user);
+  const c = deviceCache.get(d.id);
+  if (c && c.kind === d.kind && c.name === d.name && c.uuid === d.uuid && c.run === run) return c;
+  const labels: Labels = { device: d.id, kind: d.kind, name: d.name, ...run };
   // uuid is optional: an absent label is better than uuid="" (Prometheus treats both the same anyway).
   if (d.uuid) labels.uuid = d.uuid;
-  return labels;
+  const fresh: CachedDeviceLabels = { kind: d.kind, name: d.name, uuid: d.uuid, run, labels };
+  deviceCache.set(d.id, fresh);
+  return fresh;
+}
+
+function deviceLabels(snapshot: Snapshot, user: UserLabels, d: Snapshot['devices'][number]): Labels {
+  return cachedDevice(snapshot, user, d).labels;
+}
+
+function deviceInfoLabels(snapshot: Snapshot, user: UserLabels, d: Snapshot['devices'][number]): Labels {
+  const c = cachedDevice(snapshot, user, d);
+  if (c.info && c.info.method === d.method && c.info.collector === d.collector) return c.info.labels;
+  c.info = { method: d.method, collector: d.collector, labels: { ...c.labels, method: d.method, collector: d.collector } };
+  return c.info.labels;
 }
 
 function unixSeconds(iso: string): number {
@@ -147,7 +180,7 @@ export const METRIC_DEFS: readonly MetricDef[] = [
     name: 'wattprint_device_info', type: 'gauge', self: false,
     help: 'Device metadata: how its energy is obtained (method counter|sampled|modelled) and by which collector; always 1.',
     labelNames: (u) => ['device', 'kind', 'name', 'uuid', 'method', 'collector', ...RUN(u)],
-    fill: (s, u, emit) => { for (const d of s.devices) emit({ ...deviceLabels(s, u, d), method: d.method, collector: d.collector }, 1); },
+    fill: (s, u, emit) => { for (const d of s.devices) emit(deviceInfoLabels(s, u, d), 1); },
   },
   {
     name: 'wattprint_run_start_time_seconds', type: 'gauge', self: false,

@@ -44,6 +44,17 @@ export interface UserLabels {
  * lexicographically first key wins, so the output is deterministic.
  */
 export function userLabels(labels: Record<string, string>): UserLabels {
+  // A run's labels object is the same every tick: sanitised once (the result is shared, never changed).
+  const cached = userLabelsCache.get(labels);
+  if (cached) return cached;
+  const user = sanitiseUserLabels(labels);
+  userLabelsCache.set(labels, user);
+  return user;
+}
+
+const userLabelsCache = new WeakMap<Record<string, string>, UserLabels>();
+
+function sanitiseUserLabels(labels: Record<string, string>): UserLabels {
   const values: Record<string, string> = {};
   for (const key of Object.keys(labels).sort()) {
     const name = sanitizeLabelName(key);
@@ -53,7 +64,15 @@ export function userLabels(labels: Record<string, string>): UserLabels {
   return { names, values, key: names.join(',') };
 }
 
-/** runLabelValues is the label set every run-scoped series carries: run_id plus the user's labels. */
+/**
+ * runLabelValues is the label set every run-scoped series carries: run_id plus the user's labels. The same
+ * object is returned while the run and labels stay the same (every render of a live agent): callers must not
+ * change it, and the exposition formats it once.
+ */
 export function runLabelValues(snapshot: Snapshot, user: UserLabels): Record<string, string> {
-  return { run_id: snapshot.runId, ...user.values };
+  if (lastRun && lastRun.runId === snapshot.runId && lastRun.user === user) return lastRun.labels;
+  lastRun = { runId: snapshot.runId, user, labels: { run_id: snapshot.runId, ...user.values } };
+  return lastRun.labels;
 }
+
+let lastRun: { runId: string; user: UserLabels; labels: Record<string, string> } | undefined;

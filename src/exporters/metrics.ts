@@ -43,9 +43,8 @@ export class MetricsRenderer {
    * agent restores them on resume), so a lower value can only come from a transient (a device's total
    * re-derived after a collector restart, float reordering); holding the max keeps the series monotonic.
    */
-  private readonly counterMax = new Map<string, number>();
-  /** The same, per transient family, holding only the series of the last render (finished jobs are forgotten). */
-  private readonly transientMax = new Map<string, Map<string, number>>();
+  /** Per counter family, each series' highest value, keyed by its rendered labels; transient families keep only the last render's series (finished jobs are forgotten). */
+  private readonly counterMax = new Map<string, Map<string, number>>();
 
   constructor(private readonly opts: MetricsRendererOptions = {}) {}
 
@@ -89,11 +88,8 @@ export class MetricsRenderer {
 
   private family(def: MetricDef, snapshot: Snapshot, user: UserLabels): string {
     const counter = def.type === 'counter';
-    let held: Map<string, number> | undefined = counter ? this.counterMax : undefined;
-    if (counter && def.transient) {
-      held = this.transientMax.get(def.name) ?? new Map<string, number>();
-      this.transientMax.set(def.name, held);
-    }
+    let held = counter ? this.counterMax.get(def.name) : undefined;
+    if (counter && !held) this.counterMax.set(def.name, (held = new Map()));
     const family = new FamilyText(def.name, def.help, def.type, def.labelNames(user).length === 0, held);
     safeFill(def, snapshot, user, (labels, value) => {
       if (counter || Number.isFinite(value)) family.add(labels, value);
@@ -104,8 +100,8 @@ export class MetricsRenderer {
 
   /** heldCounterSeries is how many counter series the renderer holds a maximum for (bounded: tests, bench). */
   heldCounterSeries(): number {
-    let n = this.counterMax.size;
-    for (const m of this.transientMax.values()) n += m.size;
+    let n = 0;
+    for (const m of this.counterMax.values()) n += m.size;
     return n;
   }
 

@@ -1,10 +1,26 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import type { Snapshot } from '../snapshot.js';
 import { FEED_SUBPROTOCOL } from './auth.js';
 import { PowerHistoryRing } from './power-history.js';
 import { runEventMessage, snapshotMessage, tickMessage } from './protocol.js';
+
+/**
+ * LiveTick is one tick as the tracker hands it over: its time, each device's power (arrays the tracker reuses:
+ * copied here), and its snapshot, built only when asked — here, only when a client listens.
+ */
+export interface LiveTick {
+  atMs: number;
+  deviceIds: readonly string[];
+  powerWatts: Float64Array;
+  /** The run's totals after the tick (the dashboard's energy, CO2e and intensity over time). */
+  itEnergyJoules: number;
+  facilityEnergyJoules: number;
+  co2eLocationGrams: number;
+  intensityGramsPerKwh: number;
+  snapshot(): Snapshot;
+}
 
 /** LiveFeedOptions configure the /ws feed. */
 export interface LiveFeedOptions {
@@ -25,11 +41,12 @@ export interface LiveFeedOptions {
  * stalled reader cannot grow the agent's memory.
  */
 export class LiveFeed {
-  private readonly wss = new WebSocketServer({
-    noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: 1024,
-    // Answer 'wattprint' when offered (browsers require an answer to an offer), never echo the token's entry.
-    handleProtocols: (offered) => (offered.has(FEED_SUBPROTOCOL) ? FEED_SUBPROTOCOL : false),
-  });
+  /**
+   * The ws server is loaded with the first client: ws brings in https, tls and crypto (~9 MB resident), which an
+   * agent only scraped by Prometheus never needs.
+   */
+  private wss?: Promise<WebSocketServer>;
+  private closed = false;
   private readonly clients = new Set<WebSocket>();
   private readonly alive = new WeakSet<WebSocket>();
   private readonly history: PowerHistoryRing;
@@ -57,7 +74,15 @@ export class LiveFeed {
       rejectUpgrade(socket, 503, 'Service Unavailable', 'too many WebSocket clients');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    this.wss ??= import('ws').then(({ WebSocketServer }) => new WebSocketServer({
+      noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: 1024,
+      // Answer 'wattprint' when offered (browsers require an answer to an offer), never echo the token's entry.
+      handleProtocols: (offered) => (offered.has(FEED_SUBPROTOCOL) ? FEED_SUBPROTOCOL : false),
+    }));
+    this.wss.then((wss) => {
+      if (this.closed) return socket.destroy();
+      wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    }, () => rejectUpgrade(socket, 500, 'Internal Server Error', 'the WebSocket feed could not start'));
   }
 
   private accept(ws: WebSocket): void {
@@ -87,6 +112,12 @@ export class LiveFeed {
     if (this.clients.size > 0) this.broadcast(Buffer.from(JSON.stringify(tickMessage(snapshot))));
   }
 
+  /** publishTick is publish for a tick whose snapshot is built only if a client will receive it. */
+  publishTick(tick: LiveTick): void {
+    this.history.pushTick(tick);
+    if (this.clients.size > 0) this.broadcast(Buffer.from(JSON.stringify(tickMessage(tick.snapshot()))));
+  }
+
   /** publishEvent sends a run_start / run_end message to every client. */
   publishEvent(ev: { type: 'run_start' | 'run_end'; runId: string; at: string }): void {
     this.broadcast(Buffer.from(JSON.stringify(runEventMessage(ev))));
@@ -94,7 +125,7 @@ export class LiveFeed {
 
   private broadcast(data: Buffer): void {
     for (const ws of this.clients) {
-      if (ws.readyState !== WebSocket.OPEN) continue;
+      if (ws.readyState !== OPEN) continue;
       if (ws.bufferedAmount > this.opts.maxBufferedBytes) {
         this.droppedTotal++;
         this.clients.delete(ws);
@@ -121,15 +152,19 @@ export class LiveFeed {
 
   /** close ends every connection (1001 going away) and stops the ping timer. */
   close(): void {
+    this.closed = true;
     if (this.pingTimer) clearInterval(this.pingTimer);
     for (const ws of this.clients) ws.close(1001, 'server shutting down');
     // Give well-behaved peers a moment for the close handshake, then cut the rest.
     const stragglers = [...this.clients];
     setTimeout(() => { for (const ws of stragglers) ws.terminate(); }, 200).unref();
     this.clients.clear();
-    this.wss.close();
+    void this.wss?.then((wss) => wss.close());
   }
 }
+
+/** OPEN is WebSocket.OPEN (readyState of an open connection), without loading ws for it. */
+const OPEN = 1;
 
 /** rejectUpgrade answers an upgrade request with a plain HTTP error and closes the socket. */
 export function rejectUpgrade(socket: Duplex, status: number, reason: string, message: string): void {

@@ -104,11 +104,12 @@ const EMBER_REGION_NAMES: Readonly<Record<string, string>> = {
   ASEAN: 'ASEAN',
 };
 
-const regionNames = new Intl.DisplayNames(['en'], { type: 'region' });
+// Created on first use: ICU's display-name data costs ~6 MB of resident memory once touched.
+let regionNames: Intl.DisplayNames | undefined;
 
 function countryName(alpha2: string): string | undefined {
   try {
-    const name = regionNames.of(alpha2);
+    const name = (regionNames ??= new Intl.DisplayNames(['en'], { type: 'region' })).of(alpha2);
     return name === alpha2 ? undefined : name;
   } catch {
     return undefined;

@@ -65,9 +65,12 @@ export class Integrator {
     this.states.set(deviceId, { ...state, monoSeconds: undefined });
   }
 
-  /** saveStates copies every device's state (to roll back a tick whose commit failed). */
+  /**
+   * saveStates copies every device's state (to roll back a tick whose commit failed). The map only: a state
+   * object is never changed once stored (ingest stores a new one), so the saved ones stay as they were.
+   */
   saveStates(): Map<string, DeviceState> {
-    return new Map([...this.states].map(([id, s]) => [id, { ...s }]));
+    return new Map(this.states);
   }
 
   /** restoreStates puts back states saved by saveStates. */
@@ -106,13 +109,13 @@ export class Integrator {
     }
     const startMs = wallMs - elapsedSeconds * 1000;
     // After a restart of the tracker the interval spans its downtime: the ledger says so in the report.
-    const base = { deviceId: reading.deviceId, startMs, endMs: wallMs, ...(resumed ? { resumed: true } : {}) };
-    if (hasCounter) return this.counterContribution(prev, reading, elapsedSeconds, resumed, base);
-    if (prev.powerWatts === undefined) return { ...base, energyJoules: 0, event: 'gap' }; // method changed between sessions
+    // Contributions are built whole (no spread of a base object): this runs for every device every tick.
+    if (hasCounter) return this.counterContribution(prev, reading, elapsedSeconds, resumed, startMs, wallMs);
+    if (prev.powerWatts === undefined) return contribution(reading.deviceId, 0, startMs, wallMs, resumed, 'gap'); // method changed between sessions
     if (elapsedSeconds > gapLimitSeconds(this.intervalOf(reading.deviceId))) {
-      return { ...base, energyJoules: 0, event: 'gap' };
+      return contribution(reading.deviceId, 0, startMs, wallMs, resumed, 'gap');
     }
-    return { ...base, energyJoules: trapezoidJoules(prev.powerWatts, reading.powerWatts!, elapsedSeconds) };
+    return contribution(reading.deviceId, trapezoidJoules(prev.powerWatts, reading.powerWatts!, elapsedSeconds), startMs, wallMs, resumed, undefined);
   }
 
   private counterContribution(
@@ -120,14 +123,16 @@ export class Integrator {
     reading: Reading,
     elapsedSeconds: number,
     resumed: boolean,
-    base: { deviceId: string; startMs: number; endMs: number },
+    startMs: number,
+    endMs: number,
   ): Contribution | undefined {
     if (prev.counterJoules === undefined) return undefined;
+    const id = reading.deviceId;
     if (prev.counterEpoch !== reading.counterEpoch) {
       // The counter restarted for a known reason (reboot, driver reload): what it held before is unknowable.
-      return { ...base, energyJoules: 0, event: 'epoch-change' };
+      return contribution(id, 0, startMs, endMs, resumed, 'epoch-change');
     }
-    const maxPowerWatts = this.options.maxPowerWatts?.(reading.deviceId) ?? 10_000;
+    const maxPowerWatts = this.options.maxPowerWatts?.(id) ?? 10_000;
     const { deltaJoules, event } = counterDelta(
       prev.counterJoules,
       reading.counterJoules!,
@@ -141,14 +146,20 @@ export class Integrator {
       const range = reading.counterRangeJoules;
       const ambiguous = range !== undefined && deltaJoules + range <= maxPowerWatts * elapsedSeconds;
       return (event === 'ok' || event === 'wrap') && !ambiguous
-        ? { ...base, energyJoules: deltaJoules, event: 'recovered' } : { ...base, energyJoules: 0, event: 'gap' };
+        ? contribution(id, deltaJoules, startMs, endMs, true, 'recovered') : contribution(id, 0, startMs, endMs, true, 'gap');
     }
     if (event === 'ok' && deltaJoules > maxPowerWatts * elapsedSeconds) {
       // More energy than the device can draw in the time: a corrupt read, not a measurement. The next good
       // reading continues from the last good one, so nothing true is lost.
-      this.states.set(reading.deviceId, prev);
-      return { ...base, energyJoules: 0, event: 'absurd' };
+      this.states.set(id, prev);
+      return contribution(id, 0, startMs, endMs, false, 'absurd');
     }
-    return { ...base, energyJoules: deltaJoules, event: event === 'ok' ? undefined : event };
+    return contribution(id, deltaJoules, startMs, endMs, false, event === 'ok' ? undefined : event);
   }
+}
+
+/** contribution builds a Contribution with one shape whatever the case (`resumed` only when true, as before). */
+function contribution(deviceId: string, energyJoules: number, startMs: number, endMs: number, resumed: boolean, event: Contribution['event']): Contribution {
+  const c: Contribution = resumed ? { deviceId, startMs, endMs, resumed: true, energyJoules, event } : { deviceId, startMs, endMs, energyJoules, event };
+  return c;
 }

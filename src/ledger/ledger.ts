@@ -324,11 +324,16 @@ export class Ledger {
     if (!(jobJoules > 0)) return;
     account.energyJoules += jobJoules;
     this.totals.itJoules += jobJoules;
-    for (const piece of splitByTime(c.startMs, c.endMs, jobJoules, MINUTE_MS)) {
-      this.batch.minutes.push({ deviceId: c.deviceId, minuteStartMs: piece.bucketStartMs, energyJoules: piece.energyJoules });
-      this.itByMinute.set(piece.bucketStartMs, (this.itByMinute.get(piece.bucketStartMs) ?? 0) + piece.energyJoules);
-    }
+    // Most spans (a tick) lie inside one minute: booked without splitting, which would allocate for one piece.
+    const minuteStartMs = Math.floor(c.startMs / MINUTE_MS) * MINUTE_MS;
+    if (c.endMs > c.startMs && c.endMs - minuteStartMs <= MINUTE_MS) this.bookMinute(c.deviceId, minuteStartMs, jobJoules);
+    else for (const piece of splitByTime(c.startMs, c.endMs, jobJoules, MINUTE_MS)) this.bookMinute(c.deviceId, piece.bucketStartMs, piece.energyJoules);
     if (this.options.phases !== false) this.phases.credit(c.startMs, c.endMs, jobJoules);
+  }
+
+  private bookMinute(deviceId: string, minuteStartMs: number, energyJoules: number): void {
+    this.batch.minutes.push({ deviceId, minuteStartMs, energyJoules });
+    this.itByMinute.set(minuteStartMs, (this.itByMinute.get(minuteStartMs) ?? 0) + energyJoules);
   }
 
   private drop(deviceId: string, reason: RejectReason): void {

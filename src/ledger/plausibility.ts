@@ -30,13 +30,17 @@ export function ceilingWatts(kind: DeviceKind, powerLimitWatts?: number): number
  */
 export function checkReading(reading: Reading, ceiling: number): RejectReason | undefined {
   const { powerWatts, counterJoules, counterRangeJoules } = reading;
-  for (const v of [powerWatts, counterJoules]) {
-    if (v === undefined) continue;
-    if (Number.isNaN(v)) return 'nan';
-    if (!Number.isFinite(v)) return 'absurd';
-    if (v < 0) return 'negative';
-  }
+  const refused = checkValue(powerWatts) ?? checkValue(counterJoules);
+  if (refused) return refused;
   if (powerWatts !== undefined && powerWatts > ceiling) return 'absurd';
   if (counterJoules !== undefined && counterRangeJoules !== undefined && counterRangeJoules > 0 && counterJoules > counterRangeJoules) return 'absurd';
+  return undefined;
+}
+
+function checkValue(v: number | undefined): RejectReason | undefined {
+  if (v === undefined) return undefined;
+  if (Number.isNaN(v)) return 'nan';
+  if (!Number.isFinite(v)) return 'absurd';
+  if (v < 0) return 'negative';
   return undefined;
 }

@@ -2,12 +2,16 @@ import type Database from 'better-sqlite3';
 import type { IntensityQuality } from '../intensity/types.js';
 import type { PeriodWrite } from './rows.js';
 import type { MinuteEnergy } from '../ledger/accounting.js';
-import { decodeSamples, decodeTickState } from './tick-state.js';
+import { decodeSamples, decodeTickState, mergePeriod } from './tick-state.js';
 
-/** periodsOf returns a run's accounting periods in time order. */
+/** periodsOf returns a run's accounting periods in time order, the period still open in its tick state included. */
 export function periodsOf(db: Database.Database, runKey: number): PeriodWrite[] {
   const rows = db.prepare('SELECT * FROM energy_period WHERE run_key = ? ORDER BY period_start_ms').all(runKey) as Record<string, unknown>[];
-  return rows.map((r) => ({
+  return mergePeriod(rows.map(toPeriod), tickState(db, runKey)?.period);
+}
+
+function toPeriod(r: Record<string, unknown>): PeriodWrite {
+  return {
     periodStartMs: r.period_start_ms as number,
     periodSeconds: r.period_seconds as number,
     itJoules: r.it_joules as number,
@@ -18,7 +22,12 @@ export function periodsOf(db: Database.Database, runKey: number): PeriodWrite[] 
     co2eMarketGrams: r.co2e_market_g as number,
     source: r.source as string,
     quality: r.quality as IntensityQuality,
-  }));
+  };
+}
+
+function tickState(db: Database.Database, runKey: number) {
+  const row = db.prepare('SELECT state_blob FROM runs WHERE run_key = ?').get(runKey) as { state_blob: unknown } | undefined;
+  return decodeTickState(row?.state_blob);
 }
 
 /** GapRow is a stored gap or recovery. */
@@ -45,9 +54,8 @@ export function gapsOf(db: Database.Database, runKey: number): GapRow[] {
  * device moves on to a later minute (tick-state.ts): [minute, joules] pairs, to add to energy_minute's rows.
  */
 function openMinutes(db: Database.Database, runKey: number): [number, number][] {
-  const row = db.prepare('SELECT state_blob FROM runs WHERE run_key = ?').get(runKey) as { state_blob: unknown } | undefined;
   const out: [number, number][] = [];
-  for (const state of decodeTickState(row?.state_blob)?.values() ?? []) if (state.open) out.push([state.open.minute, state.open.joules]);
+  for (const state of tickState(db, runKey)?.devices.values() ?? []) if (state.open) out.push([state.open.minute, state.open.joules]);
   return out;
 }
 

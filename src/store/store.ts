@@ -11,7 +11,7 @@ import { migrate } from './schema.js';
 import type { PhaseRecord } from '../ledger/phases.js';
 import type { DeviceRow, NewRun, PeriodWrite, RunRow, TickWrite } from './rows.js';
 import { toDeviceRow, toPhaseRecord, toRunRow } from './rows.js';
-import { decodeTickState, SampleEncoder, TickStateWriter, type MinuteRow } from './tick-state.js';
+import { decodeTickState, encodeSamples, TickStateWriter, type MinuteRow } from './tick-state.js';
 
 /** StoreError is a database problem a user can fix; its message is one line with the fix. */
 export class StoreError extends Error {
@@ -24,16 +24,17 @@ export class StoreError extends Error {
  */
 export class Store {
   private readonly stmts;
-  private readonly tickTx: (tick: TickWrite, state: TickStateWriter) => void;
-  private readonly ticksTx: (ticks: readonly [TickWrite, TickStateWriter][]) => void;
-  /** Per run: the open minute of each device and the buffer its tick state is encoded in. */
+  private readonly tickTx: (tick: TickWrite, plan: TickPlan, state: TickStateWriter, samples: PendingSamples) => void;
+  private readonly ticksTx: (ticks: readonly TickCommit[]) => void;
+  /** Per run: the open minutes and period, and the buffer its tick state is encoded in. */
   private readonly tickStates = new Map<number, TickStateWriter>();
-  private readonly sampleEncoder = new SampleEncoder();
+  /** Per run: raw samples of the last ticks, written SAMPLE_BATCH_TICKS at a time. */
+  private readonly pendingSamples = new Map<number, PendingSamples>();
 
   private constructor(readonly db: Database.Database, readonly path: string) {
     this.stmts = prepare(db);
-    this.tickTx = db.transaction((t: TickWrite, state: TickStateWriter) => writeTick(this.stmts, t, state, this.sampleEncoder));
-    this.ticksTx = db.transaction((ts: readonly [TickWrite, TickStateWriter][]) => { for (const [t, state] of ts) writeTick(this.stmts, t, state, this.sampleEncoder); });
+    this.tickTx = db.transaction((t: TickWrite, plan: TickPlan, state: TickStateWriter, samples: PendingSamples) => writeTick(this.stmts, t, plan, state, samples));
+    this.ticksTx = db.transaction((ts: readonly TickCommit[]) => { for (const c of ts) writeTick(this.stmts, c.tick, c.plan!, c.state, c.samples); });
   }
 
   /** read runs fn in one read transaction, so a tick committed meanwhile by a live agent cannot split what it reads. */
@@ -165,6 +166,7 @@ export class Store {
    * totals move from the last tick's state into its row first: a device this session does not track keeps them.
    */
   reopenRun(runKey: number, settings: { pue: number; pueSource: string; zone?: string; intensitySource: string; market: MarketInstruments; labels: Record<string, string> }): void {
+    this.flushSamplesIfPossible(runKey);
     this.db.transaction(() => {
       this.persistDeviceTotals(runKey);
       this.stmts.reopenRun.run({
@@ -172,11 +174,13 @@ export class Store {
         market_json: JSON.stringify(settings.market), labels_json: JSON.stringify(settings.labels),
       });
     })();
+    this.samplesWritten(runKey);
   }
 
-  /** facilityJoulesOf is a run's facility energy as accounted period by period. */
+  /** facilityJoulesOf is a run's facility energy as accounted period by period (the open period included). */
   facilityJoulesOf(runKey: number): number {
-    return (this.db.prepare('SELECT COALESCE(SUM(facility_joules), 0) AS j FROM energy_period WHERE run_key = ?').get(runKey) as { j: number }).j;
+    const stored = (this.db.prepare('SELECT COALESCE(SUM(facility_joules), 0) AS j FROM energy_period WHERE run_key = ?').get(runKey) as { j: number }).j;
+    return stored + (openPeriod(this.db, runKey)?.facilityJoules ?? 0);
   }
 
   /**
@@ -192,11 +196,39 @@ export class Store {
       });
     }
     const stored = decodeTickState((this.stmts.runState.get(runKey) as { state_blob: unknown } | undefined)?.state_blob);
-    for (const [devKey, state] of stored ?? []) {
+    for (const [devKey, state] of stored?.devices ?? []) {
       if (state.open) this.stmts.addMinuteRow.run(devKey, state.open.minute, state.open.joules, state.open.samples);
     }
-    this.tickStates.get(runKey)?.forget(devices.map((d) => d.devKey));
+    if (stored?.period) addPeriodRow(this.stmts, runKey, stored.period);
+    this.tickStates.get(runKey)?.forget();
     this.stmts.clearRunState.run(runKey);
+  }
+
+  /**
+   * flushSamplesIfPossible writes the raw samples held in memory in a transaction of their own, before the one
+   * that closes or reopens the run: a database that refuses them (full) must not keep a run from closing over
+   * its chart data, which is then dropped. (Not a savepoint: SQLite may roll back a whole transaction on SQLITE_FULL.)
+   */
+  private flushSamplesIfPossible(runKey: number): void {
+    if (!this.pendingSamples.get(runKey)?.rows.length) return;
+    try {
+      this.flushSamples(runKey);
+    } catch {
+      this.pendingSamples.delete(runKey);
+    }
+  }
+
+  private writeSamples(runKey: number): void {
+    const pending = this.pendingSamples.get(runKey);
+    if (pending) writePendingSamples(this.stmts, runKey, pending);
+  }
+
+  /** samplesWritten forgets the raw samples a finished transaction wrote. */
+  private samplesWritten(runKey: number): void {
+    const pending = this.pendingSamples.get(runKey);
+    if (!pending) return;
+    pending.rows.splice(0, pending.written);
+    pending.written = 0;
   }
 
   /** upsertDevice registers a device of a run (keeping its energy on resume) and returns its row. */
@@ -221,7 +253,7 @@ export class Store {
     const states = decodeTickState(row.state_blob);
     if (!states) return JSON.parse(row.state_json);
     const out: Record<string, DeviceStateJson> = {};
-    for (const [devKey, d] of states) {
+    for (const [devKey, d] of states.devices) {
       out[devKey] = [d.energyJoules, d.samples, d.counterJoules ?? null, d.counterEpoch ?? null, d.powerWatts ?? null, d.stateWallMs ?? null, d.nodeEnergyJoules ?? null];
     }
     return out;
@@ -229,15 +261,35 @@ export class Store {
 
   /** commitTick writes one tick — energy buckets, period sums, device state, totals — atomically. */
   commitTick(tick: TickWrite): void {
-    let state = this.tickStates.get(tick.runKey);
-    if (!state) this.tickStates.set(tick.runKey, (state = new TickStateWriter()));
+    const c = this.tickCommit(tick);
     try {
-      this.tickTx(tick, state);
-      state.commit();
+      const plan = planTick(tick, c.state, c.samples);
+      // A tick that only moves the state (no minute or period left behind, no samples due) is one UPDATE:
+      // SQLite makes it a transaction of its own, without BEGIN and COMMIT statements around it.
+      if (onlyState(tick, plan)) saveState(this.stmts, tick, c.state);
+      else this.tickTx(tick, plan, c.state, c.samples);
+      c.state.commit();
+      this.samplesWritten(tick.runKey);
     } catch (err) {
-      state.rollback();
+      this.undoTick(c);
       throw err;
     }
+  }
+
+  /** tickCommit gathers a run's tick state and held samples for a commit (created on the run's first tick). */
+  private tickCommit(tick: TickWrite): TickCommit {
+    let state = this.tickStates.get(tick.runKey);
+    if (!state) this.tickStates.set(tick.runKey, (state = new TickStateWriter()));
+    let samples = this.pendingSamples.get(tick.runKey);
+    if (!samples) this.pendingSamples.set(tick.runKey, (samples = { rows: [], written: 0 }));
+    return { tick, state, samples, heldSamples: samples.rows.length };
+  }
+
+  /** undoTick puts a run's open minutes, period and held samples back as they were before a failed commit. */
+  private undoTick(c: TickCommit): void {
+    c.state.rollback();
+    c.samples.rows.length = c.heldSamples;
+    c.samples.written = 0;
   }
 
   /**
@@ -261,16 +313,16 @@ export class Store {
    * jobs it charged from that tick's energy are stored together or not at all.
    */
   commitTicks(ticks: readonly TickWrite[]): void {
-    const pairs = ticks.map((t): [TickWrite, TickStateWriter] => {
-      let state = this.tickStates.get(t.runKey);
-      if (!state) this.tickStates.set(t.runKey, (state = new TickStateWriter()));
-      return [t, state];
-    });
+    const commits = ticks.map((t) => this.tickCommit(t));
     try {
-      this.ticksTx(pairs);
-      for (const [, state] of pairs) state.commit();
+      for (const c of commits) c.plan = planTick(c.tick, c.state, c.samples);
+      this.ticksTx(commits);
+      for (const c of commits) {
+        c.state.commit();
+        this.samplesWritten(c.tick.runKey);
+      }
     } catch (err) {
-      for (const [, state] of pairs) state.rollback();
+      for (const c of commits) this.undoTick(c);
       throw err;
     }
   }
@@ -280,8 +332,17 @@ export class Store {
     this.stmts.pruneSamples.run(runKey, beforeMs);
   }
 
+  /** flushSamples writes the raw samples still held in memory (they go SAMPLE_BATCH_TICKS at a time). */
+  flushSamples(runKey: number): void {
+    this.db.transaction(() => this.writeSamples(runKey))();
+    this.samplesWritten(runKey);
+  }
+
   /** discardRun deletes a run that never started tracking (its server could not listen, say). */
   discardRun(runKey: number): void {
+    // A later run may get this key again: nothing of this one may stay in memory.
+    this.tickStates.delete(runKey);
+    this.pendingSamples.delete(runKey);
     this.db.transaction(() => {
       for (const table of ['energy_minute', 'gaps']) {
         this.db.prepare(`DELETE FROM ${table} WHERE dev_key IN (SELECT dev_key FROM devices WHERE run_key = ?)`).run(runKey);
@@ -292,10 +353,12 @@ export class Store {
 
   /** endRun closes a run and copies each device's final totals into its row. */
   endRun(runKey: number, endedAtMs: number, exitCode?: number): void {
+    this.flushSamplesIfPossible(runKey);
     this.db.transaction(() => {
       this.persistDeviceTotals(runKey);
       this.stmts.endRun.run(endedAtMs, exitCode ?? null, runKey);
     })();
+    this.samplesWritten(runKey);
   }
 }
 
@@ -352,21 +415,82 @@ function prepare(db: Database.Database) {
   };
 }
 
-function writeTick(stmts: ReturnType<typeof prepare>, t: TickWrite, state: TickStateWriter, samples: SampleEncoder): void {
-  // A device's energy goes to its open minute (in the state below); a minute it has left becomes a row.
-  const rows: MinuteRow[] = [];
+/**
+ * SAMPLE_BATCH_TICKS raw samples are written in one transaction: they only draw the chart of short runs, so
+ * the ticks between two batches (at most this many, a kill -9 loses them) are not worth a page write each.
+ * Energy never waits: it is in every tick's state.
+ */
+export const SAMPLE_BATCH_TICKS = 10;
+
+/** PendingSamples are a run's raw samples not yet written; `written` of them went into the transaction in progress. */
+interface PendingSamples {
+  rows: { tMs: number; data: Buffer }[];
+  written: number;
+}
+
+function writePendingSamples(stmts: ReturnType<typeof prepare>, runKey: number, pending: PendingSamples): void {
+  for (const r of pending.rows) stmts.addSample.run(runKey, r.tMs, r.data);
+  pending.written = pending.rows.length;
+}
+
+function addPeriodRow(stmts: ReturnType<typeof prepare>, runKey: number, p: PeriodWrite): void {
+  stmts.addPeriod.run({
+    run_key: runKey, period_start_ms: p.periodStartMs, period_seconds: p.periodSeconds, it_joules: p.itJoules,
+    facility_joules: p.facilityJoules, intensity: p.intensityGramsPerKwh, cfe: p.cfe ?? null,
+    loc: p.co2eLocationGrams, mkt: p.co2eMarketGrams, source: p.source, quality: p.quality,
+  });
+}
+
+/** TickCommit is one run's part of a commit: its tick, tick state, held samples (and how many were held before). */
+interface TickCommit {
+  tick: TickWrite;
+  state: TickStateWriter;
+  samples: PendingSamples;
+  heldSamples: number;
+  plan?: TickPlan;
+}
+
+/** TickPlan is what a tick writes besides its state: minutes and periods its energy has left, samples due. */
+interface TickPlan {
+  minutes: MinuteRow[];
+  periods: PeriodWrite[];
+  samplesDue: boolean;
+}
+
+/**
+ * planTick adds a tick's energy to the open minutes and period (state, in memory until the commit) and lists
+ * the rows that the energy has left; the raw samples join the batch.
+ */
+function planTick(t: TickWrite, state: TickStateWriter, samples: PendingSamples): TickPlan {
+  const minutes: MinuteRow[] = [];
   for (const m of t.minutes) {
     const closed = state.addMinute(m.devKey, m.minute, m.energyJoules);
-    if (closed) rows.push(closed);
+    if (closed) minutes.push(closed);
   }
+  const periods: PeriodWrite[] = [];
   for (const p of t.periods) {
-    stmts.addPeriod.run({
-      run_key: t.runKey, period_start_ms: p.periodStartMs, period_seconds: p.periodSeconds, it_joules: p.itJoules,
-      facility_joules: p.facilityJoules, intensity: p.intensityGramsPerKwh, cfe: p.cfe ?? null,
-      loc: p.co2eLocationGrams, mkt: p.co2eMarketGrams, source: p.source, quality: p.quality,
-    });
+    const closed = state.addPeriod(p);
+    if (closed) periods.push(closed);
   }
-  if (t.samples?.length) stmts.addSample.run(t.runKey, t.wallMs, samples.encode(t.samples));
+  minutes.push(...state.closeMissing(t.devices));
+  if (t.samples?.length) samples.rows.push({ tMs: t.wallMs, data: encodeSamples(t.samples) });
+  return { minutes, periods, samplesDue: samples.rows.length >= SAMPLE_BATCH_TICKS };
+}
+
+/** onlyState: nothing but the tick state to write (most ticks): one statement, which SQLite commits by itself. */
+function onlyState(t: TickWrite, plan: TickPlan): boolean {
+  return plan.minutes.length === 0 && plan.periods.length === 0 && !plan.samplesDue && !t.gaps?.length && !t.phases?.length &&
+    !t.work && !t.attribution && !t.dropped && !t.progress;
+}
+
+function saveState(stmts: ReturnType<typeof prepare>, t: TickWrite, state: TickStateWriter): void {
+  // Device totals, integrator state, open minutes and period travel as one binary value per tick (tick-state.ts).
+  stmts.saveRun.run(t.wallMs, t.co2eLocationGrams, t.co2eMarketGrams, state.encode(t.devices), t.runKey);
+}
+
+function writeTick(stmts: ReturnType<typeof prepare>, t: TickWrite, plan: TickPlan, state: TickStateWriter, samples: PendingSamples): void {
+  for (const p of plan.periods) addPeriodRow(stmts, t.runKey, p);
+  if (plan.samplesDue) writePendingSamples(stmts, t.runKey, samples);
   for (const g of t.gaps ?? []) stmts.addGap.run(g.devKey, g.startMs, g.endMs, g.reason, g.recoveredJoules ?? null);
   for (const p of t.phases ?? []) {
     stmts.savePhase.run({
@@ -379,9 +503,14 @@ function writeTick(stmts: ReturnType<typeof prepare>, t: TickWrite, state: TickS
   if (t.attribution) stmts.saveAttribution.run(JSON.stringify(t.attribution), t.runKey);
   if (t.dropped) stmts.saveDropped.run(JSON.stringify(t.dropped), t.runKey);
   if (t.progress) stmts.saveProgress.run(JSON.stringify(t.progress), t.runKey);
-  // Device totals, integrator state and open minutes travel as one binary value per tick (tick-state.ts).
-  stmts.saveRun.run(t.wallMs, t.co2eLocationGrams, t.co2eMarketGrams, state.encode(t.devices, rows), t.runKey);
-  for (const r of rows) stmts.addMinuteRow.run(r.devKey, r.minute, r.joules, r.samples);
+  saveState(stmts, t, state);
+  for (const r of plan.minutes) stmts.addMinuteRow.run(r.devKey, r.minute, r.joules, r.samples);
+}
+
+/** openPeriod is a run's accounting period still held in its last tick state. */
+function openPeriod(db: Database.Database, runKey: number): PeriodWrite | undefined {
+  const row = db.prepare('SELECT state_blob FROM runs WHERE run_key = ?').get(runKey) as { state_blob: unknown } | undefined;
+  return decodeTickState(row?.state_blob)?.period;
 }
 
 /** DeviceStateJson is one device's entry in runs.state_json (runs before schema v6) and as decoded from state_blob. */

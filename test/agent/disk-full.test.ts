@@ -61,14 +61,16 @@ describe('a database that fills up mid-run', () => {
   it('closes the report from what was stored when the disk is still full at the end, and says so', async () => {
     const store = Store.open(join(dir, 'w.db'));
     const clock = manualClock(T0);
-    const collector = scriptedCollector(devices, Array.from({ length: 8 }, (_, i) => ({ readings: [{ deviceId: 'smi', powerWatts: 250 }, ...Array.from({ length: 40 }, (_, g) => ({ deviceId: `gpu${g}`, counterJoules: i * 60 * 200 }))] })));
+    // 20 minutes: a tick now writes a device's minute once (when the next one starts), so filling the pages the
+    // file still has takes more than the 6 minutes that used to.
+    const collector = scriptedCollector(devices, Array.from({ length: 21 }, (_, i) => ({ readings: [{ deviceId: 'smi', powerWatts: 250 }, ...Array.from({ length: 40 }, (_, g) => ({ deviceId: `gpu${g}`, counterJoules: i * 60 * 200 }))] })));
     const tracker = new Tracker({
       store, runId: 'full2', hostname: 'h', labels: {}, intervalSeconds: 60, pue: { value: 1.2, source: 'flag' },
       intensity: hourlyProvider(HOURS), market: {}, collectors: [collector], sampleRetentionSeconds: 600, clock,
     });
     await tracker.tick();
     store.db.pragma(`max_page_count = ${store.db.pragma('page_count', { simple: true }) as number}`);
-    for (let i = 1; i < 7; i++) {
+    for (let i = 1; i < 20; i++) {
       clock.advance(60);
       await tracker.tick().catch(() => undefined);
     }

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Tracker, type TrackerOptions } from '../../agent/tracker.js';
+import { Tracker, type TickView, type TrackerOptions } from '../../agent/tracker.js';
+import { PowerHistoryRing } from '../../src/exporters/power-history.js';
 import { Store } from '../../src/store/store.js';
 import type { DeviceInfo } from '../../src/types.js';
 import { hourlyProvider, manualClock, scriptedCollector } from '../helpers/scripted.js';
@@ -53,6 +54,54 @@ describe('Tracker', () => {
     ]);
     expect(report.co2e.locationKg).toBeCloseTo(expectedGrams / 1000, 12);
     expect(report.energy.facilityKwh).toBeCloseTo(54_000 * 1.1 / 3.6e6, 12);
+    store.close();
+  });
+
+  it('hands live outputs a tick view with the snapshot\'s figures, and the history built from it is the snapshot path\'s', async () => {
+    const store = Store.open(join(dir, 'w.db'));
+    const clock = manualClock(T0);
+    const collector = scriptedCollector([gpu, cpu], [
+      { readings: [{ deviceId: 'gpu0', counterJoules: 1000 }, { deviceId: 'cpu', powerWatts: 100 }] },
+      { readings: [{ deviceId: 'gpu0', counterJoules: 19_000 }, { deviceId: 'cpu', powerWatts: 100 }] },
+      { readings: [{ deviceId: 'gpu0', counterJoules: 37_000 }, { deviceId: 'cpu', powerWatts: 300 }] },
+    ]);
+    const fromViews = new PowerHistoryRing(10);
+    const fromSnapshots = new PowerHistoryRing(10);
+    const seen: { view: Omit<TickView, 'snapshot' | 'powerWatts' | 'deviceIds'> & { powerWatts: number[]; deviceIds: string[] }; snapshotAt: string }[] = [];
+    const tracker = new Tracker(options(store, {
+      collectors: [collector], clock,
+      onTick: (view) => {
+        fromViews.pushTick(view);
+        const snapshot = view.snapshot();
+        fromSnapshots.push(snapshot);
+        seen.push({
+          view: {
+            atMs: view.atMs, deviceIds: [...view.deviceIds], powerWatts: [...view.powerWatts], itEnergyJoules: view.itEnergyJoules,
+            facilityEnergyJoules: view.facilityEnergyJoules, co2eLocationGrams: view.co2eLocationGrams, intensityGramsPerKwh: view.intensityGramsPerKwh,
+          },
+          snapshotAt: snapshot.at,
+        });
+        expect(view.deviceIds).toEqual(snapshot.devices.map((d) => d.id));
+        expect([...view.powerWatts]).toEqual(snapshot.devices.map((d) => d.powerWatts));
+        expect(view.itEnergyJoules).toBe(snapshot.itEnergyJoules);
+        expect(view.facilityEnergyJoules).toBe(snapshot.facilityEnergyJoules);
+        expect(view.co2eLocationGrams).toBe(snapshot.co2eGrams.location);
+        expect(view.intensityGramsPerKwh).toBe(snapshot.intensityGramsPerKwh);
+        expect(new Date(view.atMs).toISOString()).toBe(snapshot.at);
+      },
+    }));
+    await tracker.tick();
+    clock.advance(60);
+    await tracker.tick();
+    clock.advance(60);
+    await tracker.tick();
+    expect(seen).toHaveLength(3);
+    expect(seen[2]!.view.itEnergyJoules).toBe(54_000);
+    expect(seen[2]!.view.powerWatts).toEqual([300, 300]);
+    expect(seen[1]!.view.intensityGramsPerKwh).toBe(100);
+    // The view's arrays are reused from tick to tick: the history copies them.
+    expect(fromViews.toColumns(['gpu0', 'cpu'])).toEqual(fromSnapshots.toColumns(['gpu0', 'cpu']));
+    await tracker.stop(0);
     store.close();
   });
 

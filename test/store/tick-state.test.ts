@@ -10,7 +10,7 @@ import { Tracker, type TrackerOptions } from '../../agent/tracker.js';
 import { constantProvider } from '../../src/intensity/constant.js';
 import { minutesOf, powerSeries, samplePowerSeries } from '../../src/store/queries.js';
 import { Store } from '../../src/store/store.js';
-import { decodeSamples, decodeTickState, SampleEncoder, TickStateWriter } from '../../src/store/tick-state.js';
+import { decodeSamples, decodeTickState, encodeSamples, TickStateWriter } from '../../src/store/tick-state.js';
 import type { DeviceInfo } from '../../src/types.js';
 import { manualClock, scriptedCollector } from '../helpers/scripted.js';
 
@@ -39,14 +39,17 @@ function tracker(store: Store, queue: ReturnType<typeof counters>, clock = manua
 
 const minuteJoules = (store: Store, runKey: number) => minutesOf(store.db, runKey).reduce((s, m) => s + m.itJoules, 0);
 const deviceJoules = (store: Store, runKey: number) => store.devicesOf(runKey).reduce((s, d) => s + d.energyJoules, 0);
-const rowJoules = (path: string) => {
+const sumOf = (path: string, sql: string) => {
   const db = new Database(path, { readonly: true });
   try {
-    return (db.prepare('SELECT COALESCE(SUM(joules), 0) AS j FROM energy_minute').get() as { j: number }).j;
+    return (db.prepare(sql).get() as { j: number }).j;
   } finally {
     db.close();
   }
 };
+const rowJoules = (path: string) => sumOf(path, 'SELECT COALESCE(SUM(joules), 0) AS j FROM energy_minute');
+const periodRowJoules = (path: string) => sumOf(path, 'SELECT COALESCE(SUM(it_joules), 0) AS j FROM energy_period');
+const periodJoules = (store: Store, runKey: number) => store.periodsOf(runKey).reduce((s, p) => s + p.itJoules, 0);
 
 describe('tick state', () => {
   it('writes one energy_minute row per device-minute, and readers see the open minute before its row exists', async () => {
@@ -82,8 +85,11 @@ describe('tick state', () => {
     // kill -9: the process is gone without closing anything; what the last commit wrote is all there is.
     const committed = 800 * 80;
     expect(rowJoules(path)).toBeLessThan(committed);
+    expect(periodRowJoules(path)).toBe(0); // the hour is still open: only in the tick state
     const reader = Store.open(path, { readonly: true });
     expect(minuteJoules(reader, runKey)).toBeCloseTo(committed, 6);
+    expect(periodJoules(reader, runKey)).toBeCloseTo(committed, 6);
+    expect(reader.facilityJoulesOf(runKey)).toBeCloseTo(committed * 1.5, 6);
     reader.close();
 
     const second = Store.open(path);
@@ -93,6 +99,7 @@ describe('tick state', () => {
     const script = counters(12, [300, 500]).slice(9);
     const t2 = tracker(second, script, clock);
     expect(rowJoules(path)).toBeCloseTo(committed, 6);
+    expect(periodRowJoules(path)).toBeCloseTo(committed, 6);
     for (let i = 0; i < 3; i++) {
       if (i > 0) clock.advance(10);
       await t2.tick();
@@ -101,6 +108,8 @@ describe('tick state', () => {
     expect(deviceJoules(second, runKey)).toBeCloseTo(800 * 110, 6);
     expect(rowJoules(path)).toBeCloseTo(800 * 110, 6);
     expect(minuteJoules(second, runKey)).toBeCloseTo(800 * 110, 6);
+    expect(periodRowJoules(path)).toBeCloseTo(800 * 110, 6);
+    expect(second.periodsOf(runKey)).toHaveLength(1);
     second.close();
   });
 
@@ -131,6 +140,7 @@ describe('tick state', () => {
     await t.stop(0);
     expect(deviceJoules(store, t.run.runKey)).toBeCloseTo(800 * 30, 6);
     expect(rowJoules(path)).toBeCloseTo(800 * 30, 6);
+    expect(periodRowJoules(path)).toBeCloseTo(800 * 30, 6);
     store.close();
   });
 });
@@ -141,20 +151,41 @@ describe('tick state encoding', () => {
     expect(writer.addMinute(7, 100, 12.5)).toBeUndefined();
     expect(writer.addMinute(7, 100, 0.25)).toBeUndefined();
     writer.commit();
-    const orphans: never[] = [];
     const blob = writer.encode([
       { devKey: 7, energyJoules: 1 / 3, samples: 3, counterJoules: 123456.789, counterEpoch: 'boot/550', powerWatts: 301.5, stateWallMs: T0, nodeEnergyJoules: 0.5 },
       { devKey: 9, energyJoules: 0, samples: 0 },
-    ], orphans);
-    const states = decodeTickState(Buffer.from(blob));
+    ]);
+    const states = decodeTickState(Buffer.from(blob))?.devices;
     expect(states?.get(7)).toEqual({
       energyJoules: 1 / 3, samples: 3, counterJoules: 123456.789, counterEpoch: 'boot/550', powerWatts: 301.5, stateWallMs: T0, nodeEnergyJoules: 0.5,
       open: { minute: 100, joules: 12.75, samples: 2 },
     });
     expect(states?.get(9)).toEqual({ energyJoules: 0, samples: 0 });
-    expect(orphans).toEqual([]);
+    expect(writer.closeMissing([{ devKey: 9, energyJoules: 0, samples: 0 }])).toEqual([{ devKey: 7, minute: 100, joules: 12.75, samples: 2 }]);
     expect(decodeTickState(null)).toBeUndefined();
     expect(decodeTickState(Buffer.from('{"1":[1,2]}'))).toBeUndefined();
+  });
+
+  it('adds ticks to the open period while nothing but the amounts changes, and closes it when the intensity does', () => {
+    const writer = new TickStateWriter();
+    const part = (start: number, g: number, source = 'table DE') => ({ periodStartMs: start, periodSeconds: 3600, itJoules: 3600, facilityJoules: 3960,
+      intensityGramsPerKwh: g, co2eLocationGrams: 0.0011 * g, co2eMarketGrams: 0.0011 * g, source, quality: 'assumed' as const });
+    expect(writer.addPeriod(part(T0, 400))).toBeUndefined();
+    expect(writer.addPeriod(part(T0, 400))).toBeUndefined();
+    expect(writer.addPeriod(part(T0, 300, 'uk GB'))).toMatchObject({ periodStartMs: T0, itJoules: 7200, intensityGramsPerKwh: 400 });
+    expect(writer.addPeriod(part(T0 + 3_600_000, 300, 'uk GB'))).toMatchObject({ periodStartMs: T0, itJoules: 3600, source: 'uk GB' });
+    const decoded = decodeTickState(Buffer.from(writer.encode([])));
+    expect(decoded?.period).toEqual(part(T0 + 3_600_000, 300, 'uk GB'));
+  });
+
+  it('grows its buffer for 64 devices and epochs of any length, and keeps reading back exactly', () => {
+    const writer = new TickStateWriter();
+    for (const n of [1, 64, 65, 3]) {
+      const devices = Array.from({ length: n }, (_, i) => ({ devKey: i, energyJoules: i * 1.5, samples: i, counterJoules: i + 0.25, counterEpoch: `boot-${'x'.repeat(40 + (i % 7))}` }));
+      const states = decodeTickState(Buffer.from(writer.encode(devices)))?.devices;
+      expect(states?.size).toBe(n);
+      expect(states?.get(n - 1)).toEqual({ energyJoules: (n - 1) * 1.5, samples: n - 1, counterJoules: n - 0.75, counterEpoch: `boot-${'x'.repeat(40 + ((n - 1) % 7))}` });
+    }
   });
 
   it('turns a minute into a row when the device moves on, and takes energy of an earlier minute as a row at once', () => {
@@ -168,7 +199,7 @@ describe('tick state encoding', () => {
   });
 
   it('reads raw samples written as BLOBs and as the JSON of older runs', () => {
-    const blob = new SampleEncoder().encode([{ devKey: 3, powerWatts: 250.5, counterJoules: 99 }, { devKey: 4 }]);
+    const blob = encodeSamples([{ devKey: 3, powerWatts: 250.5, counterJoules: 99 }, { devKey: 4 }]);
     expect(decodeSamples(Buffer.from(blob))).toEqual([[3, 250.5, 99], [4, null, null]]);
     expect(decodeSamples('[[3,250.5,null]]')).toEqual([[3, 250.5, null]]);
   });
