@@ -19,6 +19,8 @@ export interface AgentMeasurement extends ServerMeasurement {
   /** CPU per tick, ms, from /proc/PID/stat (utime+stime, 10 ms resolution) and from schedstat (ns). */
   statMsPerTick: number;
   schedMsPerTick: number;
+  /** CPU per tick from spawn to the end of the warm-up (/proc/PID/stat), ms: start-up and JIT warm-up included. */
+  warmupMsPerTick: number;
   exitCode: number | null;
 }
 
@@ -51,7 +53,7 @@ export async function benchAgent(fixture: BenchFixture, c: AgentCase, opts: { se
     const m = await measureServer(child.pid!, url, { ...opts, scrapeEverySeconds: c.scrapeEverySeconds });
     const ticks = m.seconds * c.hz;
     const exitCode = await stopChild(child);
-    return { ...m, ticks, statMsPerTick: m.cpu.statMs / ticks, schedMsPerTick: m.cpu.schedMs / ticks, exitCode };
+    return { ...m, ticks, statMsPerTick: m.cpu.statMs / ticks, schedMsPerTick: m.cpu.schedMs / ticks, warmupMsPerTick: m.warmupCpu.statMs / (m.warmupSeconds * c.hz), exitCode };
   } finally {
     if (child.exitCode === null && child.signalCode === null) await stopChild(child);
     rmSync(dir, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { compileNvmlStub, repoFile } from './nvml-stub.js';
@@ -32,6 +32,8 @@ export class BenchFixture {
    */
   gpuScript(count: number): string {
     const path = join(this.dir, `gpus-${count}.txt`);
+    // Agents running side by side read it as they start: written once, never rewritten under them.
+    if (existsSync(path)) return path;
     const blocks: string[] = [];
     for (let i = 0; i < count; i++) {
       const hex = i.toString(16).padStart(2, '0');

@@ -13,6 +13,9 @@ export interface ServerMeasurement {
   seconds: number;
   /** CPU of the process over the window (all threads), ms: /proc/PID/stat and schedstat. */
   cpu: ProcCpu;
+  /** CPU of the process from its start to the end of the warm-up (start-up, JIT compilation, first GCs), ms. */
+  warmupCpu: ProcCpu;
+  warmupSeconds: number;
   rssStartMb: number;
   rssEndMb: number;
   scrapes: number;
@@ -86,7 +89,8 @@ export async function measureServer(pid: number, url: string, opts: { seconds: n
     const cpu1 = procCpu(pid);
     const seconds = (performance.now() - t0) / 1000;
     return {
-      seconds, cpu: { statMs: cpu1.statMs - cpu0.statMs, schedMs: cpu1.schedMs - cpu0.schedMs }, rssStartMb, rssEndMb: rssMbOf(pid),
+      seconds, cpu: { statMs: cpu1.statMs - cpu0.statMs, schedMs: cpu1.schedMs - cpu0.schedMs }, warmupCpu: cpu0, warmupSeconds: opts.warmupSeconds,
+      rssStartMb, rssEndMb: rssMbOf(pid),
       scrapes: (scraper?.scrapes ?? 0) - scrapes0, scrapeErrors: scraper?.errors ?? 0, bodyBytes: scraper?.bodyBytes ?? 0,
     };
   } finally {
