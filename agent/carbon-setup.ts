@@ -2,11 +2,10 @@ import type { CloudInfo } from './cloud.js';
 import type { MarketInstruments } from '../src/carbon/carbon.js';
 import type { ApiIntensityProvider } from '../src/intensity/api-provider.js';
 import type { IntensityCache } from '../src/intensity/cache.js';
-import { openIntensityCache } from '../src/store/intensity-cache.js';
 import { INTENSITY_SOURCES as SOURCES, IntensityConfigError, intensitySource } from '../src/intensity/index.js';
 import { tableProvider, worldAverageProvider } from '../src/intensity/table.js';
 import type { IntensityProvider } from '../src/intensity/types.js';
-import { proxySettingsFromEnv } from '../src/intensity/proxy.js';
+import { proxySettingsFromEnv } from '../src/intensity/proxy-settings.js';
 import { resolveZone } from '../src/intensity/zones.js';
 import { UsageError } from './errors.js';
 
@@ -98,12 +97,14 @@ export async function setupCarbon(flags: CarbonFlags, ctx: CarbonContext): Promi
   const fallback = zone ? tableProvider(zone) : worldAverageProvider();
   const base = { pue: resolvePue(flags, ctx.cloud), market: marketOf(flags) };
   if (source === 'world') return { ...base, zone, intensity: fallback, source: 'world average' };
+  const cache = await openCache(ctx);
+  await intensitySource(source)!.load?.();
   let made;
   try {
     made = intensitySource(source)!.create({
       zone, region: flags.zone, fallback, intensity: flags.intensity, intensityFile: flags.intensityFile, intensityUrl: flags.intensityUrl,
       emissionFactor: flags.emissionFactor, ukRegion: flags.ukRegion, credentials: ctx.env,
-      ...(openCache(ctx) ?? {}), ...(ctx.nowMs !== undefined ? { nowMs: ctx.nowMs } : {}),
+      ...(cache ?? {}), ...(ctx.nowMs !== undefined ? { nowMs: ctx.nowMs } : {}),
       // Cluster nodes often reach the internet only through a proxy: API calls honour HTTPS_PROXY / NO_PROXY.
       proxy: proxySettingsFromEnv(ctx.env),
       report: ctx.report ?? ((line: string) => process.stderr.write(`wattprint: ${line}\n`)),
@@ -134,11 +135,15 @@ export function checkIntensityFlags(flags: CarbonFlags): void {
   }
 }
 
-/** openCache uses the given database, or opens the store's file on a second connection (WAL allows both). */
-function openCache(ctx: CarbonContext): { cache: IntensityCache } | undefined {
+/**
+ * openCache uses the given database, or opens the store's file on a second connection (WAL allows both). The
+ * store (and SQLite's native module) is loaded only then: `estimate` and the usage checks never need it.
+ */
+async function openCache(ctx: CarbonContext): Promise<{ cache: IntensityCache } | undefined> {
   if (ctx.cache) return { cache: ctx.cache };
   if (!ctx.dbPath) return undefined;
   try {
+    const { openIntensityCache } = await import('../src/store/intensity-cache.js');
     return { cache: openIntensityCache(ctx.dbPath) };
   } catch {
     // The store opens the same path next and reports the problem with its fix; fetch without a cache meanwhile.

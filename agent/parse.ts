@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { reservedLabelProblem } from '../src/exporters/metric-labels.js';
-import { parseHostPort } from '../src/exporters/auth.js';
+import { parseHostPort } from '../src/exporters/host-port.js';
 
 /** positiveNumber parses a number > 0 ('0.5', '2'). */
 export function positiveNumber(what: string) {

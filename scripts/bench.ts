@@ -24,7 +24,7 @@ import type { ServerMeasurement } from './bench-server.js';
  *
  * BENCH_QUICK=1: 10 s per case, 1 repetition, a 1-hour tracked prefix for the month database (for trying
  * things; figures too noisy to record). BENCH_SECONDS, BENCH_REPS, BENCH_WARMUP, BENCH_DAYS override;
- * BENCH_ONLY=agents,exporter,oneshots picks parts; BENCH_CASES=8,64 picks GPU counts.
+ * BENCH_ONLY=agents,exporter,oneshots picks parts; BENCH_CASES=8,64 picks GPU counts, BENCH_HZ=1 tick rates.
  */
 const quick = process.env.BENCH_QUICK === '1';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (quick ? 10 : 60));
@@ -34,6 +34,7 @@ const SERIAL = process.env.BENCH_SERIAL === '1';
 const TRACKED_SECONDS = Math.round(Number(process.env.BENCH_DAYS ?? (quick ? 1 / 24 : 2)) * 86_400);
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'agents,exporter,oneshots').split(','));
 const GPU_COUNTS = (process.env.BENCH_CASES ?? '1,8,64').split(',').map(Number);
+const RATES = (process.env.BENCH_HZ ?? '1,10').split(',').map(Number);
 const ONESHOT_RUNS = Number(process.env.BENCH_ONESHOT_RUNS ?? (quick ? 3 : 10));
 
 /** TARGETS are the (#14) targets, on this repository's 2-core machine. */
@@ -67,7 +68,7 @@ function header(): void {
 async function agents(fixture: BenchFixture): Promise<void> {
   const cases: AgentCase[] = [];
   if (ONLY.has('agents')) {
-    for (const gpus of GPU_COUNTS) for (const hz of [1, 10]) for (const scrape of [undefined, 1, 15]) cases.push({ gpus, hz, scrapeEverySeconds: scrape });
+    for (const gpus of GPU_COUNTS) for (const hz of RATES) for (const scrape of [undefined, 1, 15]) cases.push({ gpus, hz, scrapeEverySeconds: scrape });
   }
   // node_exporter reads RAPL on each scrape: scraped every second, it works at the rate of a 1 Hz agent.
   const raplCase: AgentCase = { gpus: 0, hz: 1, scrapeEverySeconds: 1 };

@@ -4,12 +4,9 @@ import type { IntensityCache } from './cache.js';
 import { constantProvider } from './constant.js';
 import { parseIntensityCsv } from './csv.js';
 import { csvProvider } from './csv-provider.js';
-import { createElectricityMapsProvider } from './electricitymaps.js';
-import type { ProxySettings } from './proxy.js';
+import type { ProxySettings } from './proxy-settings.js';
 import { tableProvider } from './table.js';
 import type { IntensityProvider } from './types.js';
-import { createUkProvider } from './uk.js';
-import { createWattTimeProvider } from './watttime.js';
 import { resolveZone } from './zones.js';
 
 /** IntensityConfigError is a source that cannot be set up as asked; its message is one line with the fix. */
@@ -52,7 +49,21 @@ export interface SourceResult {
 /** IntensitySource is one value of --intensity-source: a name and how to set it up. */
 export interface IntensitySource {
   name: string;
+  /** load brings in what create needs that the other sources do not (a fetching source's HTTP client): await it first. */
+  load?(): Promise<void>;
   create(req: SourceRequest): SourceResult;
+}
+
+/** The fetching sources' modules (HTTP, TLS, the API clients), loaded by load() only when one of them is used. */
+let fetchers: typeof import('./fetchers.js') | undefined;
+
+async function loadFetchers(): Promise<void> {
+  fetchers ??= await import('./fetchers.js');
+}
+
+function loadedFetchers(): typeof import('./fetchers.js') {
+  if (!fetchers) throw new Error('a fetching intensity source was created before its load() was awaited');
+  return fetchers;
 }
 
 const constant: IntensitySource = {
@@ -96,6 +107,7 @@ const csv: IntensitySource = {
 
 const uk: IntensitySource = {
   name: 'uk',
+  load: loadFetchers,
   create(req) {
     if (req.zone && req.zone !== 'GB') {
       throw new IntensityConfigError(`--intensity-source uk covers Great Britain only (zone GB), not ${req.zone}: use electricitymaps or --intensity-file for ${req.zone}`);
@@ -104,18 +116,19 @@ const uk: IntensitySource = {
     if (region !== undefined && !(Number.isInteger(region) && region >= 1 && region <= 17)) {
       throw new IntensityConfigError(`--uk-region must be a carbonintensity.org.uk region id from 1 to 17 (13 is London), got '${region}'`);
     }
-    const fetching = createUkProvider({ ...common(req, 'UK'), fallback: tableProvider('GB'), ...(region !== undefined ? { regionId: region } : {}) });
+    const fetching = loadedFetchers().createUkProvider({ ...common(req, 'UK'), fallback: tableProvider('GB'), ...(region !== undefined ? { regionId: region } : {}) });
     return { intensity: fetching, source: `uk ${fetching.zone}`, zone: 'GB', fetching };
   },
 };
 
 const electricityMaps: IntensitySource = {
   name: 'electricitymaps',
+  load: loadFetchers,
   create(req) {
     if (!req.zone) throw new IntensityConfigError('--intensity-source electricitymaps needs --zone Z (an Electricity Maps zone such as DE or US-CAL-CISO)');
     const token = req.credentials.WATTPRINT_ELECTRICITYMAPS_TOKEN;
     if (!token) throw new IntensityConfigError('--intensity-source electricitymaps needs an API token: set WATTPRINT_ELECTRICITYMAPS_TOKEN (free at https://portal.electricitymaps.com)');
-    const fetching = createElectricityMapsProvider({
+    const fetching = loadedFetchers().createElectricityMapsProvider({
       ...common(req, 'ELECTRICITYMAPS'), token, zone: req.zone, fallback: req.fallback, onReport: req.report,
       ...(req.emissionFactor ? { emissionFactor: req.emissionFactor } : {}),
     });
@@ -125,12 +138,13 @@ const electricityMaps: IntensitySource = {
 
 const wattTime: IntensitySource = {
   name: 'watttime',
+  load: loadFetchers,
   create(req) {
     const region = req.region?.trim();
     if (!region) throw new IntensityConfigError('--intensity-source watttime needs --zone REGION (a WattTime region such as CAISO_NORTH)');
     const { WATTPRINT_WATTTIME_USERNAME: username, WATTPRINT_WATTTIME_PASSWORD: password } = req.credentials;
     if (!username || !password) throw new IntensityConfigError('--intensity-source watttime needs WATTPRINT_WATTTIME_USERNAME and WATTPRINT_WATTTIME_PASSWORD set (register at https://watttime.org)');
-    const fetching = createWattTimeProvider({ ...common(req, 'WATTTIME'), username, password, zone: region, fallback: req.fallback, onReport: req.report });
+    const fetching = loadedFetchers().createWattTimeProvider({ ...common(req, 'WATTTIME'), username, password, zone: region, fallback: req.fallback, onReport: req.report });
     return { intensity: fetching, source: `watttime ${fetching.zone}`, fetching };
   },
 };

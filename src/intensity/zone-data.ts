@@ -1,6 +1,5 @@
-import { averageIntensity, electricityMaps } from '@tgwf/co2/data';
-import { ALPHA3_TO_ALPHA2 } from './iso3166.js';
 import { emberYear } from './ember-years.js';
+import { ZONE_TABLE } from './zone-table.js';
 
 /**
  * Embedded annual grid intensities, from the @tgwf/co2 data package (pinned in package.json): Electricity
@@ -8,6 +7,12 @@ import { emberYear } from './ember-years.js';
  * API's default; ODbL) first, Ember country and region averages (one year each, 2022–2024; life-cycle;
  * CC BY-SA 4.0 as republished by co2.js) for the rest. An activity is accounted with its own year's figure
  * where the data has it, else the nearest year's, and the source says which.
+ *
+ * The records are read from zone-table.ts, generated from the package by `npm run gen:zones`
+ * (scripts/gen-zone-table.ts, with the builder in zone-build.ts): parsing the package's 400 KB of object
+ * literals and naming Ember's countries through ICU took ~60 ms of every command that knows a zone, and ~6 MB
+ * of resident memory; the table is one JSON string. test/intensity/zone-table.test.ts holds it equal to what
+ * the installed package gives, so it cannot drift from the pinned data.
  */
 
 /** IntensityBasis says what an intensity counts: life-cycle (supply chain, upstream methane) or direct combustion. */
@@ -39,12 +44,16 @@ export interface ZoneRecord {
   years: ZoneYear[];
 }
 
-const yearKeys = Object.keys(electricityMaps)
-  .filter((key) => /^yearly\d{4}$/.test(key))
-  .sort();
+/** CompactZoneTable is zone-table.ts's JSON: Electricity Maps years, and per zone [code, name, dataset, [[year|null, g/kWh, grid CFE|null], …]]. */
+export interface CompactZoneTable {
+  electricityMapsYears: number[];
+  zones: [string, string, 'electricitymaps' | 'ember', [number | null, number, number | null][]][];
+}
+
+const TABLE = JSON.parse(ZONE_TABLE) as CompactZoneTable;
 
 /** ELECTRICITY_MAPS_YEARS are the Electricity Maps yearly data sets in the package, oldest first (2021–2025 in co2.js 0.19). */
-export const ELECTRICITY_MAPS_YEARS: readonly number[] = yearKeys.map((key) => Number(key.slice(6)));
+export const ELECTRICITY_MAPS_YEARS: readonly number[] = TABLE.electricityMapsYears;
 
 /** ELECTRICITY_MAPS_YEAR is the newest Electricity Maps yearly data set in the package (2025 in co2.js 0.19). */
 export const ELECTRICITY_MAPS_YEAR = ELECTRICITY_MAPS_YEARS[ELECTRICITY_MAPS_YEARS.length - 1] ?? NaN;
@@ -95,67 +104,28 @@ export const ZONE_DATA_LICENCES = [
   '(https://creativecommons.org/licenses/by-sa/4.0/). @tgwf/co2 code: Apache-2.0.',
 ].join('\n');
 
-/** Display names of Ember's aggregate regions, whose keys are not ISO codes. */
-const EMBER_REGION_NAMES: Readonly<Record<string, string>> = {
-  EU: 'European Union',
-  G7: 'G7',
-  G20: 'G20',
-  OECD: 'OECD',
-  ASEAN: 'ASEAN',
-};
+/** ZONE_RECORDS holds every embedded zone keyed by canonical upper-case code. */
+export const ZONE_RECORDS: ReadonlyMap<string, ZoneRecord> = expandZoneTable(TABLE);
 
-// Created on first use: ICU's display-name data costs ~6 MB of resident memory once touched.
-let regionNames: Intl.DisplayNames | undefined;
-
-function countryName(alpha2: string): string | undefined {
-  try {
-    const name = (regionNames ??= new Intl.DisplayNames(['en'], { type: 'region' })).of(alpha2);
-    return name === alpha2 ? undefined : name;
-  } catch {
-    return undefined;
-  }
-}
-
-function titleCase(text: string): string {
-  return text.toLowerCase().replace(/\b[a-z]/g, (letter) => letter.toUpperCase());
-}
-
-function buildRecords(): Map<string, ZoneRecord> {
+/** expandZoneTable turns the compact table back into records (zone-build.ts's compactZoneTable is its inverse). */
+export function expandZoneTable(table: CompactZoneTable): Map<string, ZoneRecord> {
   const records = new Map<string, ZoneRecord>();
-  for (const key of yearKeys) {
-    const year = Number(key.slice(6));
-    for (const [zone, entry] of Object.entries(electricityMaps[key]?.data ?? {})) {
-      const cfePercent = entry.carbonFreeEnergy?.value;
-      const zoneYear: ZoneYear = { year, intensityGramsPerKwh: entry.carbonIntensity.value, ...(cfePercent === undefined ? {} : { gridCfe: cfePercent / 100 }) };
-      const years = [...(records.get(zone)?.years ?? []), zoneYear];
-      // yearKeys are oldest first: the last year seen is the newest, and names the record.
-      records.set(zone, {
-        zone, name: entry.zone.displayName ?? entry.zone.zoneName, intensityGramsPerKwh: zoneYear.intensityGramsPerKwh,
-        ...(zoneYear.gridCfe === undefined ? {} : { gridCfe: zoneYear.gridCfe }), year, basis: 'lifecycle',
-        dataset: 'electricitymaps', source: yearSource('electricitymaps', year), years,
-      });
-    }
-  }
-  for (const [key, gramsPerKwh] of Object.entries(averageIntensity.data)) {
-    // Ember countries are keyed by alpha-3; store them under alpha-2 so one code names one zone.
-    const alpha2 = ALPHA3_TO_ALPHA2.get(key);
-    const zone = alpha2 ?? key;
-    if (records.has(zone)) continue;
-    const name = (alpha2 && countryName(alpha2)) || EMBER_REGION_NAMES[key] || titleCase(key);
-    const year = emberYear(key);
+  for (const [zone, name, dataset, rows] of table.zones) {
+    const years: ZoneYear[] = rows.map(([year, intensityGramsPerKwh, gridCfe]) => ({
+      year: year ?? NaN, intensityGramsPerKwh, ...(gridCfe === null ? {} : { gridCfe }),
+    }));
+    const newest = years[years.length - 1]!;
+    const year = Number.isNaN(newest.year) ? undefined : newest.year;
     records.set(zone, {
-      zone, name, intensityGramsPerKwh: gramsPerKwh, ...(year !== undefined ? { year } : {}), basis: 'lifecycle', dataset: 'ember',
-      source: yearSource('ember', year), years: [{ year: year ?? NaN, intensityGramsPerKwh: gramsPerKwh }],
+      zone, name, intensityGramsPerKwh: newest.intensityGramsPerKwh, ...(newest.gridCfe === undefined ? {} : { gridCfe: newest.gridCfe }),
+      ...(year !== undefined ? { year } : {}), basis: 'lifecycle', dataset, source: yearSource(dataset, year), years,
     });
   }
   return records;
 }
 
-/** ZONE_RECORDS holds every embedded zone keyed by canonical upper-case code. */
-export const ZONE_RECORDS: ReadonlyMap<string, ZoneRecord> = buildRecords();
-
 /** WORLD_GRAMS_PER_KWH is Ember's world average intensity in gCO2/kWh, of year WORLD_YEAR. */
-export const WORLD_GRAMS_PER_KWH: number = averageIntensity.data['WORLD'] ?? NaN;
+export const WORLD_GRAMS_PER_KWH: number = ZONE_RECORDS.get('WORLD')?.intensityGramsPerKwh ?? NaN;
 
 /** WORLD_YEAR is the data year of Ember's world average (2024 in co2.js 0.19). */
 export const WORLD_YEAR: number | undefined = emberYear('WORLD');
