@@ -1,5 +1,6 @@
 import type { Collector } from '../collectors/types.js';
 import type { ReadResult } from '../src/types.js';
+import type { LiveTick } from '../src/exporters/ws.js';
 import type { MarketInstruments } from '../src/carbon/carbon.js';
 import { Ledger, type LedgerBatch } from '../src/ledger/ledger.js';
 import { RECENT_MS, WORK_UNITS, type Work } from '../src/ledger/phases.js';
@@ -54,17 +55,7 @@ export interface TrackerOptions {
  * TickView is a committed tick as live outputs see it: its time and each device's power (arrays reused from
  * tick to tick: copy what is kept), and the full snapshot, built on demand — nobody may be listening.
  */
-export interface TickView {
-  atMs: number;
-  deviceIds: readonly string[];
-  powerWatts: Float64Array;
-  /** The run's totals after the tick, as the snapshot would show them. */
-  itEnergyJoules: number;
-  facilityEnergyJoules: number;
-  co2eLocationGrams: number;
-  intensityGramsPerKwh: number;
-  snapshot(): Snapshot;
-}
+export type TickView = LiveTick;
 
 /** AttributionSource measures, each tick, the job's share of each device over the time since its last tick. */
 export interface AttributionSource {

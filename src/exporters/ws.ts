@@ -3,22 +3,14 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Snapshot } from '../snapshot.js';
 import { FEED_SUBPROTOCOL } from './auth.js';
-import { PowerHistoryRing } from './power-history.js';
+import { PowerHistoryRing, type HistoryTick } from './power-history.js';
 import { runEventMessage, snapshotMessage, tickMessage } from './protocol.js';
 
 /**
  * LiveTick is one tick as the tracker hands it over: its time, each device's power (arrays the tracker reuses:
  * copied here), and its snapshot, built only when asked — here, only when a client listens.
  */
-export interface LiveTick {
-  atMs: number;
-  deviceIds: readonly string[];
-  powerWatts: Float64Array;
-  /** The run's totals after the tick (the dashboard's energy, CO2e and intensity over time). */
-  itEnergyJoules: number;
-  facilityEnergyJoules: number;
-  co2eLocationGrams: number;
-  intensityGramsPerKwh: number;
+export interface LiveTick extends HistoryTick {
   snapshot(): Snapshot;
 }
 

@@ -25,15 +25,20 @@ function options(store: Store, overrides: Partial<TrackerOptions>): TrackerOptio
   };
 }
 
+/** acrossTheHour is a GPU counter and a sampled CPU over three ticks a minute apart, from 10:59 to 11:01. */
+function acrossTheHour() {
+  return scriptedCollector([gpu, cpu], [
+    { readings: [{ deviceId: 'gpu0', counterJoules: 1000 }, { deviceId: 'cpu', powerWatts: 100 }] },
+    { readings: [{ deviceId: 'gpu0', counterJoules: 19_000 }, { deviceId: 'cpu', powerWatts: 100 }] },
+    { readings: [{ deviceId: 'gpu0', counterJoules: 37_000 }, { deviceId: 'cpu', powerWatts: 300 }] },
+  ]);
+}
+
 describe('Tracker', () => {
   it('integrates, splits at the hour boundary and accounts each hour at its own intensity', async () => {
     const store = Store.open(join(dir, 'w.db'));
     const clock = manualClock(T0);
-    const collector = scriptedCollector([gpu, cpu], [
-      { readings: [{ deviceId: 'gpu0', counterJoules: 1000 }, { deviceId: 'cpu', powerWatts: 100 }] },
-      { readings: [{ deviceId: 'gpu0', counterJoules: 19_000 }, { deviceId: 'cpu', powerWatts: 100 }] },
-      { readings: [{ deviceId: 'gpu0', counterJoules: 37_000 }, { deviceId: 'cpu', powerWatts: 300 }] },
-    ]);
+    const collector = acrossTheHour();
     const tracker = new Tracker(options(store, { collectors: [collector], clock }));
     await tracker.tick();
     clock.advance(60); // 10:59:00 → 11:00:00: 18 kJ GPU + 6 kJ CPU, all in the 10:00 hour
@@ -60,11 +65,7 @@ describe('Tracker', () => {
   it('hands live outputs a tick view with the snapshot\'s figures, and the history built from it is the snapshot path\'s', async () => {
     const store = Store.open(join(dir, 'w.db'));
     const clock = manualClock(T0);
-    const collector = scriptedCollector([gpu, cpu], [
-      { readings: [{ deviceId: 'gpu0', counterJoules: 1000 }, { deviceId: 'cpu', powerWatts: 100 }] },
-      { readings: [{ deviceId: 'gpu0', counterJoules: 19_000 }, { deviceId: 'cpu', powerWatts: 100 }] },
-      { readings: [{ deviceId: 'gpu0', counterJoules: 37_000 }, { deviceId: 'cpu', powerWatts: 300 }] },
-    ]);
+    const collector = acrossTheHour();
     const fromViews = new PowerHistoryRing(10);
     const fromSnapshots = new PowerHistoryRing(10);
     const seen: { view: Omit<TickView, 'snapshot' | 'powerWatts' | 'deviceIds'> & { powerWatts: number[]; deviceIds: string[] }; snapshotAt: string }[] = [];
