@@ -122,7 +122,7 @@ async function agents(fixture: BenchFixture): Promise<void> {
       `${exporter[0]!.bodyBytes} B gzipped per scrape`);
     out(`wattprint agent, RAPL only, 1 Hz, scraped every 1 s: ${formatSpread(oursCpu, 3)} ms CPU per tick, RSS ${formatSpread(spread(ours.map((m) => m.rssEndMb)), 1)} MiB`);
     const ratios = ours.map((m, i) => m.schedMsPerTick / (exporter[i]!.cpu.schedMs / exporter[i]!.scrapes));
-    out(`CPU ratio wattprint / node_exporter (per repetition, measured over the same window): ${formatSpread(spread(ratios), 2)} ${verdict(spread(ratios).median, 1)}; ` +
+    out(`CPU ratio wattprint / node_exporter (per repetition, ${SERIAL ? 'measured back to back' : 'measured over the same window'}): ${formatSpread(spread(ratios), 2)} ${verdict(spread(ratios).median, 1)}; ` +
       `RSS ratio ${(spread(ours.map((m) => m.rssEndMb)).median / spread(exporter.map((m) => m.rssEndMb)).median).toFixed(2)}`);
   }
 }
