@@ -7,12 +7,12 @@ import type { Labels } from './metric-defs.js';
  * an agent's per-tick CPU when scraped every tick; here a render is one pass of string building.
  */
 
-/** headers holds each family's HELP and TYPE lines, the same at every render. */
-const headers = new Map<string, [string, string]>();
+/** headers holds each family's HELP and TYPE lines by name, the same at every render (help and type checked). */
+const headers = new Map<string, { help: string; type: string; lines: readonly [string, string] }>();
 
 /** FamilyText accumulates one metric family. */
 export class FamilyText {
-  private readonly lines: string[];
+  private readonly header: readonly [string, string];
   private readonly index = new Map<string, number>();
   private readonly values: number[] = [];
 
@@ -22,10 +22,13 @@ export class FamilyText {
    */
   constructor(readonly name: string, help: string, readonly type: 'counter' | 'gauge', private readonly unlabelled: boolean,
     private readonly counterMax?: Map<string, number>) {
-    const header = `${name}\0${help}\0${type}`;
-    let lines = headers.get(header);
-    if (!lines) headers.set(header, (lines = [`# HELP ${escapeText(name)} ${escapeText(help)}`, `# TYPE ${escapeText(name)} ${type}`]));
-    this.lines = [lines[0]!, lines[1]!];
+    // Looked up by name (no key string built per render); the definitions pass the same help and type each time.
+    let cached = headers.get(name);
+    if (!cached || cached.help !== help || cached.type !== type) {
+      cached = { help, type, lines: [`# HELP ${escapeText(name)} ${escapeText(help)}`, `# TYPE ${escapeText(name)} ${type}`] };
+      headers.set(name, cached);
+    }
+    this.header = cached.lines;
   }
 
   /** add records a series value: counters add (as prom-client's inc), gauges replace (as set). */
@@ -55,7 +58,7 @@ export class FamilyText {
 
   /** text renders the family; an unlabelled family with no value shows 0, as prom-client does. */
   text(): string {
-    const out = this.lines.slice();
+    const out: string[] = [this.header[0], this.header[1]];
     if (this.values.length === 0 && this.unlabelled) out.push(`${this.name} 0`);
     let i = 0;
     for (const key of this.index.keys()) out.push(`${this.name}${key} ${valueString(this.values[i++]!)}`);

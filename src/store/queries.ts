@@ -2,12 +2,12 @@ import type Database from 'better-sqlite3';
 import type { IntensityQuality } from '../intensity/types.js';
 import type { PeriodWrite } from './rows.js';
 import type { MinuteEnergy } from '../ledger/accounting.js';
-import { decodeSamples, decodeTickState, mergePeriod } from './tick-state.js';
+import { decodeSamples, decodeTickState, mergePeriod, type TickState } from './tick-state.js';
 
 /** periodsOf returns a run's accounting periods in time order, the period still open in its tick state included. */
 export function periodsOf(db: Database.Database, runKey: number): PeriodWrite[] {
   const rows = db.prepare('SELECT * FROM energy_period WHERE run_key = ? ORDER BY period_start_ms').all(runKey) as Record<string, unknown>[];
-  return mergePeriod(rows.map(toPeriod), tickState(db, runKey)?.period);
+  return mergePeriod(rows.map(toPeriod), storedTickState(db, runKey)?.period);
 }
 
 function toPeriod(r: Record<string, unknown>): PeriodWrite {
@@ -25,7 +25,8 @@ function toPeriod(r: Record<string, unknown>): PeriodWrite {
   };
 }
 
-function tickState(db: Database.Database, runKey: number) {
+/** storedTickState is a run's last committed tick state (open minutes and period), decoded; undefined when it has none. */
+export function storedTickState(db: Database.Database, runKey: number): TickState | undefined {
   const row = db.prepare('SELECT state_blob FROM runs WHERE run_key = ?').get(runKey) as { state_blob: unknown } | undefined;
   return decodeTickState(row?.state_blob);
 }
@@ -55,7 +56,7 @@ export function gapsOf(db: Database.Database, runKey: number): GapRow[] {
  */
 function openMinutes(db: Database.Database, runKey: number): [number, number][] {
   const out: [number, number][] = [];
-  for (const state of tickState(db, runKey)?.devices.values() ?? []) if (state.open) out.push([state.open.minute, state.open.joules]);
+  for (const state of storedTickState(db, runKey)?.devices.values() ?? []) if (state.open) out.push([state.open.minute, state.open.joules]);
   return out;
 }
 

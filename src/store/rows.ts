@@ -62,19 +62,9 @@ export interface RunAttribution {
 }
 
 /** DeviceRow is a stored device of a run with its running total and integrator state. */
-export interface DeviceRow extends DeviceInfo {
-  devKey: number;
+export interface DeviceRow extends DeviceInfo, TickDeviceState {
   runKey: number;
   notes: string[];
-  /** The job's energy of the device, joules. */
-  energyJoules: number;
-  /** The whole device's energy, joules (absent in runs tracked before attribution: then equal to energyJoules). */
-  nodeEnergyJoules?: number;
-  samples: number;
-  counterJoules?: number;
-  counterEpoch?: string;
-  powerWatts?: number;
-  stateWallMs?: number;
 }
 
 /** PeriodWrite adds one tick's energy and CO2e to an accounting period. */
@@ -91,22 +81,27 @@ export interface PeriodWrite {
   quality: IntensityQuality;
 }
 
+/** TickDeviceState is one device's totals and integrator state as a tick leaves them (TickWrite.devices). */
+export interface TickDeviceState {
+  devKey: number;
+  /** The job's energy of the device, joules. */
+  energyJoules: number;
+  /** The whole device's energy, joules (absent in runs tracked before attribution: then equal to energyJoules). */
+  nodeEnergyJoules?: number;
+  samples: number;
+  counterJoules?: number;
+  counterEpoch?: string;
+  powerWatts?: number;
+  stateWallMs?: number;
+}
+
 /** TickWrite is everything one tick commits. */
 export interface TickWrite {
   runKey: number;
   wallMs: number;
   minutes: { devKey: number; minute: number; energyJoules: number }[];
   periods: PeriodWrite[];
-  devices: {
-    devKey: number;
-    energyJoules: number;
-    nodeEnergyJoules?: number;
-    samples: number;
-    counterJoules?: number;
-    counterEpoch?: string;
-    powerWatts?: number;
-    stateWallMs?: number;
-  }[];
+  devices: TickDeviceState[];
   samples?: { devKey: number; tMs: number; powerWatts?: number; counterJoules?: number }[];
   gaps?: { devKey: number; startMs: number; endMs: number; reason: string; recoveredJoules?: number }[];
   co2eLocationGrams: number;

@@ -5,7 +5,7 @@ import type { IntensityCache } from '../intensity/cache.js';
 import type { MinuteEnergy } from '../ledger/accounting.js';
 import type { Restatement } from '../sources/restate.js';
 import { createIntensityCache } from './intensity-cache.js';
-import { gapsOf, minutesOf, periodsOf, powerSeries, samplePowerSeries, type GapRow } from './queries.js';
+import { gapsOf, minutesOf, periodsOf, powerSeries, samplePowerSeries, storedTickState, type GapRow } from './queries.js';
 import { latestRestatement, saveRestatement } from './restatements.js';
 import { migrate } from './schema.js';
 import type { PhaseRecord } from '../ledger/phases.js';
@@ -180,7 +180,7 @@ export class Store {
   /** facilityJoulesOf is a run's facility energy as accounted period by period (the open period included). */
   facilityJoulesOf(runKey: number): number {
     const stored = (this.db.prepare('SELECT COALESCE(SUM(facility_joules), 0) AS j FROM energy_period WHERE run_key = ?').get(runKey) as { j: number }).j;
-    return stored + (openPeriod(this.db, runKey)?.facilityJoules ?? 0);
+    return stored + (storedTickState(this.db, runKey)?.period?.facilityJoules ?? 0);
   }
 
   /**
@@ -195,7 +195,7 @@ export class Store {
         counter_epoch: d.counterEpoch ?? null, power_watts: d.powerWatts ?? null, state_wall_ms: d.stateWallMs ?? null,
       });
     }
-    const stored = decodeTickState((this.stmts.runState.get(runKey) as { state_blob: unknown } | undefined)?.state_blob);
+    const stored = storedTickState(this.db, runKey);
     for (const [devKey, state] of stored?.devices ?? []) {
       if (state.open) this.stmts.addMinuteRow.run(devKey, state.open.minute, state.open.joules, state.open.samples);
     }
@@ -507,11 +507,6 @@ function writeTick(stmts: ReturnType<typeof prepare>, t: TickWrite, plan: TickPl
   for (const r of plan.minutes) stmts.addMinuteRow.run(r.devKey, r.minute, r.joules, r.samples);
 }
 
-/** openPeriod is a run's accounting period still held in its last tick state. */
-function openPeriod(db: Database.Database, runKey: number): PeriodWrite | undefined {
-  const row = db.prepare('SELECT state_blob FROM runs WHERE run_key = ?').get(runKey) as { state_blob: unknown } | undefined;
-  return decodeTickState(row?.state_blob)?.period;
-}
 
 /** DeviceStateJson is one device's entry in runs.state_json (runs before schema v6) and as decoded from state_blob. */
 type DeviceStateJson = [number, number, number | null, string | null, number | null, number | null, (number | null)?];

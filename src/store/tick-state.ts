@@ -16,7 +16,7 @@
  * {"e": {devKey: epoch}, "p": [source, quality]}.
  */
 import type { IntensityQuality } from '../intensity/types.js';
-import type { PeriodWrite } from './rows.js';
+import type { PeriodWrite, TickDeviceState as TickDevice } from './rows.js';
 
 /** DeviceTickState is one device's entry: what runs.state_json held, plus its open minute. */
 export interface DeviceTickState {
@@ -50,18 +50,6 @@ export interface MinuteRow {
   minute: number;
   joules: number;
   samples: number;
-}
-
-/** TickDevice is what a tick gives for one device (TickWrite.devices). */
-interface TickDevice {
-  devKey: number;
-  energyJoules: number;
-  nodeEnergyJoules?: number;
-  samples: number;
-  counterJoules?: number;
-  counterEpoch?: string;
-  powerWatts?: number;
-  stateWallMs?: number;
 }
 
 const MAGIC = 0x57505332; // 'WPS2'
