@@ -5,6 +5,7 @@ import { METRICS_CONTENT_TYPE, MetricsRenderer } from './metrics.js';
 import type { JobApi } from './job-api.js';
 import { JOB_ROUTES, MAX_BODY_BYTES, readBody, serveJobRoute } from './job-routes.js';
 import { parseProgress, ProgressError, type ProgressUpdate } from './progress.js';
+import { installFastScrape, type FastScrape } from './fast-scrape.js';
 import { DASHBOARD_CSP, loadDashboardAssets, type StaticAsset } from './static.js';
 import { LiveFeed, rejectUpgrade, type LiveTick } from './ws.js';
 
@@ -49,6 +50,8 @@ export interface LiveServer {
   /** publishTick records a tick's power for the dashboard's history and sends it to the feed's clients, if any. */
   publishTick(tick: LiveTick): void;
   publishEvent(ev: { type: 'run_start' | 'run_end'; runId: string; at: string }): void;
+  /** Scrapes of GET /metrics answered on the fast path (fast-scrape.ts) rather than through node:http. */
+  readonly fastScrapes: number;
   close(): Promise<void>;
 }
 
@@ -99,6 +102,13 @@ export async function startLiveServer(options: LiveServerOptions): Promise<LiveS
     feed.handleUpgrade(req, socket, head);
   });
   server.on('clientError', (_err, socket) => socket.destroy());
+  const fast = installFastScrape(server, {
+    hostAllowed: (host) => hostAllowed(host, policy, boundPort),
+    tokenAllowed: (token) => tokenMatches(opts.token, token),
+    body: () => renderer.renderBody(opts.getSnapshot()),
+    contentType: METRICS_CONTENT_TYPE,
+    keepAliveTimeoutMs: server.keepAliveTimeout,
+  });
   await listen(server, opts.host, opts.port, where);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
@@ -109,10 +119,12 @@ export async function startLiveServer(options: LiveServerOptions): Promise<LiveS
     publish: (snapshot) => feed.publish(snapshot),
     publishTick: (tick) => feed.publishTick(tick),
     publishEvent: (ev) => feed.publishEvent(ev),
+    get fastScrapes() { return fast?.served ?? 0; },
     close: () => new Promise<void>((resolve) => {
       feed.close();
       server.close(() => resolve());
       server.closeAllConnections();
+      fast?.closeAll();
     }),
   };
 }

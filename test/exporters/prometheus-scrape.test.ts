@@ -56,6 +56,8 @@ describe.skipIf(!binary)('a real Prometheus scraping /metrics on loopback', () =
     expect(up.map((s) => s.value)).toEqual([1]);
     const collectorUp = await prom.query('wattprint_collector_up');
     expect(Object.fromEntries(collectorUp.map((s) => [s.metric.collector, s.value]))).toEqual({ nvml: 1, cpu: 0 });
+    // Prometheus's scrapes, bearer token and all, were answered on the scrape fast path (fast-scrape.ts).
+    expect(server.fastScrapes).toBeGreaterThanOrEqual(3);
   });
 });
 
