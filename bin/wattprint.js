@@ -1,8 +1,9 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
 // A 2 MB young generation keeps a long-running agent's resident memory ~40 MB lower at no measurable CPU cost
 // (npm run bench); the agent allocates little per tick, so larger semi-spaces only hold garbage.
-// Entry point: the compiled CLI (built by `npm ci` / `npm run build` through the `prepare` script).
-import('../dist/agent/main.js').catch((err) => {
+// Entry point: the bundled CLI (dist/bundle, built by `npm ci` / `npm run build` through the `prepare` script;
+// scripts/bundle.ts says why a bundle).
+import('../dist/bundle/main.js').catch((err) => {
   if (err && err.code === 'ERR_MODULE_NOT_FOUND') {
     process.stderr.write('wattprint: not built yet: run `npm run build` (npm ci does it for you)\n');
     process.exit(2);

@@ -10,13 +10,15 @@ export interface StaticAsset {
 }
 
 /**
- * dashboardDir finds src/exporters/dashboard: next to this module when run from source, or from
- * dist/src/exporters/ back to the package's src/ (tsc does not copy non-TS files).
+ * dashboardDir finds src/exporters/dashboard: next to this module when run from source, from
+ * dist/src/exporters/ back to the package's src/ (tsc does not copy non-TS files), or from the CLI's bundle
+ * in dist/bundle/.
  */
 export function dashboardDir(): string {
   const candidates = [
     fileURLToPath(new URL('./dashboard/', import.meta.url)),
     fileURLToPath(new URL('../../../src/exporters/dashboard/', import.meta.url)),
+    fileURLToPath(new URL('../../src/exporters/dashboard/', import.meta.url)),
   ];
   const found = candidates.find((dir) => existsSync(join(dir, 'index.html')));
   if (!found) throw new Error(`dashboard files not found (looked in ${candidates.join(', ')}): reinstall wattprint`);
