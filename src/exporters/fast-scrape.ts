@@ -24,6 +24,8 @@ export interface FastScrapeOptions {
   contentType: string;
   /** Idle keep-alive connections are closed after this long, as node:http's keepAliveTimeout does (5000 ms). */
   keepAliveTimeoutMs: number;
+  /** A new connection that sends nothing is closed after this long (node:http's headersTimeout, 60 000 ms). */
+  firstRequestTimeoutMs: number;
 }
 
 /** FastScrape is installed on an http.Server before it listens. */
@@ -100,9 +102,9 @@ export function installFastScrape(server: Server, opts: FastScrapeOptions): Fast
     socket.on('error', onError);
     socket.on('timeout', onTimeout);
     socket.once('close', () => held.delete(socket));
-    // A connection that never sends a byte is closed like an idle keep-alive one; node:http's header timeout
-    // takes over once anything it must judge arrives.
-    socket.setTimeout(opts.keepAliveTimeoutMs);
+    // A connection that sends nothing is closed after node:http's header timeout, as node:http would (a browser's
+    // preconnected socket may wait seconds for its request); between scrapes, the keep-alive timeout applies.
+    socket.setTimeout(opts.firstRequestTimeoutMs);
   });
 
   return {

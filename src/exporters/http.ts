@@ -108,6 +108,7 @@ export async function startLiveServer(options: LiveServerOptions): Promise<LiveS
     body: () => renderer.renderBody(opts.getSnapshot()),
     contentType: METRICS_CONTENT_TYPE,
     keepAliveTimeoutMs: server.keepAliveTimeout,
+    firstRequestTimeoutMs: server.headersTimeout,
   });
   await listen(server, opts.host, opts.port, where);
   const address = server.address();

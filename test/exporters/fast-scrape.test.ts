@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fastRequest } from '../../src/exporters/fast-scrape.js';
+import { createServer } from 'node:http';
+import { fastRequest, installFastScrape } from '../../src/exporters/fast-scrape.js';
 import { startLiveServer, type LiveServer, type LiveServerOptions } from '../../src/exporters/http.js';
 import { sampleSnapshot } from './snapshots.js';
 
@@ -195,7 +196,7 @@ describe('scrape fast path', () => {
     expect(s.fastScrapes).toBe(1);
   });
 
-  it('close() ends keep-alive connections the fast path holds, and an idle one is closed after the keep-alive timeout', async () => {
+  it('close() ends the connections the fast path holds, used and not yet used', async () => {
     const s = await start();
     const c = await RawClient.open(s);
     c.write(scrape(`127.0.0.1:${s.port}`));
@@ -207,6 +208,35 @@ describe('scrape fast path', () => {
     expect(Date.now() - closedAt).toBeLessThan(2000);
     expect(await c.closedWithin(1000)).toBe(true);
     expect(await idle.closedWithin(1000)).toBe(true);
+  });
+});
+
+describe('fast path timeouts', () => {
+  it('closes a connection idle after a scrape after the keep-alive timeout, and a silent new one after the first-request timeout', async () => {
+    const server = createServer((_req, res) => res.end('slow path\n'));
+    const fast = installFastScrape(server, {
+      hostAllowed: () => true, tokenAllowed: () => true, body: () => Buffer.from('x 1\n'),
+      contentType: 'text/plain', keepAliveTimeoutMs: 200, firstRequestTimeoutMs: 600,
+    })!;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const stub = { port } as LiveServer;
+    try {
+      const used = await RawClient.open(stub);
+      const silent = await RawClient.open(stub);
+      used.write('GET /metrics HTTP/1.1\r\nHost: h\r\n\r\n');
+      expect((await used.reply()).body).toBe('x 1\n');
+      expect(fast.served).toBe(1);
+      const t0 = Date.now();
+      expect(await used.closedWithin(2000)).toBe(true);
+      expect(Date.now() - t0).toBeLessThan(550);
+      expect(silent.closed).toBe(false);
+      expect(await silent.closedWithin(2000)).toBe(true);
+    } finally {
+      fast.closeAll();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 
