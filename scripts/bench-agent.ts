@@ -31,7 +31,7 @@ export function caseLabel(c: AgentCase): string {
 }
 
 /**
- * benchAgent runs `bin/wattprint.js agent` as users run it — the bin with its V8 flags, its own SQLite
+ * benchAgent runs `bin/wattprint.cjs agent` as users run it — the bin with its V8 flags, its own SQLite
  * database, listening on loopback — on the stub NVML and the fake RAPL tree, and measures it from /proc.
  */
 export async function benchAgent(fixture: BenchFixture, c: AgentCase, opts: { seconds: number; warmupSeconds: number }): Promise<AgentMeasurement> {
@@ -45,7 +45,7 @@ export async function benchAgent(fixture: BenchFixture, c: AgentCase, opts: { se
     PATH: process.env.PATH, HOME: dir, LANG: 'C', WATTPRINT_AGENT_LOCK: join(dir, 'agent.json'),
     ...(c.gpus > 0 ? { NVML_STUB_SCRIPT: fixture.gpuScript(c.gpus) } : {}),
   };
-  const bin = repoFile(join('bin', 'wattprint.js'));
+  const bin = repoFile(join('bin', 'wattprint.cjs'));
   if (!existsSync(bin)) throw new Error(`${bin} is missing`);
   const child = spawnQuiet(bin, args, env);
   try {

@@ -19,11 +19,11 @@ export interface OneShotRun {
 }
 
 /**
- * timeOneShot runs `bin/wattprint.js ARGS` (the bin, with its V8 flags) to completion. Peak RSS comes from
+ * timeOneShot runs `bin/wattprint.cjs ARGS` (the bin, with its V8 flags) to completion. Peak RSS comes from
  * /usr/bin/time when installed (GNU time's %M), else it is NaN.
  */
 export function timeOneShot(cmd: OneShot, useTime: boolean): Promise<OneShotRun> {
-  const bin = repoFile(join('bin', 'wattprint.js'));
+  const bin = repoFile(join('bin', 'wattprint.cjs'));
   const file = useTime ? '/usr/bin/time' : bin;
   const args = useTime ? ['-f', '%M', bin, ...cmd.args] : cmd.args;
   return new Promise((resolve, reject) => {

@@ -10,7 +10,7 @@ import { formatSpread, loadAverage, spread, type Spread } from './bench-proc.js'
 import type { ServerMeasurement } from './bench-server.js';
 
 /**
- * `npm run bench`: wattprint measured as users run it. Real agent processes (bin/wattprint.js, its V8 flags,
+ * `npm run bench`: wattprint measured as users run it. Real agent processes (bin/wattprint.cjs, its V8 flags,
  * its SQLite database, its server on loopback) on the stub NVML and the fake RAPL tree, each measured from
  * /proc over a window after a warm-up; Debian's node_exporter on the same RAPL tree beside them; one-shot
  * commands timed from spawn to exit. Every figure is min/median/max over BENCH_REPS repetitions.

@@ -1,25 +1,32 @@
 /**
- * bundle builds dist/bundle/: the CLI as a handful of ES modules (one per command, shared chunks), which
- * bin/wattprint.js runs. `tsc` still type-checks and emits dist/ (tests, bench, the library modules); the bundle
- * is what users start, because Node 20's module loader pays per file: `wattprint estimate` loaded ~60 files
- * (126 ms on the bench machine), the bundle ~8 (92 ms); `report --format json` 168 → 149 ms.
+ * bundle builds dist/bundle/wattprint.cjs: the whole CLI as one CommonJS file, which bin/wattprint.cjs runs.
+ * `tsc` still type-checks and emits dist/ (the library modules, scripts, tests that import modules); the bundle
+ * is what users start. Why, measured on the bench machine (Node 20):
+ * - Node's module loader pays per file: `wattprint estimate` loaded ~60 ES modules from dist/ (126 ms); one file
+ *   instead of ~60 (or ~8 chunks of an ES-module bundle) saves 25–35 ms on every one-shot command.
+ * - CommonJS, not an ES module: an ES-module entry starts Node's ESM loader (its resolver, translators, the
+ *   CommonJS lexer that reads better-sqlite3 for named exports, fs/promises): `report --format json` took 132 ms
+ *   as ES-module chunks and 110 ms as this file. The commands' lazy imports stay lazy: esbuild wraps each
+ *   dynamically imported module so that it is evaluated only when imported.
+ * - commander is bundled (MIT; NOTICE) so that its `require('node:child_process')` is made lazy: it is only used
+ *   for executable subcommands, which wattprint has none of, and loading child_process (with net, dgram, …)
+ *   costs ~25 ms on Node builds without a code cache for built-ins.
+ * The other packages stay in node_modules (native addons, data files, the dashboard's uPlot file). Modules that
+ * read `import.meta.url` (files next to them, createRequire) get the bundle's own URL: it lives in dist/bundle/,
+ * two levels below the package root, as the ES-module chunks did.
  *
- * commander is bundled (MIT; NOTICE) so that its `require('node:child_process')` can be made lazy: it is only
- * used for executable subcommands, which wattprint has none of, and loading child_process (with net, dgram,
- * …) costs ~25 ms of every one-shot command on Node builds without a code cache for built-ins. The other
- * packages stay in node_modules (native addons, data, the dashboard's uPlot file).
- *
- * Usage: node dist/scripts/bundle.js  (run by `npm run build`, `prepare` and `prepack`).
+ * Usage: node dist/scripts/bundle.js  (run by `npm run build`, `prepare`, `prepack`, `npm test`, `npm run bench`).
  */
 import { build, type Plugin } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const OUT = join(REPO, 'dist', 'bundle');
+/** BUNDLE is the file bin/wattprint.cjs requires. */
+export const BUNDLE = join(REPO, 'dist', 'bundle', 'wattprint.cjs');
 
-/** Packages bundled into dist/bundle; every other bare import stays an import of node_modules. */
+/** Packages bundled; every other bare import stays a require of node_modules. */
 const BUNDLED = new Set(['commander']);
 
 const packagesExceptBundled: Plugin = {
@@ -47,23 +54,31 @@ const lazyChildProcess: Plugin = {
 };
 
 export async function bundle(): Promise<void> {
-  rmSync(OUT, { recursive: true, force: true });
-  await build({
-    absWorkingDir: REPO,
-    entryPoints: { main: 'agent/main.ts' },
-    outdir: OUT,
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    tsconfig: join(REPO, 'tsconfig.json'),
-    // CommonJS code in the bundle (commander) calls require: give every chunk one.
-    banner: { js: "import { createRequire as __wattprintRequire } from 'node:module'; const require = __wattprintRequire(import.meta.url);" },
-    plugins: [lazyChildProcess, packagesExceptBundled],
-    legalComments: 'inline',
-    logLevel: 'warning',
-  });
+  const out = dirname(BUNDLE);
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  // import.meta.url, in CommonJS: the bundle's own file URL.
+  const shim = join(out, 'import-meta-url.js');
+  writeFileSync(shim, "export const importMetaUrl = require('node:url').pathToFileURL(__filename).href;\n");
+  try {
+    await build({
+      absWorkingDir: REPO,
+      entryPoints: ['agent/main.ts'],
+      outfile: BUNDLE,
+      bundle: true,
+      format: 'cjs',
+      platform: 'node',
+      target: 'node20',
+      tsconfig: join(REPO, 'tsconfig.json'),
+      inject: [shim],
+      define: { 'import.meta.url': 'importMetaUrl' },
+      plugins: [lazyChildProcess, packagesExceptBundled],
+      legalComments: 'inline',
+      logLevel: 'warning',
+    });
+  } finally {
+    rmSync(shim, { force: true });
+  }
 }
 
 await bundle();

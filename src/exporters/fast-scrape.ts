@@ -90,11 +90,14 @@ export function installFastScrape(server: Server, opts: FastScrapeOptions): Fast
         // node:http renders again and answers 500 with the error, as for any failing route.
         return handOff(chunk);
       }
+      // One writev for head and body.
+      socket.cork();
       socket.write(
         `HTTP/1.1 200 OK\r\nContent-Type: ${opts.contentType}\r\nCache-Control: no-store\r\nDate: ${httpDate()}\r\n` +
         `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(opts.keepAliveTimeoutMs / 1000)}\r\n` +
         `Content-Length: ${body.length}\r\n\r\n`, 'latin1');
       socket.write(body);
+      socket.uncork();
       served++;
       socket.setTimeout(opts.keepAliveTimeoutMs);
     };

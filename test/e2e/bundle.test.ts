@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
-// bin/wattprint.js runs the bundle in dist/bundle (scripts/bundle.ts; npm test builds it first). These tests
+// bin/wattprint.cjs runs the bundle in dist/bundle (scripts/bundle.ts; npm test builds it first). These tests
 // run the bundle as the bin does and look at what a one-shot command loads: the point of the bundle is that
 // `--version`, `estimate` and `report` load a few files and not child_process (with commander's
 // executable subcommands, which wattprint has none of) nor http. (net loads anyway: a piped stdout is a socket.)
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const BUNDLE = join(REPO, 'dist', 'bundle', 'main.js');
+const BUNDLE = join(REPO, 'dist', 'bundle', 'wattprint.cjs');
 const dir = mkdtempSync(join(tmpdir(), 'wattprint-bundle-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -171,7 +171,7 @@ describe('wattprint agent on a shared SLURM node', () => {
       // close the job's run and writes its report.
       renameSync(join(cg, 'system.slice/slurmstepd.scope/job_1'), join(dir, 'staging/job_1-gone'));
       const epilog = spawn('bash', [join(REPO, 'examples/slurm/epilog.sh')], {
-        env: { PATH: process.env.PATH, SLURM_JOB_ID: '1', WATTPRINT: join(REPO, 'bin/wattprint.js'), WATTPRINT_STATE_DIR: dir }, stdio: 'ignore',
+        env: { PATH: process.env.PATH, SLURM_JOB_ID: '1', WATTPRINT: join(REPO, 'bin/wattprint.cjs'), WATTPRINT_STATE_DIR: dir }, stdio: 'ignore',
       });
       expect(await new Promise((resolve) => epilog.on('exit', resolve))).toBe(0);
       const md = readFileSync(join(dir, `jobs/1-${hostname().split('.')[0]}.md`), 'utf8');

@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 
 /** REPO is the repository root. */
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** CLI is the built entry point (npm test builds first). */
-export const CLI = join(REPO, 'dist', 'agent', 'main.js');
+/** CLI is what bin/wattprint.cjs runs: the bundled CLI (npm test builds it first), so the end-to-end tests run what users run. */
+export const CLI = join(REPO, 'dist', 'bundle', 'wattprint.cjs');
 
 /** CliResult is a finished CLI process. */
 export interface CliResult {
