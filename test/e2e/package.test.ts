@@ -64,7 +64,7 @@ describe('the npm package', () => {
     mkdirSync(out);
     const [packed] = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', out], src)) as { filename: string; files: { path: string }[] }[];
     const files = packed!.files.map((f) => f.path);
-    for (const f of ['bin/wattprint.cjs', 'dist/bundle/wattprint.cjs', 'dist/agent/main.js', 'dist/src/exporters/static.js', 'LICENSE', 'NOTICE', 'README.md',
+    for (const f of ['bin/wattprint.cjs', 'dist/bundle/wattprint.cjs', 'dist/bundle/esm/main.js', 'dist/agent/main.js', 'dist/src/exporters/static.js', 'LICENSE', 'NOTICE', 'README.md',
       'examples/grafana/wattprint-dashboard.json', 'examples/prometheus/wattprint-rules.yml']) expect(files).toContain(f);
     // Every file the dashboard serves from the package (static.ts reads them at start).
     const dashboardFiles = readdirSync(join(REPO, 'src/exporters/dashboard'));

@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 
 /** REPO is the repository root. */
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** CLI is what bin/wattprint.cjs runs: the bundled CLI (npm test builds it first), so the end-to-end tests run what users run. */
-export const CLI = join(REPO, 'dist', 'bundle', 'wattprint.cjs');
+/** CLI is the bin users run, which runs the bundled CLI (npm test builds it first): the end-to-end tests run what users run. */
+export const CLI = join(REPO, 'bin', 'wattprint.cjs');
 
 /** CliResult is a finished CLI process. */
 export interface CliResult {
@@ -25,7 +25,7 @@ export function baseEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 /** startCli starts `wattprint ARGS` and collects its output. */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = baseEnv()): ChildProcess & { result: Promise<CliResult> } {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does it)`);
+  if (!existsSync(join(REPO, 'dist', 'bundle', 'wattprint.cjs'))) throw new Error('the CLI is not built: run `npm run build` (npm test does it)');
   const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
