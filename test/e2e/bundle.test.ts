@@ -49,6 +49,11 @@ describe.skipIf(!existsSync(BUNDLE))('the CLI bundle', () => {
     }
   });
 
+  it('still answers through bin/wattprint.js, the entry stale npx caches link to', () => {
+    const r = spawnSync(process.execPath, [join(REPO, 'bin', 'wattprint.js'), '--version'], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, LANG: 'C' } });
+    expect([r.status, r.stdout.trim(), r.stderr]).toEqual([0, '0.1.0', '']);
+  });
+
   it('runs `run` from the ES-module chunks (child_process loaded when used) and prints its report', () => {
     const run = runBundle(['run', '--collectors', 'ram', '--no-listen', '--db', join(dir, 'run.db'), '--zone', 'DE', '--',
       process.execPath, '-e', 'setTimeout(() => {}, 300)']);
