@@ -1,6 +1,6 @@
 /**
  * bundle builds dist/bundle/wattprint.cjs, the whole CLI as one CommonJS file, which bin/wattprint.cjs runs for
- * every command but the long-running ones (ESM_COMMANDS below), and dist/bundle/esm/, the same CLI as ES-module
+ * every command but the long-running ones (below), and dist/bundle/esm/, the same CLI as ES-module
  * chunks, for those.
  * `tsc` still type-checks and emits dist/ (the library modules, scripts, tests that import modules); the bundle
  * is what users start. Why, measured on the bench machine (Node 20):
@@ -59,9 +59,9 @@ const lazyChildProcess: Plugin = {
  * The long-running commands run from ES-module chunks instead (dist/bundle/esm/): loaded by need, the code a
  * daemon never calls (report renderers, fetching intensity sources, the WebSocket library until a client comes)
  * is never read, and the agent's steady RSS is ~4 MiB lower than from the single file (60 vs 64 MiB, 8 GPUs,
- * 1 Hz, after 4 minutes); their start-up, paid once, does not matter. bin/wattprint.cjs picks the build.
+ * 1 Hz, after 4 minutes); their start-up, paid once, does not matter. bin/wattprint.cjs picks the build (its
+ * LONG_RUNNING list); both builds are the whole CLI, so a command run from the other one only costs time or memory.
  */
-export const ESM_COMMANDS = ['agent', 'run'] as const;
 
 export async function bundle(): Promise<void> {
   const out = dirname(BUNDLE);
