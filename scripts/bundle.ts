@@ -19,7 +19,7 @@
  *
  * Usage: node dist/scripts/bundle.js  (run by `npm run build`, `prepare`, `prepack`, `npm test`, `npm run bench`).
  */
-import { build, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,15 +70,15 @@ export async function bundle(): Promise<void> {
   // import.meta.url, in CommonJS: the bundle's own file URL.
   const shim = join(out, 'import-meta-url.js');
   writeFileSync(shim, "export const importMetaUrl = require('node:url').pathToFileURL(__filename).href;\n");
-  const common = {
+  const common: BuildOptions = {
     absWorkingDir: REPO, entryPoints: { main: 'agent/main.ts' }, bundle: true, platform: 'node', target: 'node20',
     tsconfig: join(REPO, 'tsconfig.json'), plugins: [lazyChildProcess, packagesExceptBundled], legalComments: 'inline', logLevel: 'warning',
-  } as const;
+  };
   try {
     await Promise.all([
-      build({ ...common, plugins: [...common.plugins], entryPoints: ['agent/main.ts'], outfile: BUNDLE, format: 'cjs', inject: [shim], define: { 'import.meta.url': 'importMetaUrl' } }),
+      build({ ...common, outfile: BUNDLE, format: 'cjs', inject: [shim], define: { 'import.meta.url': 'importMetaUrl' } }),
       build({
-        ...common, plugins: [...common.plugins], outdir: join(out, 'esm'), format: 'esm', splitting: true,
+        ...common, outdir: join(out, 'esm'), format: 'esm', splitting: true,
         // CommonJS code in the bundle (commander) calls require: give every chunk one.
         banner: { js: "import { createRequire as __wattprintRequire } from 'node:module'; const require = __wattprintRequire(import.meta.url);" },
       }),

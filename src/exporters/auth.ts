@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { parseHostPort, type HostPort } from './host-port.js';
 
 /** isLoopbackHost says whether a listen host only accepts connections from this machine. */
 export function isLoopbackHost(host: string): boolean {
@@ -47,9 +48,6 @@ export function tokenMatches(expected: string | undefined, given: string | undef
   if (given === undefined) return false;
   return timingSafeEqual(digest(expected), digest(given));
 }
-
-export { parseHostPort, type HostPort } from './host-port.js';
-import { parseHostPort, type HostPort } from './host-port.js';
 
 const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '::1'];
 

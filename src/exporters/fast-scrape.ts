@@ -131,7 +131,6 @@ export function fastRequest(chunk: Buffer, opts: Pick<FastScrapeOptions, 'hostAl
   if (end < 0 || end + 4 !== text.length) return false;
   let host: string | undefined;
   let token: string | undefined;
-  let authorizations = 0;
   const lines = text.slice(23, end).split('\r\n');
   for (const line of lines) {
     if (line === '') return false;
@@ -147,10 +146,10 @@ export function fastRequest(chunk: Buffer, opts: Pick<FastScrapeOptions, 'hostAl
         host = value;
         break;
       case 'authorization': {
-        authorizations++;
+        // One bearer token; anything else (another scheme, a second header) is node:http's to judge.
         const m = /^Bearer\s+(.+)$/i.exec(value);
-        token = m ? m[1]!.trim() : undefined;
-        if (!m) return false;
+        if (!m || token !== undefined) return false;
+        token = m[1]!.trim();
         break;
       }
       case 'connection':
@@ -167,6 +166,6 @@ export function fastRequest(chunk: Buffer, opts: Pick<FastScrapeOptions, 'hostAl
         break;
     }
   }
-  if (host === undefined || authorizations > 1) return false;
+  if (host === undefined) return false;
   return opts.hostAllowed(host) && opts.tokenAllowed(token);
 }

@@ -4,7 +4,7 @@ import { toIntensityValue } from './cache.js';
 import { fallbackValue } from './csv-provider.js';
 import { HttpError, redact } from './http.js';
 import { historyPages } from './history.js';
-import type { ProxySettings } from './proxy.js';
+import type { ProxySettings } from './proxy-settings.js';
 import { MS_PER_HOUR, periodStartMs } from '../units.js';
 
 /** ApiProviderStatus is what the report and logs say about a fetching provider; never holds a secret. */

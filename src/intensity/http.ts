@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { proxiedRequest, proxyFor, proxySecrets, type ProxySettings } from './proxy.js';
+import { proxiedRequest, proxyFor, proxySecrets } from './proxy.js';
+import type { ProxySettings } from './proxy-settings.js';
 
 /** HttpErrorKind classifies a failed request so providers can back off, stop, or fall back. */
 export type HttpErrorKind =

@@ -2,7 +2,6 @@ import { request as httpRequest, type ClientRequest, type IncomingMessage, type 
 import { isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 
-export { proxySettingsFromEnv, type ProxySettings } from './proxy-settings.js';
 import type { ProxySettings } from './proxy-settings.js';
 
 /** proxyFor is the proxy URL a request to target goes through, or undefined to connect directly. */

@@ -1,7 +1,8 @@
 import { rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HttpError, requestJson } from '../../src/intensity/http.js';
-import { proxyFor, proxySettingsFromEnv } from '../../src/intensity/proxy.js';
+import { proxyFor } from '../../src/intensity/proxy.js';
+import { proxySettingsFromEnv } from '../../src/intensity/proxy-settings.js';
 import { startFakeProxy, type FakeProxy } from './fake-proxy.js';
 import { startFakeServer, type FakeServer } from './fake-server.js';
 import { makeTestCert, OPENSSL, type TestCert } from './test-cert.js';
