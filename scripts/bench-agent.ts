@@ -94,3 +94,38 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+/** FloorCase is a process that does only part of a tick (scripts/bench-floor.ts): its I/O, or nothing at all. */
+export interface FloorCase {
+  mode: 'io' | 'idle';
+  gpus: number;
+  hz: number;
+}
+
+/** floorLabel names a floor case. */
+export function floorLabel(c: FloorCase): string {
+  return c.mode === 'io'
+    ? `floor: a tick's I/O only (${c.gpus} GPUs' NVML energy and power, RAPL preads, one SQLite UPDATE), ${c.hz} Hz`
+    : `floor: Node waking at ${c.hz} Hz, doing nothing`;
+}
+
+/** benchFloor runs scripts/bench-floor.js as a process of its own and measures it from /proc like an agent. */
+export async function benchFloor(fixture: BenchFixture, c: FloorCase, opts: { seconds: number; warmupSeconds: number }): Promise<AgentMeasurement> {
+  const dir = mkdtempSync(join(fixture.dir, 'floor-'));
+  const script = repoFile(join('dist', 'scripts', 'bench-floor.js'));
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH, LANG: 'C', NVML_LIBRARY: fixture.libraryPath, SYSFS: fixture.sysfsRoot,
+    ...(c.gpus > 0 ? { NVML_STUB_SCRIPT: fixture.gpuScript(c.gpus) } : {}),
+  };
+  const child = spawnQuiet(process.execPath, [script, c.mode, String(c.gpus), String(c.hz), dir], env);
+  try {
+    await waitForOutput(child, /ready/, 30_000);
+    const m = await measureServer(child.pid!, '', opts);
+    const ticks = m.seconds * c.hz;
+    const exitCode = await stopChild(child);
+    return { ...m, ticks, statMsPerTick: m.cpu.statMs / ticks, schedMsPerTick: m.cpu.schedMs / ticks, warmupMsPerTick: m.warmupCpu.statMs / (m.warmupSeconds * c.hz), exitCode };
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) await stopChild(child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchAgent, benchNodeExporter, caseLabel, NODE_EXPORTER, type AgentCase, type AgentMeasurement } from './bench-agent.js';
+import { benchAgent, benchFloor, benchNodeExporter, caseLabel, floorLabel, NODE_EXPORTER, type AgentCase, type AgentMeasurement, type FloorCase } from './bench-agent.js';
 import { BenchFixture } from './bench-fixture.js';
 import { buildMonthDb } from './bench-month.js';
 import { timeOneShot, type OneShot } from './bench-oneshot.js';
@@ -24,7 +24,7 @@ import type { ServerMeasurement } from './bench-server.js';
  *
  * BENCH_QUICK=1: 10 s per case, 1 repetition, a 1-hour tracked prefix for the month database (for trying
  * things; figures too noisy to record). BENCH_SECONDS, BENCH_REPS, BENCH_WARMUP, BENCH_DAYS override;
- * BENCH_ONLY=agents,exporter,oneshots picks parts; BENCH_CASES=8,64 picks GPU counts, BENCH_HZ=1 tick rates.
+ * BENCH_ONLY=agents,floor,exporter,oneshots picks parts (floor: scripts/bench-floor.ts, the floor under a tick); BENCH_CASES=8,64 picks GPU counts, BENCH_HZ=1 tick rates.
  */
 const quick = process.env.BENCH_QUICK === '1';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (quick ? 10 : 60));
@@ -32,7 +32,7 @@ const REPS = Number(process.env.BENCH_REPS ?? (quick ? 1 : 3));
 const WARMUP = Number(process.env.BENCH_WARMUP ?? (quick ? 20 : 180));
 const SERIAL = process.env.BENCH_SERIAL === '1';
 const TRACKED_SECONDS = Math.round(Number(process.env.BENCH_DAYS ?? (quick ? 1 / 24 : 2)) * 86_400);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'agents,exporter,oneshots').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'agents,floor,exporter,oneshots').split(','));
 const GPU_COUNTS = (process.env.BENCH_CASES ?? '1,8,64').split(',').map(Number);
 const RATES = (process.env.BENCH_HZ ?? '1,10').split(',').map(Number);
 const ONESHOT_RUNS = Number(process.env.BENCH_ONESHOT_RUNS ?? (quick ? 3 : 10));
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   try {
     header();
-    if (ONLY.has('agents') || ONLY.has('exporter')) await agents(fixture);
+    if (ONLY.has('agents') || ONLY.has('floor') || ONLY.has('exporter')) await agents(fixture);
     if (ONLY.has('oneshots')) await oneShots(fixture);
     out(`\nload average at the end: ${loadAverage()}; bench wall time ${((performance.now() - started) / 60_000).toFixed(1)} min`);
   } finally {
@@ -75,6 +75,9 @@ async function agents(fixture: BenchFixture): Promise<void> {
   const compare = ONLY.has('exporter') && existsSync(NODE_EXPORTER);
   if (compare) cases.push(raplCase);
   const results = new Map<AgentCase, AgentMeasurement[]>(cases.map((c) => [c, []]));
+  // The floor under the 8-GPU 1 Hz targets: the same tick's I/O in a process that does nothing else, and Node idle.
+  const floors: FloorCase[] = ONLY.has('floor') ? [{ mode: 'io', gpus: 8, hz: 1 }, { mode: 'idle', gpus: 0, hz: 1 }] : [];
+  const floorResults = new Map<FloorCase, AgentMeasurement[]>(floors.map((c) => [c, []]));
   const exporter: ServerMeasurement[] = [];
   const opts = { seconds: SECONDS, warmupSeconds: WARMUP };
   for (let rep = 0; rep < REPS; rep++) {
@@ -93,11 +96,17 @@ async function agents(fixture: BenchFixture): Promise<void> {
         progress(`node_exporter #${rep + 1}: ${(m.cpu.schedMs / m.scrapes).toFixed(3)} ms/scrape, RSS ${m.rssEndMb.toFixed(1)} MiB`);
       }
     };
+    const runFloor = async (c: FloorCase): Promise<void> => {
+      const m = await benchFloor(fixture, c, opts);
+      floorResults.get(c)!.push(m);
+      progress(`${floorLabel(c)} #${rep + 1}: ${m.schedMsPerTick.toFixed(3)} ms/tick, RSS ${m.rssEndMb.toFixed(1)} MiB`);
+    };
     if (SERIAL) {
       for (const c of cases) await run(c);
+      for (const c of floors) await runFloor(c);
       await runExporter();
     } else {
-      await Promise.all([...cases.map(run), runExporter()]);
+      await Promise.all([...cases.map(run), ...floors.map(runFloor), runExporter()]);
     }
   }
   out(`| agent case | CPU ms/tick (schedstat) | CPU ms/tick (/proc/PID/stat) | target | warm-up (first ${WARMUP} s) ms/tick | RSS start → end, MiB | RSS target |`);
@@ -111,6 +120,12 @@ async function agents(fixture: BenchFixture): Promise<void> {
     out(`| ${caseLabel(c)} | ${formatSpread(cpu, 3)} | ${formatSpread(spread(ms.map((m) => m.statMsPerTick)), 3)} | ${verdict(cpu.median, TARGETS.tickMs[key])} ` +
       `| ${formatSpread(spread(ms.map((m) => m.warmupMsPerTick)), 2)} ` +
       `| ${formatSpread(spread(ms.map((m) => m.rssStartMb)), 1)} → ${formatSpread(rssEnd, 1)} | ${verdict(rssEnd.median, rssTarget)} |`);
+  }
+  for (const c of floors) {
+    const ms = floorResults.get(c)!;
+    out(`| ${floorLabel(c)} | ${formatSpread(spread(ms.map((m) => m.schedMsPerTick)), 3)} | ${formatSpread(spread(ms.map((m) => m.statMsPerTick)), 3)} | ` +
+      `| ${formatSpread(spread(ms.map((m) => m.warmupMsPerTick)), 2)} ` +
+      `| ${formatSpread(spread(ms.map((m) => m.rssStartMb)), 1)} → ${formatSpread(spread(ms.map((m) => m.rssEndMb)), 1)} | |`);
   }
   perDevice(cases, results);
   if (compare && exporter.length > 0) {
