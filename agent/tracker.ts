@@ -125,6 +125,8 @@ export class Tracker {
   /** Refused readings of earlier sessions of the run, and the last counts written. */
   private droppedBase: Record<string, Record<string, number>> = {};
   private droppedWritten = '{}';
+  /** How many readings the collectors had refused when droppedWritten was made (the counts only grow). */
+  private droppedCounted = 0;
 
   constructor(private readonly options: TrackerOptions) {
     const { store } = options;
@@ -393,6 +395,11 @@ export class Tracker {
 
   /** droppedChange is the run's refused-reading counts (all sessions) when they changed since the last write. */
   private droppedChange(): { dropped?: Record<string, Record<string, number>> } {
+    // Counts only grow: the same total is the same counts, so most ticks stop here without building anything.
+    let counted = 0;
+    for (const r of this.runners) for (const reason in r.status.errorsTotal) counted += r.status.errorsTotal[reason] ?? 0;
+    if (counted === this.droppedCounted) return {};
+    this.droppedCounted = counted;
     const all: Record<string, Record<string, number>> = JSON.parse(JSON.stringify(this.droppedBase));
     for (const r of this.runners) {
       for (const [reason, n] of Object.entries(r.status.errorsTotal)) {

@@ -78,6 +78,15 @@ export function parseIntStrict(text: string): number {
   return /^-?\d+$/.test(t) ? Number(t) : NaN;
 }
 
+/**
+ * PATH_CHECK_INTERVAL_MS: how often a held counter file's path is stat'ed for a new file by default. A sysfs
+ * attribute that goes away fails the next read on its old descriptor (ENODEV), which reopens at once; the stat
+ * catches a file replaced under a path that still reads (a renamed regular file, a bind-mounted tree). Every
+ * 5 s, not every tick: at 1 Hz a stat per file per tick was a tenth of an agent's tick (issue 14), and a late
+ * reopen loses no energy (the counter goes on from the new file).
+ */
+export const PATH_CHECK_INTERVAL_MS = 5000;
+
 /** PreadFileOptions: bytes per read, how often the path is checked for a new file (ms), the monotonic clock (tests). */
 export interface PreadFileOptions {
   bufferBytes?: number;
@@ -89,7 +98,7 @@ export interface PreadFileOptions {
  * PreadFile keeps one sysfs file open and re-reads it from offset 0 with pread: sysfs regenerates the
  * attribute on each read at offset 0, so a tick costs one syscall and no open/close. A held descriptor can
  * outlive its file (a driver reload or hotplug recreates the attribute; a test renames a new file over it):
- * at most once per checkIntervalMs the path is stat'ed, and when it names another inode the file is reopened;
+ * at most once per checkIntervalMs (PATH_CHECK_INTERVAL_MS) the path is stat'ed, and when it names another inode the file is reopened;
  * a read error reopens at once. A path that is gone throws until it comes back. Every reopen is reported once
  * through takeReopened(), so it is counted, never silent.
  */
@@ -108,7 +117,7 @@ export class PreadFile {
   constructor(path: string, options: PreadFileOptions = {}) {
     this.path = path;
     this.buf = Buffer.alloc(options.bufferBytes ?? 64);
-    this.checkIntervalMs = options.checkIntervalMs ?? 1000;
+    this.checkIntervalMs = options.checkIntervalMs ?? PATH_CHECK_INTERVAL_MS;
     this.nowMs = options.nowMs ?? (() => performance.now());
     this.open();
   }

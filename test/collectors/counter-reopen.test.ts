@@ -2,7 +2,7 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { probeAmdGpu } from '../../collectors/amdgpu.js';
-import { PreadFile } from '../../collectors/lib/sysfs.js';
+import { PATH_CHECK_INTERVAL_MS, PreadFile } from '../../collectors/lib/sysfs.js';
 import { probeRapl } from '../../collectors/rapl.js';
 import type { Collector } from '../../collectors/types.js';
 import type { ReadResult } from '../../src/types.js';
@@ -10,7 +10,7 @@ import { buildTree, contextFor, removeTree, tempRoot } from '../helpers/sysfs-tr
 
 // A counter file replaced under a held descriptor (driver reload, hotplug; here: a new file renamed over it)
 // must be reopened, and a removed one reported, never read stale in silence. The path is checked at most
-// once a second: a fake clock moves that second on.
+// once per PATH_CHECK_INTERVAL_MS (5 s): a fake clock moves that interval on.
 
 const roots: string[] = [];
 afterEach(() => roots.splice(0).forEach(removeTree));
@@ -36,7 +36,7 @@ const raplTree = {
 const joules = (r: ReadResult, id: string) => r.readings.find((x) => x.deviceId === id)?.counterJoules;
 
 describe('RAPL energy_uj replaced or removed mid-run', () => {
-  it('reopens a file replaced by rename (within a second), continues from it, and counts the reopen', async () => {
+  it('reopens a file replaced by rename (within the path-check interval), continues from it, and counts the reopen', async () => {
     const root = buildTree(tempRoot(), raplTree);
     roots.push(root);
     const clock = fakeClock();
@@ -46,7 +46,7 @@ describe('RAPL energy_uj replaced or removed mid-run', () => {
     writeFileSync(path, '5002000000\n'); // the same file, updated in place: read through the same descriptor
     expect(joules(await c.read(), 'package-0')).toBe(5002);
     replace(path, '5005000000\n');
-    clock.advance(1000);
+    clock.advance(PATH_CHECK_INTERVAL_MS);
     const after = await c.read();
     expect(joules(after, 'package-0')).toBe(5005);
     expect(after.recovered).toEqual([{ deviceId: 'package-0', reason: 'reopened', message: `${path} reopened: replaced by a new file` }]);
@@ -66,7 +66,7 @@ describe('RAPL energy_uj replaced or removed mid-run', () => {
     const path = join(root, 'sys/class/powercap/intel-rapl:0/energy_uj');
     expect(joules(await c.read(), 'package-0')).toBe(5000);
     rmSync(path);
-    clock.advance(1000);
+    clock.advance(PATH_CHECK_INTERVAL_MS);
     const gone = await c.read();
     expect(gone.readings.map((r) => r.deviceId)).toEqual(['dram-0']);
     expect(gone.dropped).toEqual([{ deviceId: 'package-0', reason: 'lost', message: `read ${path}: ${path} is gone (ENOENT)` }]);
@@ -95,7 +95,7 @@ describe('amdgpu energy1_input replaced mid-run', () => {
     const path = join(root, 'sys/class/drm/card0/device/hwmon/hwmon3/energy1_input');
     expect(joules(await c.read(), 'amdgpu0')).toBe(1);
     replace(path, '4000000\n');
-    clock.advance(1500);
+    clock.advance(PATH_CHECK_INTERVAL_MS + 500);
     const after = await c.read();
     expect([joules(after, 'amdgpu0'), after.recovered]).toEqual([4, [{ deviceId: 'amdgpu0', reason: 'reopened', message: `${path} reopened: replaced by a new file` }]]);
     c.close();
@@ -111,8 +111,8 @@ describe('PreadFile', () => {
     const clock = fakeClock();
     const f = new PreadFile(path, { nowMs: clock.nowMs });
     replace(path, '2\n');
-    clock.advance(999);
-    expect(f.readInt()).toBe(1); // inside the second: the held descriptor, by design (one pread per tick)
+    clock.advance(PATH_CHECK_INTERVAL_MS - 1);
+    expect(f.readInt()).toBe(1); // inside the interval: the held descriptor, by design (one pread per tick)
     clock.advance(1);
     expect(f.readInt()).toBe(2);
     expect(f.takeReopened()).toBe(`${path} reopened: replaced by a new file`);

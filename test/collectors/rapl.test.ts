@@ -58,7 +58,7 @@ describe('rapl collector', () => {
     collector.close();
   });
 
-  it('keeps each energy_uj open: within the once-a-second path check a replaced file is not re-opened (no open per tick)', async () => {
+  it('keeps each energy_uj open: within the 5 s path check a replaced file is not re-opened (no open per tick)', async () => {
     const root = tree(twoSocket);
     // A clock that never moves: the path check never comes due (test/collectors/counter-reopen.test.ts has the reopen).
     const collector = (await probeRapl(contextFor(root, { nowMs: () => 0 }))).collector!;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli, tempDir, waitFor, writeTree } from '../helpers/cli.js';
 
 // The agent's RAPL counter file is replaced (a new file renamed over it, as a driver reload recreates it)
-// in the middle of a run: the agent reopens it within about a second, counts the reopen, and the energy
+// in the middle of a run: the agent reopens it within the path-check interval (5 s; collectors/lib/sysfs.ts), counts the reopen, and the energy
 // continues from the new file, so the run's total is exactly what the counters moved.
 
 let dir: string;
