@@ -14,6 +14,20 @@ interface Report {
   energy: { itKwh: number; nodeItKwh: number; byDevice: { id: string; kind: string; kwh: number; nodeKwh: number }[] };
   attribution: { scope: string; policy: string; share: Record<string, number>; notes: string[] };
   disclosure: { mwh: number };
+  startedAt: string;
+  endedAt: string;
+  powerSeries: { at: string; watts: number }[];
+}
+
+/** chartJoules is the energy under the report's power chart: each point's mean power over its bucket's part of the run. */
+function chartJoules(r: Report): number {
+  const startMs = Date.parse(r.startedAt);
+  const endMs = Date.parse(r.endedAt);
+  return r.powerSeries.reduce((sum, p, i) => {
+    const at = Date.parse(p.at);
+    const next = i + 1 < r.powerSeries.length ? Date.parse(r.powerSeries[i + 1]!.at) : endMs;
+    return sum + p.watts * (Math.min(endMs, next) - Math.max(startMs, at)) / 1000;
+  }, 0);
 }
 
 describe('run charges the job its share of the node', () => {
@@ -54,6 +68,9 @@ describe('run charges the job its share of the node', () => {
     expect(none.attribution.policy).toBe('none');
     expect(none.attribution.share.cpu).toBeLessThanOrEqual(1);
     expect(none.energy.itKwh).toBeLessThan(none.energy.nodeItKwh);
+    // The power chart is the power charged to the job, as the energy beside it, not the devices' whole power.
+    expect(none.powerSeries.length).toBeGreaterThan(0);
+    expect(chartJoules(none) / (none.energy.itKwh * 3.6e6)).toBeCloseTo(1, 3);
   }, 60_000);
 
   it('falls back from an unreadable cgroup to the process tree with one line and a note, never a silent node charge', async () => {

@@ -61,4 +61,30 @@ describe('loadReport power series', () => {
     expect(report.powerSeries.length).toBe(2 * 1440);
     for (const p of report.powerSeries) expect(p.watts).toBeCloseTo(300, 6);
   });
+  it('charts an attributed run at the power charged to it, as its energy figures, not the shared devices\' whole power', () => {
+    // A 10-minute `run` on a shared 300 W GPU whose job was charged half of it: the raw samples hold the device's
+    // whole power (300 W), the minutes and totals the job's share (150 W). The chart must agree with the energy.
+    dir = tempDir('load');
+    const store = Store.open(join(dir, 'w.db'));
+    const startMs = Date.UTC(2026, 0, 1);
+    const run = store.createRun({ runId: 'r', hostname: 'h', startedAtMs: startMs, pue: 1, pueSource: 'test', intensitySource: 'constant', market: {}, labels: {} });
+    const dev = store.upsertDevice(run.runKey, { id: 'gpu0', kind: 'gpu', name: 'GPU', method: 'counter', collector: 'nvml' });
+    const seconds = 600;
+    for (let t = 1; t <= seconds; t++) {
+      const wallMs = startMs + t * 1000;
+      store.commitTick({
+        runKey: run.runKey, wallMs, periods: [], co2eLocationGrams: 0, co2eMarketGrams: 0,
+        minutes: [{ devKey: dev.devKey, minute: Math.floor((wallMs - 1) / 60_000), energyJoules: 150 }],
+        samples: [{ devKey: dev.devKey, tMs: wallMs, powerWatts: 300, counterJoules: 300 * t }],
+        devices: [{ devKey: dev.devKey, energyJoules: 150 * t, nodeEnergyJoules: 300 * t, samples: t }],
+      });
+    }
+    store.endRun(run.runKey, startMs + seconds * 1000);
+    const report = loadReport(store, store.findRun('r')!);
+    store.close();
+    expect(report.energy.byDevice[0]!.kwh * 3.6e6).toBeCloseTo(150 * seconds, 3);
+    expect(report.energy.byDevice[0]!.nodeKwh * 3.6e6).toBeCloseTo(300 * seconds, 3);
+    expect(report.powerSeries.length).toBeGreaterThan(1);
+    for (const p of report.powerSeries) expect(p.watts).toBeCloseTo(150, 6);
+  });
 });
