@@ -17,7 +17,8 @@ import type { ServerMeasurement } from './bench-server.js';
  *
  * Steady state is what a daemon costs: at 1 Hz V8 compiles the tick path with its optimising compiler only after
  * minutes (on its own threads: tens of ms each time), and its memory reducer runs one full GC ~8 s after start,
- * so each agent is measured after BENCH_WARMUP s (default 180), and what it cost from spawn to then is printed
+ * so each agent is measured after BENCH_WARMUP s (default 600: at 180 s V8 was still optimising the tick path
+ * piecemeal, tens of ms at a time; a 15-minute probe read 0.90 ms/tick where 180 s read 1.1–1.4), and what it cost from spawn to then is printed
  * beside. The cases of one repetition run at the same time (each agent takes well under 1% of a core at 1 Hz;
  * BENCH_SERIAL=1 runs them one after another), node_exporter beside them, so a repetition takes
  * warm-up + window whatever the number of cases.
@@ -29,7 +30,7 @@ import type { ServerMeasurement } from './bench-server.js';
 const quick = process.env.BENCH_QUICK === '1';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (quick ? 10 : 60));
 const REPS = Number(process.env.BENCH_REPS ?? (quick ? 1 : 3));
-const WARMUP = Number(process.env.BENCH_WARMUP ?? (quick ? 20 : 180));
+const WARMUP = Number(process.env.BENCH_WARMUP ?? (quick ? 20 : 600));
 const SERIAL = process.env.BENCH_SERIAL === '1';
 const TRACKED_SECONDS = Math.round(Number(process.env.BENCH_DAYS ?? (quick ? 1 / 24 : 2)) * 86_400);
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'agents,floor,exporter,oneshots').split(','));
