@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -47,13 +48,22 @@ export async function benchAgent(fixture: BenchFixture, c: AgentCase, opts: { se
   };
   const bin = repoFile(join('bin', 'wattprint.cjs'));
   if (!existsSync(bin)) throw new Error(`${bin} is missing`);
-  const child = spawnQuiet(bin, args, env);
-  try {
+  return measureTicking(spawnQuiet(bin, args, env), dir, c.hz, async (child) => {
     const url = (await waitForOutput(child, /live at (http:\/\/[^/\s]+)\//, 30_000))[1]!;
-    const m = await measureServer(child.pid!, url, { ...opts, scrapeEverySeconds: c.scrapeEverySeconds });
-    const ticks = m.seconds * c.hz;
+    return measureServer(child.pid!, url, { ...opts, scrapeEverySeconds: c.scrapeEverySeconds });
+  });
+}
+
+/**
+ * measureTicking measures a started process that ticks at `hz` (measure waits until it is ready, then measures
+ * it), stops it and removes its folder, whatever happened.
+ */
+async function measureTicking(child: ChildProcess, dir: string, hz: number, measure: (child: ChildProcess) => Promise<ServerMeasurement>): Promise<AgentMeasurement> {
+  try {
+    const m = await measure(child);
+    const ticks = m.seconds * hz;
     const exitCode = await stopChild(child);
-    return { ...m, ticks, statMsPerTick: m.cpu.statMs / ticks, schedMsPerTick: m.cpu.schedMs / ticks, warmupMsPerTick: m.warmupCpu.statMs / (m.warmupSeconds * c.hz), exitCode };
+    return { ...m, ticks, statMsPerTick: m.cpu.statMs / ticks, schedMsPerTick: m.cpu.schedMs / ticks, warmupMsPerTick: m.warmupCpu.statMs / (m.warmupSeconds * hz), exitCode };
   } finally {
     if (child.exitCode === null && child.signalCode === null) await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
@@ -117,15 +127,8 @@ export async function benchFloor(fixture: BenchFixture, c: FloorCase, opts: { se
     PATH: process.env.PATH, LANG: 'C', NVML_LIBRARY: fixture.libraryPath, SYSFS: fixture.sysfsRoot,
     ...(c.gpus > 0 ? { NVML_STUB_SCRIPT: fixture.gpuScript(c.gpus) } : {}),
   };
-  const child = spawnQuiet(process.execPath, [script, c.mode, String(c.gpus), String(c.hz), dir], env);
-  try {
+  return measureTicking(spawnQuiet(process.execPath, [script, c.mode, String(c.gpus), String(c.hz), dir], env), dir, c.hz, async (child) => {
     await waitForOutput(child, /ready/, 30_000);
-    const m = await measureServer(child.pid!, '', opts);
-    const ticks = m.seconds * c.hz;
-    const exitCode = await stopChild(child);
-    return { ...m, ticks, statMsPerTick: m.cpu.statMs / ticks, schedMsPerTick: m.cpu.schedMs / ticks, warmupMsPerTick: m.warmupCpu.statMs / (m.warmupSeconds * c.hz), exitCode };
-  } finally {
-    if (child.exitCode === null && child.signalCode === null) await stopChild(child);
-    rmSync(dir, { recursive: true, force: true });
-  }
+    return measureServer(child.pid!, '', opts);
+  });
 }
