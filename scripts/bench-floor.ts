@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NvmlDevice } from '../collectors/nvml/ffi.js';
 
@@ -37,7 +37,10 @@ async function ioTick(gpus: number, dbDir: string): Promise<() => void> {
     devices.push(h.value!);
   }
   const powercap = join(process.env.SYSFS!, 'class', 'powercap');
-  const rapl = readdirSync(powercap).filter((z) => existsSync(join(powercap, z, 'energy_uj'))).map((z) => new PreadFile(join(powercap, z, 'energy_uj')));
+  // The zones the RAPL collector reads on this tree: each package and its dram (not core/uncore, not the mmio copy).
+  const zones = readdirSync(powercap).filter((z) => z.startsWith('intel-rapl:') && existsSync(join(powercap, z, 'energy_uj')) &&
+    /^(package-\d+|dram)$/.test(readFileSync(join(powercap, z, 'name'), 'utf8').trim()));
+  const rapl = zones.map((z) => new PreadFile(join(powercap, z, 'energy_uj')));
   const db = new Database(join(dbDir, 'floor.db'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
