@@ -19,6 +19,8 @@ export interface ReportInputs {
   periods: PeriodWrite[];
   gaps: GapRow[];
   powerSeries: { startMs: number; watts: number }[];
+  /** 'devices' when powerSeries is the shared devices' whole power, not the run's share (Report.powerSeriesScope). */
+  powerSeriesScope?: 'devices';
   /** End of the reported interval: the run's end, or its last tick while it is running. */
   endMs: number;
   notes?: string[];
@@ -102,6 +104,7 @@ export function buildReport(input: ReportInputs): Report {
       co2eLocationKg: p.co2eLocationGrams / 1000, co2eMarketKg: p.co2eMarketGrams / 1000,
     })),
     powerSeries: input.powerSeries.map((s) => ({ at: iso(s.startMs), watts: s.watts })),
+    ...(input.powerSeriesScope ? { powerSeriesScope: input.powerSeriesScope } : {}),
     notes: [...new Set([...devices.flatMap((d) => d.notes.map((n) => `${d.id}: ${n}`)), ...(run.attribution?.notes ?? []), ...droppedNotes(run.dropped), ...(input.notes ?? []), ...intensityNotes(periods)])],
     ...jobSection(input.phases ?? [], run.work, { itJoules, facilityJoules, co2eLocationGrams: totals.co2eLocationGrams }, input.endMs),
   };

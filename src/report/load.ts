@@ -27,9 +27,11 @@ function loadReportNow(store: Store, run: RunRow, notes: string[], points: numbe
   let bucketMinutes = Math.max(1, Math.ceil(minutes / points));
   const periods = store.periodsOf(run.runKey);
   const devices = store.devicesOf(run.runKey);
-  // The raw samples are the devices' whole power; a run charged only its share of shared devices (attribution)
-  // is charted from its minutes, which hold that share, so the chart agrees with the energy beside it.
-  let series = attributed(devices) ? undefined : shortRunSeries(store, run, endMs, points);
+  // The raw samples are the devices' whole power, the minutes and periods the run's energy. A short run charged only
+  // a share of shared devices (attribution) is still charted from its samples — one-minute bars would be a handful —
+  // and the report says the chart is the devices' whole power (powerSeriesScope).
+  let series = shortRunSeries(store, run, endMs, points);
+  const scope = series && attributed(devices) ? { powerSeriesScope: 'devices' as const } : {};
   if (!series) {
     // Buckets of whole accounting periods come from the periods' IT energy (hundreds of rows) instead of every
     // device's every minute (345,600 rows for 8 devices over 30 days): the same sums, read 500 times faster.
@@ -45,7 +47,7 @@ function loadReportNow(store: Store, run: RunRow, notes: string[], points: numbe
   const status = run.status === 'running' ? [`run ${run.runId} is still running or ended without closing: figures are up to its last tick`] : [];
   const report = buildReport({
     run, devices, periods, gaps: store.gapsOf(run.runKey), phases: store.phasesOf(run.runKey),
-    powerSeries: series, endMs, notes: [...status, ...notes], embodied: embodiedSettingsOf(store.db, run.runKey),
+    powerSeries: series, ...scope, endMs, notes: [...status, ...notes], embodied: embodiedSettingsOf(store.db, run.runKey),
     ...(run.attribution?.unattributedJoules ? { jobRuns: jobRunsOf(store, run) } : {}),
   });
   const deferral = deferralOf(store.db, run.runKey);

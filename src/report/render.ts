@@ -127,13 +127,20 @@ function blocks(r: Report, u: ReportUnits): Block[] {
     const last = r.powerSeries.at(-1)!.at;
     out.push({
       kind: 'pre',
-      title: 'Total IT power',
+      title: r.powerSeriesScope === 'devices'
+        ? `Total IT power of the devices (whole devices, shared: this run was charged ${sharePercent(r)} of their IT energy)`
+        : 'Total IT power',
       text: `${asciiChart(r.powerSeries.map((p) => p.watts), { width: 60, height: 8, unit: 'W' })}\n` +
         `${formatUtc(first)} to ${formatUtc(last)}, ${r.powerSeries.length} points (${stepWords(r.powerSeries)} means); peak ${u.watts(Math.max(...r.powerSeries.map((p) => p.watts)))}`,
     });
   }
   if (r.notes.length) out.push({ kind: 'list', title: 'Notes', items: r.notes });
   return out;
+}
+
+/** sharePercent is the run's IT energy as a percentage of its devices' whole energy ('41%'). */
+function sharePercent(r: Report): string {
+  return r.energy.nodeItKwh > 0 ? `${sig((100 * r.energy.itKwh) / r.energy.nodeItKwh, 3)}%` : 'an unknown share';
 }
 
 /** range is ' (low–high)' in the same unit system as the central figure (its unit said once), or '' without bounds. */

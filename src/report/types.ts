@@ -109,5 +109,10 @@ export interface Report extends JobSection {
   projected?: { fraction: number; source: string; itKwh: number; facilityKwh: number; co2eLocationKg: number; co2eMarketKg: number };
   /** Total IT power per minute for the ASCII chart (watts), oldest first. */
   powerSeries: { at: string; watts: number }[];
+  /**
+   * 'devices' when powerSeries is the devices' whole power — a run charged a share of shared devices (attribution),
+   * charted from its raw samples — while the energy figures are that share; absent when it is the run's own power.
+   */
+  powerSeriesScope?: 'devices';
   notes: string[];
 }

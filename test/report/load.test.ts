@@ -4,6 +4,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadReport } from '../../src/report/load.js';
+import { renderReport } from '../../src/report/render.js';
 import { Store } from '../../src/store/store.js';
 import { tempDir } from '../helpers/cli.js';
 
@@ -42,6 +43,8 @@ describe('loadReport power series', () => {
     expect(report.powerSeries.length).toBeLessThanOrEqual(121);
     for (const p of report.powerSeries) expect(p.watts).toBeCloseTo(300, 6);
     expect(Date.parse(report.powerSeries[1]!.at) - Date.parse(report.powerSeries[0]!.at)).toBe(360 * 60_000);
+    expect(report.powerSeriesScope).toBeUndefined(); // nothing attributed: the chart is the run's own power
+    expect(renderReport(report, 'table')).toMatch(/\nTotal IT power\n/);
   });
 
   it('charts a 30-day run from its hourly periods the same way', () => {
@@ -61,9 +64,10 @@ describe('loadReport power series', () => {
     expect(report.powerSeries.length).toBe(2 * 1440);
     for (const p of report.powerSeries) expect(p.watts).toBeCloseTo(300, 6);
   });
-  it('charts an attributed run at the power charged to it, as its energy figures, not the shared devices\' whole power', () => {
+  it('says so when an attributed run\'s chart is the shared devices\' whole power, not the power charged to it', () => {
     // A 10-minute `run` on a shared 300 W GPU whose job was charged half of it: the raw samples hold the device's
-    // whole power (300 W), the minutes and totals the job's share (150 W). The chart must agree with the energy.
+    // whole power (300 W), the minutes and totals the job's share (150 W). The chart is drawn from the samples (a
+    // short run), so the report must say it is the devices' whole power and what share the run was charged.
     dir = tempDir('load');
     const store = Store.open(join(dir, 'w.db'));
     const startMs = Date.UTC(2026, 0, 1);
@@ -85,6 +89,8 @@ describe('loadReport power series', () => {
     expect(report.energy.byDevice[0]!.kwh * 3.6e6).toBeCloseTo(150 * seconds, 3);
     expect(report.energy.byDevice[0]!.nodeKwh * 3.6e6).toBeCloseTo(300 * seconds, 3);
     expect(report.powerSeries.length).toBeGreaterThan(1);
-    for (const p of report.powerSeries) expect(p.watts).toBeCloseTo(150, 6);
+    for (const p of report.powerSeries) expect(p.watts).toBeCloseTo(300, 6);
+    expect(report.powerSeriesScope).toBe('devices');
+    expect(renderReport(report, 'table')).toContain('Total IT power of the devices (whole devices, shared: this run was charged 50% of their IT energy)');
   });
 });
