@@ -19,8 +19,11 @@ export interface ReportInputs {
   periods: PeriodWrite[];
   gaps: GapRow[];
   powerSeries: { startMs: number; watts: number }[];
-  /** 'devices' when powerSeries is the shared devices' whole power, not the run's share (Report.powerSeriesScope). */
-  powerSeriesScope?: 'devices';
+  /**
+   * True when powerSeries is the devices' whole power (a short run's raw samples), not the run's own energy over time:
+   * if the run was charged only a share of its devices, the report says so (Report.powerSeriesScope).
+   */
+  powerSeriesOfDevices?: boolean;
   /** End of the reported interval: the run's end, or its last tick while it is running. */
   endMs: number;
   notes?: string[];
@@ -47,6 +50,7 @@ export function buildReport(input: ReportInputs): Report {
     avgWatts: durationSeconds > 0 ? d.energyJoules / durationSeconds : 0, method: d.method, collector: d.collector,
     ...(d.notes.length ? { notes: d.notes } : {}),
   }));
+  const nodeItJoules = devices.reduce((sum, d) => sum + nodeJoulesOf(d), 0);
   const facilityKwh = joulesToKwh(facilityJoules);
   const nodeJobs = nodeJobsSection(run, devices, input.jobRuns ?? []);
   const avgGramsPerKwh = totals.facilityJoules > 0
@@ -67,7 +71,7 @@ export function buildReport(input: ReportInputs): Report {
     startedAt: iso(run.startedAtMs),
     endedAt: iso(input.endMs),
     durationSeconds,
-    energy: { itKwh: joulesToKwh(itJoules), facilityKwh, byDevice, nodeItKwh: joulesToKwh(devices.reduce((sum, d) => sum + nodeJoulesOf(d), 0)) },
+    energy: { itKwh: joulesToKwh(itJoules), facilityKwh, byDevice, nodeItKwh: joulesToKwh(nodeItJoules) },
     ...(nodeJobs ? { nodeJobs } : {}),
     ...(run.attribution ? {
       attribution: {
@@ -104,7 +108,7 @@ export function buildReport(input: ReportInputs): Report {
       co2eLocationKg: p.co2eLocationGrams / 1000, co2eMarketKg: p.co2eMarketGrams / 1000,
     })),
     powerSeries: input.powerSeries.map((s) => ({ at: iso(s.startMs), watts: s.watts })),
-    ...(input.powerSeriesScope ? { powerSeriesScope: input.powerSeriesScope } : {}),
+    ...(input.powerSeriesOfDevices && nodeItJoules - itJoules > 1e-9 * Math.max(1, nodeItJoules) ? { powerSeriesScope: 'devices' as const } : {}),
     notes: [...new Set([...devices.flatMap((d) => d.notes.map((n) => `${d.id}: ${n}`)), ...(run.attribution?.notes ?? []), ...droppedNotes(run.dropped), ...(input.notes ?? []), ...intensityNotes(periods)])],
     ...jobSection(input.phases ?? [], run.work, { itJoules, facilityJoules, co2eLocationGrams: totals.co2eLocationGrams }, input.endMs),
   };

@@ -1,5 +1,5 @@
 import type { Store } from '../store/store.js';
-import type { DeviceRow, PeriodWrite, RunRow } from '../store/rows.js';
+import type { PeriodWrite, RunRow } from '../store/rows.js';
 import { buildReport } from './build.js';
 import { deferralOf, type Deferral } from '../store/deferral.js';
 import { embodiedSettingsOf } from '../store/embodied.js';
@@ -26,12 +26,11 @@ function loadReportNow(store: Store, run: RunRow, notes: string[], points: numbe
   const minutes = Math.max(1, Math.ceil((endMs - run.startedAtMs) / 60_000));
   let bucketMinutes = Math.max(1, Math.ceil(minutes / points));
   const periods = store.periodsOf(run.runKey);
-  const devices = store.devicesOf(run.runKey);
-  // The raw samples are the devices' whole power, the minutes and periods the run's energy. A short run charged only
-  // a share of shared devices (attribution) is still charted from its samples — one-minute bars would be a handful —
-  // and the report says the chart is the devices' whole power (powerSeriesScope).
+  // The raw samples are the devices' whole power, the minutes and periods the run's energy. A short run is charted
+  // from its samples even when it was charged only a share of its devices (one-minute bars would be a handful);
+  // buildReport then says so (powerSeriesScope).
   let series = shortRunSeries(store, run, endMs, points);
-  const scope = series && attributed(devices) ? { powerSeriesScope: 'devices' as const } : {};
+  const powerSeriesOfDevices = series !== undefined;
   if (!series) {
     // Buckets of whole accounting periods come from the periods' IT energy (hundreds of rows) instead of every
     // device's every minute (345,600 rows for 8 devices over 30 days): the same sums, read 500 times faster.
@@ -46,8 +45,8 @@ function loadReportNow(store: Store, run: RunRow, notes: string[], points: numbe
   }
   const status = run.status === 'running' ? [`run ${run.runId} is still running or ended without closing: figures are up to its last tick`] : [];
   const report = buildReport({
-    run, devices, periods, gaps: store.gapsOf(run.runKey), phases: store.phasesOf(run.runKey),
-    powerSeries: series, ...scope, endMs, notes: [...status, ...notes], embodied: embodiedSettingsOf(store.db, run.runKey),
+    run, devices: store.devicesOf(run.runKey), periods, gaps: store.gapsOf(run.runKey), phases: store.phasesOf(run.runKey),
+    powerSeries: series, powerSeriesOfDevices, endMs, notes: [...status, ...notes], embodied: embodiedSettingsOf(store.db, run.runKey),
     ...(run.attribution?.unattributedJoules ? { jobRuns: jobRunsOf(store, run) } : {}),
   });
   const deferral = deferralOf(store.db, run.runKey);
@@ -85,11 +84,6 @@ function periodSeries(periods: readonly PeriodWrite[], bucketMinutes: number): {
     joulesByBucket.set(startMs, (joulesByBucket.get(startMs) ?? 0) + p.itJoules);
   }
   return [...joulesByBucket].sort((a, b) => a[0] - b[0]).map(([startMs, joules]) => ({ startMs, watts: joules / (bucketMs / 1000) }));
-}
-
-/** attributed: some device's energy charged to the run is less than its whole energy (a share of a shared device). */
-function attributed(devices: readonly DeviceRow[]): boolean {
-  return devices.some((d) => d.nodeEnergyJoules !== undefined && d.nodeEnergyJoules - d.energyJoules > 1e-9 * Math.max(1, d.nodeEnergyJoules));
 }
 
 /**

@@ -94,6 +94,7 @@ export function restatedReport(store: Store, run: RunRow, r: Restatement, notes:
   const report = buildReport({
     run: restatedRun, devices: store.devicesOf(run.runKey), periods: r.after.periods, gaps: store.gapsOf(run.runKey),
     powerSeries: loaded.powerSeries.map((p) => ({ startMs: Date.parse(p.at), watts: p.watts })),
+    powerSeriesOfDevices: loaded.powerSeriesScope === 'devices',
     endMs: run.endedAtMs ?? run.lastTickMs, embodied: embodiedSettingsOf(store.db, run.runKey),
     notes: [...loaded.notes, `restated ${new Date(r.createdAtMs).toISOString()} from ${r.source}; the tracked figures are kept (restatement.before)`],
   });
