@@ -35,9 +35,12 @@ export async function waitForBestStart(
     if (!flags.quiet) process.stderr.write(line);
   };
   const tty = process.stderr.isTTY === true && !flags.quiet;
-  say(`wattprint: starting at ${iso(startMs)} (in ${duration(startMs - Date.now())}), the lowest-carbon ${sig(jobHours, 3)} h window within ${opts.withinHours} h of ${plan.source}; ${saving}\n`);
   const signal = await new Promise<NodeJS.Signals | undefined>((resolve) => {
     const handlers = SIGNALS.map((s) => [s, () => finish(s)] as const);
+    // The handlers go in before the line is written: the line says the wait has begun, so a signal sent the moment
+    // it appears must cancel the wait, not kill the process by the default action (CI: killed by SIGTERM, not 143).
+    for (const [name, handler] of handlers) process.on(name, handler);
+    say(`wattprint: starting at ${iso(startMs)} (in ${duration(startMs - Date.now())}), the lowest-carbon ${sig(jobHours, 3)} h window within ${opts.withinHours} h of ${plan.source}; ${saving}\n`);
     const countdown = tty ? setInterval(() => process.stderr.write(`\r\x1b[Kwattprint: ${duration(startMs - Date.now())} to the start`), 1000) : undefined;
     const timer = setTimeout(() => finish(undefined), Math.max(0, startMs - Date.now()));
     function finish(s: NodeJS.Signals | undefined): void {
@@ -47,7 +50,6 @@ export async function waitForBestStart(
       for (const [name, handler] of handlers) process.off(name, handler);
       resolve(s);
     }
-    for (const [name, handler] of handlers) process.on(name, handler);
   });
   if (signal) {
     say(`wattprint: ${signal} while waiting for the start: the job was not started\n`);

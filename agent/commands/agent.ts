@@ -13,13 +13,16 @@ export const AGENT_STORAGE_FAILED = 74;
 
 /** agentCommand tracks until SIGINT or SIGTERM, then closes the run and prints its report. */
 export async function agentCommand(flags: NodeJobFlags, env: NodeJS.ProcessEnv): Promise<number> {
-  const session = await startSession(flags, env, undefined, { participant: (collectors, ctx) => nodeJobsFor(flags, collectors, ctx) });
-  if (!flags.quiet) announce({ runId: session.tracker.run.runId, resumed: session.tracker.resumed, server: session.server });
-  const claim = claimNode(nodeLockPath(env), session.tracker.run.runId, (line) => process.stderr.write(`${line}\n`));
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  // Listening from the start: a stop sent on seeing the 'tracking run' line, or during start-up, closes the run
+  // once it has started instead of killing the agent by the default action (a second signal still does).
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+  const session = await startSession(flags, env, undefined, { participant: (collectors, ctx) => nodeJobsFor(flags, collectors, ctx) });
+  if (!flags.quiet) announce({ runId: session.tracker.run.runId, resumed: session.tracker.resumed, server: session.server });
+  const claim = claimNode(nodeLockPath(env), session.tracker.run.runId, (line) => process.stderr.write(`${line}\n`));
+  const signal = await stopped;
   const report = await session.finish().finally(() => claim.release());
   if (!flags.quiet) process.stderr.write(`wattprint: ${signal}: run ${report.runId} closed\n${renderReport(report, 'table')}`);
   if (session.tracker.storageError) {

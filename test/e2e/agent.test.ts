@@ -112,4 +112,23 @@ describe('wattprint agent', () => {
     expect(json.gaps.some((g: { reason: string; recoveredJoules?: number }) => g.recoveredJoules !== undefined && Math.abs(g.recoveredJoules - 30) < 1e-6)).toBe(true);
     expect(json.energy.byDevice).toEqual([expect.objectContaining({ id: 'package-0', kind: 'cpu', method: 'counter' })]);
   });
+
+  it('stopped the moment it says it is tracking, closes the run (exit 0) instead of dying by the signal', async () => {
+    // The line tells a service manager or a script that the agent is up: SIGTERM sent on seeing it must close the
+    // run and print its report, as at any later time (the handlers once came after the line).
+    for (let i = 0; i < 3; i++) {
+      const agent = startCli(['agent', '--db', join(dir, 'stop.db'), '--sysfs', join(dir, 'sys'), '--procfs', join(dir, 'proc'), '--collectors', 'rapl',
+        '--interval', '0.2', '--intensity', '300', '--pue', '1', '--run-id', `stop-${i}`, '--no-listen']);
+      started.push(agent);
+      let err = '';
+      let sent = false;
+      agent.stderr!.on('data', (d) => {
+        err += d;
+        if (!sent && err.includes('wattprint: tracking run')) sent = agent.kill('SIGTERM');
+      });
+      const done = await agent.result;
+      expect([done.code, done.signal]).toEqual([0, null]);
+      expect(done.stderr).toContain(`wattprint: SIGTERM: run stop-${i} closed`);
+    }
+  });
 });

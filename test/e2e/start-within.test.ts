@@ -53,10 +53,15 @@ describe('run --start-within', () => {
     const started = join(dir, 'never.txt');
     const child = startCli(['run', '--db', join(dir, 'w2.db'), ...common(), '--intensity-file', path, '--start-within', '0.02', '--expected-duration', '1',
       '--', node, '-e', `require('fs').writeFileSync(${JSON.stringify(started)}, 'x')`], env);
+    // The signal goes the moment the line arrives: the line says the wait has begun, so a signal after it must
+    // cancel the wait (it killed the process outright when the handlers came after the line: CI, 2026-12-08).
     let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += d));
-    await waitFor(() => stderr.includes('wattprint: starting at'), 10_000, 'the wait to begin');
-    child.kill('SIGTERM');
+    let sent = false;
+    child.stderr!.on('data', (d) => {
+      stderr += d;
+      if (!sent && stderr.includes('wattprint: starting at')) sent = child.kill('SIGTERM');
+    });
+    await waitFor(() => sent, 10_000, 'the wait to begin');
     const r = await child.result;
     expect(r.code).toBe(143);
     expect(r.stderr).toContain('wattprint: SIGTERM while waiting for the start: the job was not started\n');
