@@ -44,7 +44,7 @@ describe('run charges the job its share of the node', () => {
   };
 
   it('charges a busy job (with its forked workers) far more CPU than an idle one, and keeps the node\'s figures beside', async () => {
-    const busy = await track('busy', [], [process.execPath, BUSY, 'workers', '3', '60000000']);
+    const busy = await track('busy', [], [process.execPath, BUSY, 'workers', '3', '150000000']);
     const idle = await track('idle', [], [process.execPath, BUSY, 'idle', '1500']);
     for (const r of [busy, idle]) {
       expect(r.attribution.scope).toBe('process-tree');
