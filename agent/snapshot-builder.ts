@@ -39,10 +39,12 @@ export interface SnapshotInputs {
 /** deviceSnapshot is one device's live line; built whole, no spread: it runs for every device every tick. */
 function deviceSnapshot(d: LiveDevice): DeviceSnapshot {
   const { row, account } = d;
-  if (row.uuid) {
-    return { id: row.id, kind: row.kind, name: row.name, uuid: row.uuid, method: row.method, collector: row.collector, powerWatts: account.powerWatts, energyJoules: account.energyJoules };
-  }
-  return { id: row.id, kind: row.kind, name: row.name, method: row.method, collector: row.collector, powerWatts: account.powerWatts, energyJoules: account.energyJoules };
+  const snap: DeviceSnapshot = row.uuid
+    ? { id: row.id, kind: row.kind, name: row.name, uuid: row.uuid, method: row.method, collector: row.collector, powerWatts: account.powerWatts, energyJoules: account.energyJoules }
+    : { id: row.id, kind: row.kind, name: row.name, method: row.method, collector: row.collector, powerWatts: account.powerWatts, energyJoules: account.energyJoules };
+  // Charged a share: the whole device's energy goes beside it (the node's total only grows faster than the share).
+  if (account.nodeEnergyJoules !== account.energyJoules) snap.deviceEnergyJoules = account.nodeEnergyJoules;
+  return snap;
 }
 
 /** LIVE_CLOSED_PHASES is how many closed phases the snapshot carries besides the open ones. */

@@ -12,6 +12,11 @@ export interface DeviceSnapshot {
   powerWatts: number;
   /** Energy of the run so far, in joules (IT, before PUE). */
   energyJoules: number;
+  /**
+   * The whole device's energy while the run was tracked, in joules (every user of it): present once the run has
+   * been charged less than the whole device (attribution on a shared node), when energyJoules is its share.
+   */
+  deviceEnergyJoules?: number;
 }
 
 /** CollectorStatus is one collector's health. */

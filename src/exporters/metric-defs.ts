@@ -89,8 +89,16 @@ export const METRIC_DEFS: readonly MetricDef[] = [
     fill: (s, u, emit) => { for (const d of s.devices) emit(deviceLabels(s, u, d), d.energyJoules); },
   },
   {
+    name: 'wattprint_device_energy_joules_total', type: 'counter', self: false,
+    help: 'IT energy of each whole device while the run was tracked, in joules (all its users): exported once the run is charged a share of the device (wattprint_energy_joules_total is that share).',
+    labelNames: (u) => ['device', 'kind', 'name', 'uuid', ...RUN(u)],
+    fill: (s, u, emit) => {
+      for (const d of s.devices) if (d.deviceEnergyJoules !== undefined) emit(deviceLabels(s, u, d), d.deviceEnergyJoules);
+    },
+  },
+  {
     name: 'wattprint_power_watts', type: 'gauge', self: false, live: true,
-    help: 'Latest power per device, in watts.',
+    help: 'Latest power of each whole device, in watts (all its users, also when the run is charged a share of it).',
     labelNames: (u) => ['device', 'kind', 'name', 'uuid', ...RUN(u)],
     fill: (s, u, emit) => { for (const d of s.devices) emit(deviceLabels(s, u, d), d.powerWatts); },
   },

@@ -7,8 +7,9 @@ export const PROTOCOL_VERSION = 1;
  * PROTOCOL_REVISION counts additions within v1 (fields a v1 client may ignore), sent as `rev` in the snapshot
  * message. 2: `history` carries energy, CO2e and grid intensity per tick besides power (PROTOCOL.md, "Revisions").
  * 3: ticks carry the job's `work` counters and `phases` (open ones and the latest closed ones) when it reports them.
+ * 4: the snapshot's devices carry `deviceEnergyJoules`, the whole device's energy, when the run is charged a share.
  */
-export const PROTOCOL_REVISION = 3;
+export const PROTOCOL_REVISION = 4;
 
 /** TickDevice is one device's line in a tick message (power in watts, run energy in joules). */
 export interface TickDevice {

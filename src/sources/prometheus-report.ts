@@ -56,7 +56,7 @@ export async function reportFromPrometheus(url: string, runId: string, opts: Pro
   const w = `${windowSeconds}s`;
   // Subquery steps well under the 5 min lookback land within about one step of each node's last sample.
   const resolution = Math.max(1, Math.min(60, Math.ceil(windowSeconds / 10_000)));
-  const [lastSeen, fresh, energy, facility, co2e, info, pue, deviceInfo] = await Promise.all([
+  const [lastSeen, fresh, energy, facility, co2e, info, pue, deviceInfo, deviceEnergy] = await Promise.all([
     q(`max by (job, instance) (max_over_time(timestamp(wattprint_run_start_time_seconds${sel})[${w}:${resolution}s]))`),
     q(`max by (job, instance) (timestamp(wattprint_run_start_time_seconds${sel}))`),
     q(`max by (job, instance, device, kind, name, uuid) (max_over_time(wattprint_energy_joules_total${sel}[${w}]))`),
@@ -66,6 +66,8 @@ export async function reportFromPrometheus(url: string, runId: string, opts: Pro
     // wattprint_pue is the deprecated name older agents export.
     q(`max(last_over_time(wattprint_pue_ratio${sel}[${w}]) or last_over_time(wattprint_pue${sel}[${w}]))`),
     q(`max by (job, instance, device, method, collector) (last_over_time(wattprint_device_info${sel}[${w}]))`),
+    // The whole devices' energy, exported only by a run charged a share of them (absent: the run had them whole).
+    q(`max by (job, instance, device) (max_over_time(wattprint_device_energy_joules_total${sel}[${w}]))`),
   ]);
   // The subquery's steps can miss the very last sample (a stopped target goes stale at its next failed
   // scrape), so the exact end comes from the raw samples just around the step it found.
@@ -87,6 +89,7 @@ export async function reportFromPrometheus(url: string, runId: string, opts: Pro
     kind: (KINDS.has(s.metric.kind ?? '') ? s.metric.kind : 'other') as DeviceKind, name: s.metric.name ?? '',
     ...(s.metric.uuid ? { uuid: s.metric.uuid } : {}),
     ...methodOf(deviceInfo, s.metric), notes: [], energyJoules: s.value, samples: 0,
+    ...wholeDeviceOf(deviceEnergy, s),
   }));
   devices.sort((a, b) => a.id.localeCompare(b.id));
 
@@ -106,13 +109,24 @@ export async function reportFromPrometheus(url: string, runId: string, opts: Pro
     'energy and CO2e are each node\'s counters at its last scrape: what a node measured after that (at most one scrape interval) is only in its own `wattprint report`',
     'hourly periods are counter values at UTC hour boundaries (last scrape before each), so up to one scrape interval of energy per boundary falls in the next hour; period intensity is their CO2e over facility energy',
     ...(devices.some((d) => d.collector === 'unknown') ? ['some devices exported no wattprint_device_info (an older agent): they are listed as modelled, the claim that never overstates accuracy'] : []),
+    ...(devices.some((d) => d.nodeEnergyJoules !== undefined) ? ['the run was charged a share of devices it shared with other work (wattprint_device_energy_joules_total): energy, CO2e and Table 4 are its share; each device\'s whole energy is beside it (nodeKwh), and the power chart is the devices\' whole power'] : []),
     ...(fresh.length ? [`run ${runId} is still being scraped: figures are up to the last scrape`] : []),
   ];
-  const report = buildReport({ run, devices, periods: hourly, gaps: [], powerSeries, endMs: Math.round(endSeconds * 1000), notes });
+  // wattprint_power_watts is each whole device's power: buildReport labels the chart when the run was charged less.
+  const report = buildReport({ run, devices, periods: hourly, gaps: [], powerSeries, powerSeriesOfDevices: true, endMs: Math.round(endSeconds * 1000), notes });
   report.intensity.marketBasis = co2eMarketGrams === co2eLocationGrams
     ? 'market-based equals location-based in the exported counters'
     : 'as the agents exported it (wattprint_co2e_grams_total{basis="market"})';
   return report;
+}
+
+/**
+ * wholeDeviceOf is a device's whole energy (all its users) as its node exported it, when the run was charged a
+ * share of it. Both counters are read at their last scrape by the same query shape, so the share is never above it.
+ */
+function wholeDeviceOf(deviceEnergy: PromInstantSample[], s: PromInstantSample): { nodeEnergyJoules?: number } {
+  const m = deviceEnergy.find((d) => d.metric.job === s.metric.job && d.metric.instance === s.metric.instance && d.metric.device === s.metric.device);
+  return m ? { nodeEnergyJoules: Math.max(m.value, s.value) } : {};
 }
 
 type RangeFn = (expr: string, startSeconds: number, endSeconds: number, stepSeconds: number) => Promise<PromRangeSeries[]>;

@@ -108,6 +108,10 @@ describe.skipIf(!prometheus)('wattprint report --prometheus: a job-level report 
     // Hourly periods telescope to the totals; intensity is the agents' 400 g/kWh.
     expect(sameValue(job.hourly.reduce((s, p) => s + p.itKwh, 0), job.energy.itKwh)).toBe(true);
     expect(job.intensity.avgGramsPerKwh).toBeCloseTo(400, 6);
+    // Agents charge whole devices: no whole-device counter beside the energy, and the chart is the run's own power.
+    expect(job.energy.nodeItKwh).toBe(job.energy.itKwh);
+    expect(job.powerSeriesScope).toBeUndefined();
+    expect(job.notes.some((n) => n.includes('charged a share'))).toBe(false);
     expect(job.notes[0]).toBe(`job-level report from Prometheus at ${prom.url}: 2 nodes (${nodes.map((n) => n.instance).sort().join(', ')}), counters summed by run_id`);
 
     const table = await captureStdout(() => reportPrometheusCommand({ prometheus: prom!.url, runId: RUN_ID, format: 'table' }));

@@ -32,6 +32,20 @@ describe('metrics renderer', () => {
     expect(got).toContain('wattprint_run_start_time_seconds{run_id="run-42",team="ml"} 1772366400');
   });
 
+  it('exports each whole device\'s energy beside the run\'s share only when the run is charged a share', async () => {
+    const whole = lines(await renderMetricsOnce(sampleSnapshot({ tick: 10 })));
+    expect(whole.some((l) => l.startsWith('wattprint_device_energy_joules_total'))).toBe(false);
+    const shared = sampleSnapshot({ tick: 10 });
+    shared.devices[0]!.energyJoules = 250; // a quarter of gpu0's 1000 J charged; the CPU still wholly the run's
+    shared.devices[0]!.deviceEnergyJoules = 1000;
+    const text = await renderMetricsOnce(shared);
+    const got = lines(text);
+    expect(got).toContain(`wattprint_energy_joules_total{${GPU0}} 250`);
+    expect(got).toContain(`wattprint_device_energy_joules_total{${GPU0}} 1000`);
+    expect(got.filter((l) => l.startsWith('wattprint_device_energy_joules_total'))).toHaveLength(1);
+    expect(text).toContain('# TYPE wattprint_device_energy_joules_total counter\n');
+  });
+
   it('exports self-metrics from collector status, tick lag and dropped readings', async () => {
     const got = lines(await renderMetricsOnce(sampleSnapshot({ tick: 3 })));
     expect(got).toContain('wattprint_collector_up{collector="nvml"} 1');
@@ -142,7 +156,7 @@ describe('metrics renderer', () => {
   it('leaves self-metrics out on request', async () => {
     const names = metricFamilyNames(await renderMetricsOnce(sampleSnapshot({ tick: 1 }), { includeSelfMetrics: false }));
     expect(names).toEqual([
-      'wattprint_energy_joules_total', 'wattprint_power_watts', 'wattprint_facility_energy_joules_total',
+      'wattprint_energy_joules_total', 'wattprint_device_energy_joules_total', 'wattprint_power_watts', 'wattprint_facility_energy_joules_total',
       'wattprint_co2e_grams_total', 'wattprint_work_total', 'wattprint_phase_energy_joules_total',
       'wattprint_job_energy_joules_total', 'wattprint_job_co2e_grams_total', 'wattprint_unattributed_energy_joules_total', 'wattprint_grid_intensity_grams_per_kwh',
       'wattprint_pue_ratio', 'wattprint_pue', 'wattprint_run_info', 'wattprint_device_info', 'wattprint_run_start_time_seconds',
@@ -155,7 +169,7 @@ describe('metrics renderer', () => {
     const projected = { fraction: 0.25, energyJoules: 8400, co2eGrams: 1.4, source: 'api' };
     const text = await renderMetricsOnce(sampleSnapshot({ tick: 1, status: 'ended', projected }), { includeSelfMetrics: false, excludeLive: true });
     expect(metricFamilyNames(text)).toEqual([
-      'wattprint_energy_joules_total', 'wattprint_facility_energy_joules_total', 'wattprint_co2e_grams_total',
+      'wattprint_energy_joules_total', 'wattprint_device_energy_joules_total', 'wattprint_facility_energy_joules_total', 'wattprint_co2e_grams_total',
       'wattprint_work_total', 'wattprint_phase_energy_joules_total',
       'wattprint_job_energy_joules_total', 'wattprint_job_co2e_grams_total', 'wattprint_unattributed_energy_joules_total',
       'wattprint_run_info', 'wattprint_device_info', 'wattprint_run_start_time_seconds',

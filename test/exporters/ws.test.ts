@@ -55,7 +55,7 @@ describe('/ws feed', () => {
     const c = await client(wsUrl(server));
     const [first] = await c.next(1);
     expect(first).toEqual({
-      type: 'snapshot', v: 1, rev: 3, snapshot: sampleSnapshot({ tick: 1 }),
+      type: 'snapshot', v: 1, rev: 4, snapshot: sampleSnapshot({ tick: 1 }),
       history: { deviceIds: ['gpu0', 'cpu'], t: [], powerWatts: [[], []], itEnergyJoules: [], facilityEnergyJoules: [], co2eGrams: [], intensityGramsPerKwh: [] },
     });
     set(sampleSnapshot({ tick: 2 }));
