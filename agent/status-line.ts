@@ -1,14 +1,24 @@
-import { formatEnergyJoules, formatMassGrams, formatWatts } from '../src/report/format.js';
+import { formatEnergyJoules, formatMassGrams, formatWatts, sig } from '../src/report/format.js';
 import type { Snapshot } from '../src/snapshot.js';
 
 /**
  * statusLine is the one-line live status `run` shows on a terminal. Like the dashboard it shows IT figures
  * first and labels them (the hardware's own draw), then facility energy (× PUE), which CO2e is computed from:
- * `wattprint r1 | IT 1.45 kW | IT 3.616 kWh, facility 3.977 kWh | CO2e 1.50 kg | 0:02:30`.
+ * `wattprint r1 | IT 1.45 kW | IT 3.616 kWh, facility 3.977 kWh | CO2e 1.50 kg | 0:02:30`. A run charged a share
+ * of shared devices shows their whole power as `devices 1.45 kW (run charged 46.0%)`.
  */
 export function statusLine(s: Snapshot): string {
+  // Power is each whole device's draw; a run charged a share of them says so, and how much of their energy it has.
+  let deviceJoules = 0;
+  let shared = false;
+  for (const d of s.devices) {
+    deviceJoules += d.deviceEnergyJoules ?? d.energyJoules;
+    if (d.deviceEnergyJoules !== undefined) shared = true;
+  }
   const parts = [
-    `IT ${formatWatts(s.totalPowerWatts)}`,
+    shared && deviceJoules > 0
+      ? `devices ${formatWatts(s.totalPowerWatts)} (run charged ${sig((100 * s.itEnergyJoules) / deviceJoules, 3)}%)`
+      : `IT ${formatWatts(s.totalPowerWatts)}`,
     `IT ${formatEnergyJoules(s.itEnergyJoules)}, facility ${formatEnergyJoules(s.facilityEnergyJoules)}`,
     `CO2e ${formatMassGrams(s.co2eGrams.location)}`,
     formatElapsed(s.elapsedSeconds),

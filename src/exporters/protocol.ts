@@ -7,7 +7,7 @@ export const PROTOCOL_VERSION = 1;
  * PROTOCOL_REVISION counts additions within v1 (fields a v1 client may ignore), sent as `rev` in the snapshot
  * message. 2: `history` carries energy, CO2e and grid intensity per tick besides power (PROTOCOL.md, "Revisions").
  * 3: ticks carry the job's `work` counters and `phases` (open ones and the latest closed ones) when it reports them.
- * 4: the snapshot's devices carry `deviceEnergyJoules`, the whole device's energy, when the run is charged a share.
+ * 4: the snapshot's and the tick's devices carry `deviceEnergyJoules`, the whole device's energy, when the run is charged a share.
  */
 export const PROTOCOL_REVISION = 4;
 
@@ -16,6 +16,8 @@ export interface TickDevice {
   id: string;
   powerWatts: number;
   energyJoules: number;
+  /** Rev 4: the whole device's energy, when the run is charged a share of it (energyJoules is the share). */
+  deviceEnergyJoules?: number;
 }
 
 /** TickMessage is sent once per agent tick. All units SI: watts, joules, grams, seconds. */
@@ -87,7 +89,9 @@ export function tickMessage(s: Snapshot): TickMessage {
   const msg: TickMessage = {
     type: 'tick', v: PROTOCOL_VERSION, runId: s.runId, at: s.at, tick: s.tick,
     elapsedSeconds: s.elapsedSeconds, status: s.status, totalPowerWatts: s.totalPowerWatts,
-    devices: s.devices.map((d) => ({ id: d.id, powerWatts: d.powerWatts, energyJoules: d.energyJoules })),
+    devices: s.devices.map((d): TickDevice => (d.deviceEnergyJoules === undefined
+      ? { id: d.id, powerWatts: d.powerWatts, energyJoules: d.energyJoules }
+      : { id: d.id, powerWatts: d.powerWatts, energyJoules: d.energyJoules, deviceEnergyJoules: d.deviceEnergyJoules })),
     itEnergyJoules: s.itEnergyJoules, facilityEnergyJoules: s.facilityEnergyJoules,
     co2eGrams: { location: s.co2eGrams.location, market: s.co2eGrams.market },
     intensityGramsPerKwh: s.intensityGramsPerKwh, pue: s.pue,

@@ -20,6 +20,15 @@ describe('statusLine', () => {
     expect(line).toBe('wattprint run-42 | IT 210 W | IT 1.750 Wh, facility 2.625 Wh | CO2e 1.05 g | 0:00:30');
   });
 
+  it('says the power is the devices\' whole draw, and the run\'s share of their energy, when the run is charged a share', () => {
+    // gpu0 is shared: the run was charged 750 of its 3000 J; the CPU is wholly the run's (3300 J). 4050 of 6300 J.
+    const s = sampleSnapshot({ tick: 30 });
+    s.devices[0]!.energyJoules = 750;
+    s.devices[0]!.deviceEnergyJoules = 3000;
+    s.itEnergyJoules = 4050;
+    expect(statusLine(s)).toMatch(/^wattprint run-42 \| devices 210 W \(run charged 64\.3%\) \| IT 1\.125 Wh, /);
+  });
+
   it('shows milligrams and milliwatt-hours for the first seconds, never a row of zeros', () => {
     const line = statusLine(sampleSnapshot({ tick: 1, deviceCount: 1 }));
     expect(line).toBe('wattprint run-42 | IT 100 W | IT 27.78 mWh, facility 41.67 mWh | CO2e 16.7 mg | 0:00:01');

@@ -197,6 +197,36 @@ describe.skipIf(!hasChromium)('live dashboard in headless Chromium', () => {
     await page.close();
   });
 
+  it('says the power is the whole devices\' and how much of their energy the run was charged, when it shares them', async () => {
+    // gpu0 shared: the run was charged a quarter of it; the others are wholly the run's. The card names the share.
+    const shared = (t: number): Snapshot => {
+      const s = make(t);
+      const devices = s.devices.map((d, i) => (i === 0 ? { ...d, energyJoules: d.energyJoules / 4, deviceEnergyJoules: d.energyJoules } : d));
+      return { ...s, devices, itEnergyJoules: devices.reduce((a, d) => a + d.energyJoules, 0) };
+    };
+    let t = 10;
+    const sharedServer = await startLiveServer({ host: '127.0.0.1', port: 0, getSnapshot: () => make(t) });
+    for (let k = 1; k <= t; k++) sharedServer.publish(make(k));
+    const { page } = await newPage();
+    try {
+      await page.goto(`${sharedServer.url}/`);
+      await page.waitForFunction(() => document.getElementById('conn')?.dataset.state === 'open');
+      expect(await page.textContent('#power-scope')).toBe('all devices, before PUE');
+      // The share appears with the next tick: 100 W × 10 s of gpu0, a quarter charged; 110 W and 120 W whole.
+      t = 11;
+      sharedServer.publish(shared(t));
+      const s = shared(t);
+      const pct = Number((100 * s.itEnergyJoules / (11 * 330)).toPrecision(3));
+      await expect.poll(() => page.textContent('#power-scope')).toBe(`whole devices, shared: this run was charged ${pct}% of their energy`);
+      expect(pct).toBeCloseTo(100 * (11 * 330 - 0.75 * 11 * 100) / (11 * 330), 1);
+      expect(await page.textContent('#energy-it')).toBe(formatEnergyJoules(s.itEnergyJoules));
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+      await sharedServer.close();
+    }
+  });
+
   it('shows the job\'s phases as bands and a table, and its efficiency per token', async () => {
     const base = make(40);
     const at = Date.parse(base.at);

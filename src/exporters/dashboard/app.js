@@ -141,6 +141,16 @@
 
   function renderTotals(m) {
     setValue('power-total', fmt.powerWatts(m.totalPowerWatts));
+    // Power is each whole device's; a run charged a share of shared devices says how much of their energy it has.
+    let deviceJoules = 0;
+    let shared = false;
+    for (const d of m.devices) {
+      deviceJoules += d.deviceEnergyJoules == null ? d.energyJoules : d.deviceEnergyJoules;
+      if (d.deviceEnergyJoules != null) shared = true;
+    }
+    setText('power-scope', shared && deviceJoules > 0
+      ? `whole devices, shared: this run was charged ${Number((100 * m.itEnergyJoules / deviceJoules).toPrecision(3))}% of their energy`
+      : 'all devices, before PUE');
     setValue('energy-it', fmt.energyJoules(m.itEnergyJoules));
     setText('energy-facility', `facility ${fmt.energyJoules(m.facilityEnergyJoules)} (× PUE ${m.pue.toFixed(2)})`);
     setValue('co2e-location', fmt.massGrams(m.co2eGrams.location));
