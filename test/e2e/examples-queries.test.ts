@@ -77,7 +77,7 @@ describe.skipIf(!prometheus)('the examples\' queries against a live agent and a 
       // An alert's condition is empty on a healthy agent (else it would fire); the series it watches is not.
       ...rules.filter((r) => r.kind === 'alert').map((r) => ({ where: `alert ${r.name} (watched series)`, expr: r.expr.replace(/\s*(==|!=|>|<|>=|<=)\s*[\d.]+$/, '') })),
     ];
-    expect(queries.length).toBe(24 + 14 + 1);
+    expect(queries.length).toBe(25 + 14 + 1);
     for (const q of queries) {
       const result = await prom.query(q.expr);
       if (result.length === 0) empty.push(`${q.where}: ${q.expr}`);

@@ -62,6 +62,10 @@ describe.skipIf(!prometheus)('report --prometheus of a run charged a share of it
     expect(job.powerSeriesScope).toBe('devices');
     expect(chartJoules(job)).toBeGreaterThan(2 * job.energy.itKwh * 3.6e6);
     expect(job.notes.some((n) => n.startsWith('the run was charged a share of devices it shared with other work'))).toBe(true);
+    // The Grafana example's "whole devices" figure: device energy where exported, else the run's own (PromQL's `or`
+    // matches series without their metric name), here over the ended run's last samples.
+    const [whole] = await prom.query('sum(last_over_time(wattprint_device_energy_joules_total{run_id="shared-1"}[5m]) or last_over_time(wattprint_energy_joules_total{run_id="shared-1"}[5m]))');
+    expect(whole!.value).toBeCloseTo(job.energy.nodeItKwh * 3.6e6, 6);
     const table = renderReport(job, 'table');
     expect(table).toMatch(/Total IT power of the devices \(whole devices, shared: this run was charged [\d.]+% of their IT energy\)/);
   }, 60_000);

@@ -53,7 +53,7 @@ describe('Grafana dashboard example', () => {
 
   it('uses only metric names the exporter exposes, in every query', async () => {
     const exported = await exportedMetricNames();
-    expect(exprs.length).toBe(25);
+    expect(exprs.length).toBe(26);
     // The check discriminates: a counter without its _total suffix is not a series name Prometheus stores.
     expect(exported.has('wattprint_energy_joules')).toBe(false);
     expect(metricNamesIn('rate(wattprint_energy_joules_total[$__rate_interval]) / wattprint_pue')).toEqual([
@@ -78,7 +78,7 @@ describe('Grafana dashboard example', () => {
         checked.push(`${panel.id}${t.refId}`);
       }
     }
-    expect(checked).toHaveLength(24);
+    expect(checked).toHaveLength(25);
     // The rules discriminate: a kWh panel given kg, or a sum of grams shown as kWh, fails.
     expect(expectedUnit('sum(wattprint_energy_joules_total{run_id=~"$run_id"}) / 3600000')).toBe('kwatth');
     expect(expectedUnit('sum by (basis) (wattprint_co2e_grams_total{run_id=~"$run_id"}) / 1000')).toBe('masskg');
