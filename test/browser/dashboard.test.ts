@@ -1,5 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,7 +86,10 @@ describe.skipIf(!hasChromium)('live dashboard in headless Chromium', () => {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM, headless: true, viewport: { width: 1280, height: 1100 }, timezoneId: 'Asia/Kolkata',
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--no-first-run', '--disable-sync', '--disable-quic'],
+        '--no-first-run', '--disable-sync', '--disable-quic',
+        // Chromium's own services (sign-in, component updates) look names up even with background networking off:
+        // no name resolves, so not even a DNS query leaves the machine (the page only ever asks for 127.0.0.1).
+        '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1', `--log-net-log=${join(profile, 'netlog.json')}`],
     });
   }, 60_000);
 
@@ -261,5 +264,19 @@ describe.skipIf(!hasChromium)('live dashboard in headless Chromium', () => {
       await page.close();
       await jobServer.close();
     }
+  });
+  it('looked up no host name: not even a DNS query left the machine (Chromium\'s own NetLog)', async () => {
+    // Last in the file: closing the browser writes the NetLog out. Chromium's own services (update checks, sign-in)
+    // resolve names even with background networking off; the resolver rule stops them before any lookup. What may
+    // remain is the IPv6 reachability check, a UDP connect() that sends nothing.
+    await context.close();
+    const log = JSON.parse(readFileSync(join(profile, 'netlog.json'), 'utf8')) as {
+      constants: { logEventTypes: Record<string, number> }; events: { type: number; params?: { host?: string } }[];
+    };
+    const typeName = new Map(Object.entries(log.constants.logEventTypes).map(([name, id]) => [id, name]));
+    const lookups = log.events.map((e) => `${typeName.get(e.type)} ${e.params?.host ?? ''}`)
+      .filter((e) => /^HOST_RESOLVER_(DNS_TASK|SYSTEM_TASK|MANAGER_JOB)\b/.test(e) && !/\b127\.0\.0\.1\b/.test(e));
+    expect(log.events.length).toBeGreaterThan(100); // the page's own requests are in it
+    expect(lookups).toEqual([]);
   });
 });
