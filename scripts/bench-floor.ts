@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NvmlDevice } from '../collectors/nvml/ffi.js';
 
@@ -28,6 +28,7 @@ async function ioTick(gpus: number, dbDir: string): Promise<() => void> {
   const { default: Database } = await import('better-sqlite3');
   const { loadNvml } = await import('../collectors/nvml/ffi.js');
   const { PreadFile } = await import('../collectors/lib/sysfs.js');
+  const { chooseRaplZones, listRaplZones } = await import('../collectors/rapl.js');
   const nvml = loadNvml(process.env.NVML_LIBRARY!);
   if (nvml.init() !== 0) throw new Error('nvmlInit failed');
   const devices: NvmlDevice[] = [];
@@ -37,10 +38,8 @@ async function ioTick(gpus: number, dbDir: string): Promise<() => void> {
     devices.push(h.value!);
   }
   const powercap = join(process.env.SYSFS!, 'class', 'powercap');
-  // The zones the RAPL collector reads on this tree: each package and its dram (not core/uncore, not the mmio copy).
-  const zones = readdirSync(powercap).filter((z) => z.startsWith('intel-rapl:') && existsSync(join(powercap, z, 'energy_uj')) &&
-    /^(package-\d+|dram)$/.test(readFileSync(join(powercap, z, 'name'), 'utf8').trim()));
-  const rapl = zones.map((z) => new PreadFile(join(powercap, z, 'energy_uj')));
+  // The zones the RAPL collector reads on this tree, chosen by its own code.
+  const rapl = chooseRaplZones(listRaplZones(powercap)).map((c) => new PreadFile(join(powercap, c.zone.dir, 'energy_uj')));
   const db = new Database(join(dbDir, 'floor.db'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
