@@ -99,8 +99,8 @@ export interface PreadFileOptions {
  * attribute on each read at offset 0, so a tick costs one syscall and no open/close. A held descriptor can
  * outlive its file (a driver reload or hotplug recreates the attribute; a test renames a new file over it):
  * at most once per checkIntervalMs (PATH_CHECK_INTERVAL_MS) the path is stat'ed, and when it names another
- * inode the file is reopened; a read error reopens at once. A path that is gone throws until it comes back. Every reopen is reported once
- * through takeReopened(), so it is counted, never silent.
+ * inode the file is reopened; a read error reopens at once. A path that is gone throws until it comes back.
+ * Every reopen is reported once through takeReopened(), so it is counted, never silent.
  */
 export class PreadFile {
   readonly path: string;
