@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { baseEnv, runCli, tempDir } from '../helpers/cli.js';
+import { chartJoules } from '../helpers/shared-run.js';
 
 const BUSY = fileURLToPath(new URL('../fixtures/attribution/busy.mjs', import.meta.url));
 
@@ -18,17 +19,6 @@ interface Report {
   endedAt: string;
   powerSeries: { at: string; watts: number }[];
   powerSeriesScope?: 'devices';
-}
-
-/** chartJoules is the energy under the report's power chart: each point's mean power over its bucket's part of the run. */
-function chartJoules(r: Report): number {
-  const startMs = Date.parse(r.startedAt);
-  const endMs = Date.parse(r.endedAt);
-  return r.powerSeries.reduce((sum, p, i) => {
-    const at = Date.parse(p.at);
-    const next = i + 1 < r.powerSeries.length ? Date.parse(r.powerSeries[i + 1]!.at) : endMs;
-    return sum + p.watts * (Math.min(endMs, next) - Math.max(startMs, at)) / 1000;
-  }, 0);
 }
 
 describe('run charges the job its share of the node', () => {

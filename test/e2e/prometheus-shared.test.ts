@@ -10,22 +10,12 @@ import { reportFromPrometheus } from '../../src/sources/prometheus-report.js';
 import { renderReport } from '../../src/report/render.js';
 import type { Report } from '../../src/report/types.js';
 import { baseEnv, runCli, tempDir } from '../helpers/cli.js';
+import { chartJoules } from '../helpers/shared-run.js';
 import { findBinary, freePort, PROMETHEUS_BIN, startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
 
 const prometheus = findBinary(PROMETHEUS_BIN);
 if (!prometheus) console.warn(`skipping shared-run Prometheus e2e: ${PROMETHEUS_BIN} not found (apt-get install prometheus)`);
 const BUSY = fileURLToPath(new URL('../fixtures/attribution/busy.mjs', import.meta.url));
-
-/** chartJoules is the energy under a report's power chart: each point's mean power over its part of the run. */
-function chartJoules(r: Report): number {
-  const startMs = Date.parse(r.startedAt);
-  const endMs = Date.parse(r.endedAt!);
-  return r.powerSeries.reduce((sum, p, i) => {
-    const at = Date.parse(p.at);
-    const next = i + 1 < r.powerSeries.length ? Date.parse(r.powerSeries[i + 1]!.at) : endMs;
-    return sum + p.watts * Math.max(0, Math.min(endMs, next) - Math.max(startMs, at)) / 1000;
-  }, 0);
-}
 
 describe.skipIf(!prometheus)('report --prometheus of a run charged a share of its devices', () => {
   const dir = tempDir('e2e-prom-shared');

@@ -7,6 +7,7 @@ import { loadReport } from '../../src/report/load.js';
 import { renderReport } from '../../src/report/render.js';
 import { Store } from '../../src/store/store.js';
 import { tempDir } from '../helpers/cli.js';
+import { storeSharedRun } from '../helpers/shared-run.js';
 
 describe('loadReport power series', () => {
   let dir: string | undefined;
@@ -70,20 +71,8 @@ describe('loadReport power series', () => {
     // short run), so the report must say it is the devices' whole power and what share the run was charged.
     dir = tempDir('load');
     const store = Store.open(join(dir, 'w.db'));
-    const startMs = Date.UTC(2026, 0, 1);
-    const run = store.createRun({ runId: 'r', hostname: 'h', startedAtMs: startMs, pue: 1, pueSource: 'test', intensitySource: 'constant', market: {}, labels: {} });
-    const dev = store.upsertDevice(run.runKey, { id: 'gpu0', kind: 'gpu', name: 'GPU', method: 'counter', collector: 'nvml' });
     const seconds = 600;
-    for (let t = 1; t <= seconds; t++) {
-      const wallMs = startMs + t * 1000;
-      store.commitTick({
-        runKey: run.runKey, wallMs, periods: [], co2eLocationGrams: 0, co2eMarketGrams: 0,
-        minutes: [{ devKey: dev.devKey, minute: Math.floor((wallMs - 1) / 60_000), energyJoules: 150 }],
-        samples: [{ devKey: dev.devKey, tMs: wallMs, powerWatts: 300, counterJoules: 300 * t }],
-        devices: [{ devKey: dev.devKey, energyJoules: 150 * t, nodeEnergyJoules: 300 * t, samples: t }],
-      });
-    }
-    store.endRun(run.runKey, startMs + seconds * 1000);
+    storeSharedRun(store, 'r', Date.UTC(2026, 0, 1), seconds);
     const report = loadReport(store, store.findRun('r')!);
     store.close();
     expect(report.energy.byDevice[0]!.kwh * 3.6e6).toBeCloseTo(150 * seconds, 3);

@@ -12,6 +12,7 @@ import { minutesOf } from '../../src/store/queries.js';
 import { Store } from '../../src/store/store.js';
 import type { DeviceInfo } from '../../src/types.js';
 import { manualClock, scriptedCollector } from '../helpers/scripted.js';
+import { storeSharedRun } from '../helpers/shared-run.js';
 
 const T0 = Date.UTC(2024, 0, 1, 0, 59); // one minute before 01:00
 const gpu: DeviceInfo = { id: 'gpu0', kind: 'gpu', name: 'Test GPU', method: 'counter', collector: 'sim' };
@@ -96,20 +97,7 @@ describe('restatement', () => {
 describe('restatement of a run charged a share of shared devices', () => {
   it('keeps saying that its chart is the devices\' whole power', () => {
     // A 10-minute run on a shared 300 W GPU charged half of it (samples: 300 W; minutes and totals: 150 W).
-    const startMs = Date.UTC(2024, 0, 1);
-    const run = store.createRun({ runId: 'shared', hostname: 'h', startedAtMs: startMs, pue: 1, pueSource: 'test', intensitySource: 'constant', market: {}, labels: {} });
-    const dev = store.upsertDevice(run.runKey, { id: 'gpu0', kind: 'gpu', name: 'GPU', method: 'counter', collector: 'nvml' });
-    for (let t = 1; t <= 600; t++) {
-      const wallMs = startMs + t * 1000;
-      store.commitTick({
-        runKey: run.runKey, wallMs, periods: [], co2eLocationGrams: 0, co2eMarketGrams: 0,
-        minutes: [{ devKey: dev.devKey, minute: Math.floor((wallMs - 1) / 60_000), energyJoules: 150 }],
-        samples: [{ devKey: dev.devKey, tMs: wallMs, powerWatts: 300, counterJoules: 300 * t }],
-        devices: [{ devKey: dev.devKey, energyJoules: 150 * t, nodeEnergyJoules: 300 * t, samples: t }],
-      });
-    }
-    store.endRun(run.runKey, startMs + 600_000);
-    const stored = store.findRun('shared')!;
+    const stored = storeSharedRun(store, 'shared', Date.UTC(2024, 0, 1), 600);
     const after = restateMinutes(minutesOf(store.db, stored.runKey), { pue: 1.1, pueSource: 'set with --pue', market: {}, intensity: constantProvider(400) });
     const report = restatedReport(store, stored, { createdAtMs: 1, source: 'constant 400 gCO2e/kWh', before: storedFacts(store, stored), after });
     expect(report.energy.itKwh * 3.6e6).toBeCloseTo(90_000, 6);
